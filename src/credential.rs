@@ -1,0 +1,151 @@
+//! The holder's copy of an issued credential, as it travels from issuer to
+//! wallet: the SD-JWT with every disclosure, plus holder-only secrets.
+
+use std::fmt;
+
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::disclosure::Disclosure;
+use crate::encoding::{get_str, get_u64, parse_json_object, to_json};
+use crate::error::{Error, HolderError};
+use crate::jws::UnverifiedJws;
+use crate::keys::HolderPublicKey;
+use crate::Limits;
+
+/// JOSE `typ` of an issued credential (draft-ietf-oauth-sd-jwt-vc).
+pub const CREDENTIAL_TYP: &str = "dc+sd-jwt";
+/// JOSE `typ` of a Key Binding JWT (RFC 9901).
+pub const KB_TYP: &str = "kb+jwt";
+/// The default credential type of a creditproof score credential.
+pub const SCORE_VCT: &str = "urn:creditproof:score:1";
+
+/// An issued credential as the holder receives it: the issuer-signed JWT
+/// and every disclosure (`<jwt>~<d1>~...~<dn>~`).
+///
+/// It is a holder secret until presented (the salts and undisclosed values
+/// are in it): it zeroizes on drop and `Debug` does not print it.
+#[derive(Clone)]
+pub struct IssuedCredential {
+    sd_jwt: Zeroizing<String>,
+}
+
+impl IssuedCredential {
+    pub(crate) fn new(sd_jwt: String) -> Self {
+        Self {
+            sd_jwt: Zeroizing::new(sd_jwt),
+        }
+    }
+
+    /// The full SD-JWT with every disclosure. Handle as a secret.
+    pub fn expose_sd_jwt(&self) -> &str {
+        &self.sd_jwt
+    }
+
+    /// The credential as a JSON object for a batch file.
+    pub fn to_json(&self) -> Value {
+        json!({"sd_jwt": self.sd_jwt.as_str()})
+    }
+
+    /// Reads a credential from a batch file entry.
+    pub fn from_json(v: &Value) -> Result<Self, Error> {
+        let sd_jwt = v
+            .get("sd_jwt")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("entry has no `sd_jwt` string"))?;
+        Ok(Self::new(sd_jwt.to_owned()))
+    }
+}
+
+impl fmt::Debug for IssuedCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IssuedCredential([redacted])")
+    }
+}
+
+fn bad(reason: &str) -> Error {
+    HolderError::BadCredential {
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// What the wallet knows about a credential after checking its structure.
+#[derive(Clone)]
+pub(crate) struct ParsedCredential {
+    pub(crate) jwt: String,
+    pub(crate) disclosures: Vec<Disclosure>,
+    pub(crate) holder_key: HolderPublicKey,
+    pub(crate) iss: String,
+    pub(crate) exp: u64,
+}
+
+impl ParsedCredential {
+    /// Splits and checks an issued SD-JWT: the JWT header and payload are
+    /// well formed, every disclosure is referenced by `_sd` exactly once,
+    /// and `cnf.jwk` is a usable Ed25519 key. The issuer signature is not
+    /// checked here (the wallet may not have the trust store).
+    pub(crate) fn parse(c: &IssuedCredential, limits: &Limits) -> Result<Self, Error> {
+        let s: &str = &c.sd_jwt;
+        let body = s
+            .strip_suffix('~')
+            .ok_or_else(|| bad("an issued sd-jwt ends with `~`"))?;
+        let mut parts = body.split('~');
+        let jwt = parts.next().unwrap_or_default();
+        let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
+        let disclosures = parts
+            .map(|d| Disclosure::parse(d, limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sd: Vec<&str> = jws
+            .payload
+            .get("_sd")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (i, d) in disclosures.iter().enumerate() {
+            if !sd.contains(&d.digest())
+                || disclosures[..i].iter().any(|o| o.digest() == d.digest())
+            {
+                return Err(bad("a disclosure is not referenced exactly once"));
+            }
+        }
+        let holder_key = jws
+            .payload
+            .get("cnf")
+            .and_then(|c| c.get("jwk"))
+            .ok_or_else(|| bad("no cnf.jwk"))
+            .and_then(HolderPublicKey::from_jwk)?;
+        let iss = get_str(&jws.payload, "iss")?.to_owned();
+        let exp = get_u64(&jws.payload, "exp")?;
+        Ok(Self {
+            jwt: jwt.to_owned(),
+            disclosures,
+            holder_key,
+            iss,
+            exp,
+        })
+    }
+
+    /// The disclosure of top-level claim `name`, if the credential has one.
+    pub(crate) fn disclosure(&self, name: &str) -> Option<&Disclosure> {
+        self.disclosures.iter().find(|d| d.name() == name)
+    }
+}
+
+/// Parses a batch file (`{"credentials": [...]}`) into credentials.
+pub fn parse_batch(bytes: &[u8], limits: &Limits) -> Result<Vec<IssuedCredential>, Error> {
+    let m = parse_json_object(bytes, limits, "batch")?;
+    let items = m
+        .get("credentials")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("a batch has a `credentials` array"))?;
+    items.iter().map(IssuedCredential::from_json).collect()
+}
+
+/// Serializes credentials as a batch file.
+pub fn batch_to_json(issuer: &str, credentials: &[IssuedCredential]) -> Zeroizing<String> {
+    let items: Vec<Value> = credentials.iter().map(IssuedCredential::to_json).collect();
+    Zeroizing::new(to_json(
+        &json!({"type": "creditproof-batch/1", "issuer": issuer, "credentials": items}),
+    ))
+}

@@ -1,0 +1,596 @@
+//! Errors: one top-level [`Error`] with a sub-enum per category of check.
+//!
+//! Every failed check has its own variant, and [`Error::check`] gives it a
+//! stable dotted name (`"holder_binding.nonce"`, `"time.expired"`, ...) that
+//! verdicts, test vectors and the CLI print. Messages are lowercase sentences.
+//! A failed range proof never says where the hidden value lies.
+
+use std::fmt;
+
+/// Everything that can go wrong in creditproof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Untrusted input exceeded a [`crate::Limits`] bound.
+    Limit(LimitError),
+    /// Input could not be split, decoded or parsed.
+    Malformed(MalformedError),
+    /// A JOSE header was not acceptable.
+    Header(HeaderError),
+    /// The issuer or its key is not in the trust store.
+    Trust(TrustError),
+    /// A signature did not verify.
+    Signature(SignatureError),
+    /// A validity window check failed.
+    Time(TimeError),
+    /// A selective disclosure check failed (RFC 9901 §7.1).
+    Disclosure(DisclosureError),
+    /// The Key Binding JWT did not bind this presentation to this request.
+    HolderBinding(HolderBindingError),
+    /// A requested predicate could not be established.
+    Predicate(PredicateError),
+    /// The issuer refused to issue.
+    Issuance(IssuanceError),
+    /// The holder's wallet refused to answer (nothing was sent).
+    Holder(HolderError),
+}
+
+/// A bound from [`crate::Limits`] was exceeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// The input is larger than the limit.
+    InputTooLarge {
+        /// What was being read.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// More disclosures than allowed.
+    TooManyDisclosures {
+        /// The limit.
+        limit: usize,
+    },
+    /// JSON nested deeper than allowed.
+    JsonTooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// A JSON string longer than allowed.
+    StringTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// More predicates or range proofs than allowed.
+    TooManyPredicates {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Input that could not be split, decoded or parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MalformedError {
+    /// Not valid (strict, unpadded, canonical) base64url.
+    Base64 {
+        /// Which part.
+        what: &'static str,
+    },
+    /// Not valid UTF-8.
+    Utf8 {
+        /// Which part.
+        what: &'static str,
+    },
+    /// Not valid JSON, or JSON with duplicate object keys.
+    Json {
+        /// Which part.
+        what: &'static str,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// A compact JWS did not have exactly three non-empty parts.
+    JwsStructure {
+        /// Which token.
+        what: &'static str,
+    },
+    /// The SD-JWT could not be split into `jwt~disclosures~kb`.
+    SdJwtStructure,
+    /// A required claim is missing or has the wrong type.
+    Claim {
+        /// The claim.
+        name: &'static str,
+    },
+    /// A key (JWK) was not a valid Ed25519 public key.
+    Jwk,
+    /// A request was malformed.
+    Request {
+        /// Why.
+        reason: String,
+    },
+    /// A predicate expression could not be parsed.
+    Predicate {
+        /// The expression.
+        expr: String,
+    },
+}
+
+/// A JOSE header that is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// `alg` is not `EdDSA` (this covers `none`, HMAC and case variants).
+    UnsupportedAlg {
+        /// The `alg` value seen (truncated).
+        alg: String,
+    },
+    /// `typ` is not the one expected for this token.
+    WrongTyp {
+        /// Expected value.
+        expected: &'static str,
+    },
+    /// A header parameter we refuse (`crit`, `jwk`, `x5u`, `x5c`, `jku`).
+    Forbidden {
+        /// The parameter.
+        name: &'static str,
+    },
+    /// `kid` missing or not a string.
+    MissingKid,
+}
+
+/// The issuer is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// No key of this issuer is trusted.
+    UnknownIssuer,
+    /// The issuer is known but this `kid` is not.
+    UnknownKid,
+}
+
+/// A signature did not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The issuer's signature over the credential.
+    Issuer,
+    /// A signature over a token that is not a credential (e.g. a breakdown).
+    Token,
+}
+
+/// A validity window check failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeError {
+    /// `exp` is in the past (beyond the allowed skew).
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the allowed skew).
+    NotYetValid,
+}
+
+/// A selective disclosure check failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisclosureError {
+    /// `_sd_alg` names a hash we do not know.
+    UnsupportedHashAlg,
+    /// `_sd` is present but not an array of strings.
+    SdNotArray,
+    /// A digest occurs more than once in the credential.
+    DuplicateDigest,
+    /// A disclosure's digest is not referenced by the credential.
+    Unreferenced,
+    /// The same disclosure appears twice.
+    Duplicate,
+    /// A disclosure names `_sd` or `...`.
+    ReservedName,
+    /// A disclosed name already exists at its level of the payload.
+    NameExists,
+    /// A disclosure is not a `[salt, name, value]` array of the right shape
+    /// for where it is referenced.
+    Shape,
+    /// The verifier asked for a claim the presentation does not disclose.
+    Missing {
+        /// The claim.
+        name: String,
+    },
+}
+
+/// The Key Binding JWT does not bind the presentation to this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HolderBindingError {
+    /// The credential has no usable `cnf.jwk`.
+    NoConfirmationKey,
+    /// The presentation has no KB-JWT.
+    MissingKbJwt,
+    /// The KB-JWT signature does not verify under `cnf.jwk`.
+    Signature,
+    /// `nonce` differs from the request's.
+    Nonce,
+    /// `aud` differs from the request's.
+    Audience,
+    /// `iat` is older than the allowed age.
+    Stale,
+    /// `iat` is in the future.
+    IssuedInFuture,
+    /// `sd_hash` does not match the presented SD-JWT.
+    SdHash,
+}
+
+/// A requested predicate could not be established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PredicateError {
+    /// The presentation carries no proof for a requested predicate.
+    MissingProof {
+        /// The predicate, as written in the request.
+        predicate: String,
+    },
+    /// The credential has no commitment for the predicate's attribute.
+    NoCommitment {
+        /// The attribute.
+        attribute: String,
+    },
+    /// A proof was present but did not verify. Says nothing about the value.
+    ProofInvalid {
+        /// The predicate, as written in the request.
+        predicate: String,
+    },
+    /// This kind of predicate is not supported.
+    Unsupported {
+        /// The predicate.
+        predicate: String,
+    },
+}
+
+/// The issuer refused to issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IssuanceError {
+    /// The holder key is a small-order (weak) Ed25519 point.
+    WeakHolderKey,
+    /// A claim name is reserved or invalid.
+    ReservedClaim {
+        /// The name.
+        name: String,
+    },
+    /// More claims than the fixed `_sd` size can hold.
+    TooManyClaims {
+        /// The limit.
+        limit: usize,
+    },
+    /// The issuer identifier is not an absolute URI.
+    InvalidIssuerId,
+    /// A configuration value is out of range.
+    Config {
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// The holder's wallet refused to answer; nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HolderError {
+    /// The request asks for a claim no usable credential has.
+    ClaimNotAvailable {
+        /// The claim.
+        name: String,
+    },
+    /// The wallet has no unexpired credential to answer with.
+    NoCredential,
+    /// The credential does not belong to a key in this wallet.
+    UnknownKey,
+    /// The holder cannot prove a requested predicate.
+    PredicateNotSatisfied {
+        /// The predicate.
+        predicate: String,
+    },
+    /// The credential handed to the wallet is not well formed.
+    BadCredential {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The stable dotted name of the failed check, e.g. `"time.expired"`.
+    pub fn check(&self) -> &'static str {
+        use Error as E;
+        match self {
+            E::Limit(e) => match e {
+                LimitError::InputTooLarge { .. } => "limit.input_size",
+                LimitError::TooManyDisclosures { .. } => "limit.disclosures",
+                LimitError::JsonTooDeep { .. } => "limit.json_depth",
+                LimitError::StringTooLong { .. } => "limit.string_length",
+                LimitError::TooManyPredicates { .. } => "limit.predicates",
+            },
+            E::Malformed(e) => match e {
+                MalformedError::Base64 { .. } => "malformed.base64url",
+                MalformedError::Utf8 { .. } => "malformed.utf8",
+                MalformedError::Json { .. } => "malformed.json",
+                MalformedError::JwsStructure { .. } => "malformed.jws",
+                MalformedError::SdJwtStructure => "malformed.sd_jwt",
+                MalformedError::Claim { .. } => "malformed.claim",
+                MalformedError::Jwk => "malformed.jwk",
+                MalformedError::Request { .. } => "malformed.request",
+                MalformedError::Predicate { .. } => "malformed.predicate",
+            },
+            E::Header(e) => match e {
+                HeaderError::UnsupportedAlg { .. } => "header.alg",
+                HeaderError::WrongTyp { .. } => "header.typ",
+                HeaderError::Forbidden { .. } => "header.forbidden",
+                HeaderError::MissingKid => "header.kid",
+            },
+            E::Trust(e) => match e {
+                TrustError::UnknownIssuer => "trust.issuer",
+                TrustError::UnknownKid => "trust.kid",
+            },
+            E::Signature(e) => match e {
+                SignatureError::Issuer => "signature.issuer",
+                SignatureError::Token => "signature.token",
+            },
+            E::Time(e) => match e {
+                TimeError::Expired => "time.expired",
+                TimeError::NotYetValid => "time.not_yet_valid",
+            },
+            E::Disclosure(e) => match e {
+                DisclosureError::UnsupportedHashAlg => "disclosure.hash_alg",
+                DisclosureError::SdNotArray => "disclosure.sd_not_array",
+                DisclosureError::DuplicateDigest => "disclosure.duplicate_digest",
+                DisclosureError::Unreferenced => "disclosure.unreferenced",
+                DisclosureError::Duplicate => "disclosure.duplicate",
+                DisclosureError::ReservedName => "disclosure.reserved_name",
+                DisclosureError::NameExists => "disclosure.name_exists",
+                DisclosureError::Shape => "disclosure.shape",
+                DisclosureError::Missing { .. } => "disclosure.missing",
+            },
+            E::HolderBinding(e) => match e {
+                HolderBindingError::NoConfirmationKey => "holder_binding.cnf",
+                HolderBindingError::MissingKbJwt => "holder_binding.missing",
+                HolderBindingError::Signature => "holder_binding.signature",
+                HolderBindingError::Nonce => "holder_binding.nonce",
+                HolderBindingError::Audience => "holder_binding.aud",
+                HolderBindingError::Stale => "holder_binding.iat_stale",
+                HolderBindingError::IssuedInFuture => "holder_binding.iat_future",
+                HolderBindingError::SdHash => "holder_binding.sd_hash",
+            },
+            E::Predicate(e) => match e {
+                PredicateError::MissingProof { .. } => "predicate.missing_proof",
+                PredicateError::NoCommitment { .. } => "predicate.no_commitment",
+                PredicateError::ProofInvalid { .. } => "predicate.proof_invalid",
+                PredicateError::Unsupported { .. } => "predicate.unsupported",
+            },
+            E::Issuance(e) => match e {
+                IssuanceError::WeakHolderKey => "issuance.weak_holder_key",
+                IssuanceError::ReservedClaim { .. } => "issuance.reserved_claim",
+                IssuanceError::TooManyClaims { .. } => "issuance.too_many_claims",
+                IssuanceError::InvalidIssuerId => "issuance.issuer_id",
+                IssuanceError::Config { .. } => "issuance.config",
+            },
+            E::Holder(e) => match e {
+                HolderError::ClaimNotAvailable { .. } => "holder.claim_not_available",
+                HolderError::NoCredential => "holder.no_credential",
+                HolderError::UnknownKey => "holder.unknown_key",
+                HolderError::PredicateNotSatisfied { .. } => "holder.predicate_not_satisfied",
+                HolderError::BadCredential { .. } => "holder.bad_credential",
+            },
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Limit(e) => write!(f, "input limit exceeded: {e}"),
+            Error::Malformed(e) => write!(f, "malformed input: {e}"),
+            Error::Header(e) => write!(f, "unacceptable header: {e}"),
+            Error::Trust(e) => write!(f, "untrusted issuer: {e}"),
+            Error::Signature(e) => write!(f, "bad signature: {e}"),
+            Error::Time(e) => write!(f, "validity check failed: {e}"),
+            Error::Disclosure(e) => write!(f, "disclosure check failed: {e}"),
+            Error::HolderBinding(e) => write!(f, "holder binding failed: {e}"),
+            Error::Predicate(e) => write!(f, "predicate not established: {e}"),
+            Error::Issuance(e) => write!(f, "issuance refused: {e}"),
+            Error::Holder(e) => write!(f, "wallet refused to present: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InputTooLarge { what, limit } => write!(f, "{what} is larger than {limit} bytes"),
+            Self::TooManyDisclosures { limit } => write!(f, "more than {limit} disclosures"),
+            Self::JsonTooDeep { limit } => write!(f, "json nested deeper than {limit} levels"),
+            Self::StringTooLong { limit } => {
+                write!(f, "a json string is longer than {limit} bytes")
+            }
+            Self::TooManyPredicates { limit } => {
+                write!(f, "more than {limit} predicates or proofs")
+            }
+        }
+    }
+}
+
+impl fmt::Display for MalformedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Base64 { what } => write!(f, "{what} is not strict unpadded base64url"),
+            Self::Utf8 { what } => write!(f, "{what} is not valid utf-8"),
+            Self::Json { what, reason } => write!(f, "{what} is not valid json: {reason}"),
+            Self::JwsStructure { what } => {
+                write!(f, "{what} is not a compact jws with three non-empty parts")
+            }
+            Self::SdJwtStructure => {
+                f.write_str("not an sd-jwt of the form jwt~disclosure~...~kb-jwt")
+            }
+            Self::Claim { name } => write!(f, "claim `{name}` is missing or has the wrong type"),
+            Self::Jwk => f.write_str("not a valid okp/ed25519 jwk"),
+            Self::Request { reason } => write!(f, "bad request: {reason}"),
+            Self::Predicate { expr } => write!(
+                f,
+                "cannot parse predicate `{expr}` (expected e.g. `score>=650`, `score<=900`, \
+                 `600<=score<=800` or `perk:NAME`)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedAlg { alg } => write!(f, "alg `{alg}` is not accepted (only EdDSA)"),
+            Self::WrongTyp { expected } => write!(f, "typ is not `{expected}`"),
+            Self::Forbidden { name } => write!(f, "header parameter `{name}` is not accepted"),
+            Self::MissingKid => f.write_str("kid is missing"),
+        }
+    }
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::UnknownIssuer => "the issuer is not in the trust store",
+            Self::UnknownKid => "the issuer's key id is not in the trust store",
+        })
+    }
+}
+
+impl fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Issuer => "the issuer signature does not verify",
+            Self::Token => "the token signature does not verify",
+        })
+    }
+}
+
+impl fmt::Display for TimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Expired => "the credential has expired",
+            Self::NotYetValid => "the credential is not yet valid",
+        })
+    }
+}
+
+impl fmt::Display for DisclosureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedHashAlg => f.write_str("_sd_alg is not sha-256"),
+            Self::SdNotArray => f.write_str("_sd is not an array of digest strings"),
+            Self::DuplicateDigest => f.write_str("a digest appears more than once"),
+            Self::Unreferenced => f.write_str("a disclosure is not referenced by the credential"),
+            Self::Duplicate => f.write_str("the same disclosure appears twice"),
+            Self::ReservedName => f.write_str("a disclosure uses the reserved name `_sd` or `...`"),
+            Self::NameExists => f.write_str("a disclosed claim name already exists in the payload"),
+            Self::Shape => {
+                f.write_str("a disclosure has the wrong shape for where it is referenced")
+            }
+            Self::Missing { name } => write!(f, "the requested claim `{name}` is not disclosed"),
+        }
+    }
+}
+
+impl fmt::Display for HolderBindingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoConfirmationKey => "the credential has no usable cnf.jwk holder key",
+            Self::MissingKbJwt => "the presentation has no key binding jwt",
+            Self::Signature => "the key binding jwt is not signed by the credential's holder key",
+            Self::Nonce => "the key binding nonce is not the request's",
+            Self::Audience => "the key binding audience is not this verifier",
+            Self::Stale => "the key binding jwt is too old",
+            Self::IssuedInFuture => "the key binding jwt is dated in the future",
+            Self::SdHash => "sd_hash does not match the presented sd-jwt",
+        })
+    }
+}
+
+impl fmt::Display for PredicateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingProof { predicate } => write!(f, "no proof for `{predicate}`"),
+            Self::NoCommitment { attribute } => {
+                write!(f, "the credential has no commitment to `{attribute}`")
+            }
+            Self::ProofInvalid { predicate } => write!(f, "the proof for `{predicate}` is invalid"),
+            Self::Unsupported { predicate } => write!(f, "`{predicate}` is not supported"),
+        }
+    }
+}
+
+impl fmt::Display for IssuanceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WeakHolderKey => {
+                f.write_str("the holder key is a weak (small-order) ed25519 key")
+            }
+            Self::ReservedClaim { name } => write!(f, "claim name `{name}` is reserved or invalid"),
+            Self::TooManyClaims { limit } => write!(f, "more than {limit} disclosable claims"),
+            Self::InvalidIssuerId => f.write_str("the issuer identifier is not an absolute uri"),
+            Self::Config { reason } => write!(f, "bad issuer configuration: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for HolderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ClaimNotAvailable { name } => {
+                write!(f, "no usable credential has the requested claim `{name}`")
+            }
+            Self::NoCredential => f.write_str("no unexpired credential can answer this request"),
+            Self::UnknownKey => f.write_str("the credential is bound to a key this wallet lacks"),
+            Self::PredicateNotSatisfied { predicate } => {
+                write!(f, "the holder's credential does not satisfy `{predicate}`")
+            }
+            Self::BadCredential { reason } => write!(f, "bad credential: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Limit(e) => Some(e),
+            Error::Malformed(e) => Some(e),
+            Error::Header(e) => Some(e),
+            Error::Trust(e) => Some(e),
+            Error::Signature(e) => Some(e),
+            Error::Time(e) => Some(e),
+            Error::Disclosure(e) => Some(e),
+            Error::HolderBinding(e) => Some(e),
+            Error::Predicate(e) => Some(e),
+            Error::Issuance(e) => Some(e),
+            Error::Holder(e) => Some(e),
+        }
+    }
+}
+
+macro_rules! sub_error {
+    ($($t:ident => $v:ident),* $(,)?) => {$(
+        impl std::error::Error for $t {}
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::$v(e)
+            }
+        }
+    )*};
+}
+
+sub_error! {
+    LimitError => Limit,
+    MalformedError => Malformed,
+    HeaderError => Header,
+    TrustError => Trust,
+    SignatureError => Signature,
+    TimeError => Time,
+    DisclosureError => Disclosure,
+    HolderBindingError => HolderBinding,
+    PredicateError => Predicate,
+    IssuanceError => Issuance,
+    HolderError => Holder,
+}

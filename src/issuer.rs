@@ -1,0 +1,264 @@
+//! The issuer: signs holder-bound SD-JWT VC score credentials.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::credential::{IssuedCredential, CREDENTIAL_TYP, SCORE_VCT};
+use crate::disclosure::{decoy_digest, Disclosure, SD_ALG};
+use crate::encoding::parse_json_object;
+use crate::error::{Error, IssuanceError};
+use crate::keys::{HolderPublicKey, IssuerPublicKey, IssuerSigningKey};
+use crate::request::is_identifier;
+use crate::rng::SecureRng;
+use crate::time::{UnixTime, DAY};
+use crate::{jws, trust, Limits};
+
+/// Claim names the credential format itself uses; a caller cannot set them.
+const RESERVED: [&str; 14] = [
+    "iss", "sub", "aud", "jti", "vct", "iat", "nbf", "exp", "cnf", "status", "range", "_sd",
+    "_sd_alg", "...",
+];
+
+/// How credentials are shaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerConfig {
+    vct: String,
+    validity_days: u32,
+    sd_slots: usize,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        Self {
+            vct: SCORE_VCT.into(),
+            validity_days: 30,
+            sd_slots: 16,
+        }
+    }
+}
+
+impl IssuerConfig {
+    /// Sets the credential type (`vct`), default `urn:creditproof:score:1`.
+    #[must_use]
+    pub fn with_vct(mut self, vct: impl Into<String>) -> Self {
+        self.vct = vct.into();
+        self
+    }
+
+    /// Sets how many days a credential is valid (1 to 3660, default 30).
+    #[must_use]
+    pub fn with_validity_days(mut self, days: u32) -> Self {
+        self.validity_days = days;
+        self
+    }
+
+    /// Sets the fixed number of `_sd` digests every credential carries
+    /// (real ones padded with decoys; 1 to 256, default 16), so the count of
+    /// disclosable claims does not leak.
+    #[must_use]
+    pub fn with_sd_slots(mut self, slots: usize) -> Self {
+        self.sd_slots = slots;
+        self
+    }
+}
+
+/// Selectively disclosable claims for one credential, by name.
+///
+/// ```
+/// use creditproof::Claims;
+/// let mut claims = Claims::new();
+/// claims.insert("tier", "A").unwrap();
+/// assert!(claims.insert("iss", "x").is_err()); // reserved
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claims(BTreeMap<String, Value>);
+
+impl Claims {
+    /// No claims.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a claim. Names are `[a-z_][a-z0-9_]*` and not reserved by the
+    /// format (`iss`, `vct`, `cnf`, `status`, `range`, ...).
+    pub fn insert(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Self, Error> {
+        if !is_identifier(name) || RESERVED.contains(&name) {
+            return Err(IssuanceError::ReservedClaim {
+                name: name.chars().take(64).collect(),
+            }
+            .into());
+        }
+        self.0.insert(name.to_owned(), value.into());
+        Ok(self)
+    }
+
+    /// Reads claims from a JSON object such as
+    /// `{"tier": "A", "no_deposit_rental": true}`.
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+        let mut claims = Self::new();
+        for (k, v) in parse_json_object(bytes, limits, "claims")? {
+            claims.insert(&k, v)?;
+        }
+        Ok(claims)
+    }
+
+    /// The claims in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// An issuer: identifier, signing key and credential shape.
+#[derive(Debug)]
+pub struct Issuer {
+    id: String,
+    key: IssuerSigningKey,
+    kid: String,
+    config: IssuerConfig,
+}
+
+impl Issuer {
+    /// An issuer with identifier `id` (an absolute URI such as
+    /// `https://bureau.example`) and its signing key. The `kid` is the key's
+    /// RFC 7638 thumbprint.
+    pub fn new(id: impl Into<String>, key: IssuerSigningKey) -> Result<Self, Error> {
+        let id = id.into();
+        if !is_absolute_uri(&id) {
+            return Err(IssuanceError::InvalidIssuerId.into());
+        }
+        let kid = key.public_key().thumbprint();
+        Ok(Self {
+            id,
+            key,
+            kid,
+            config: IssuerConfig::default(),
+        })
+    }
+
+    /// Replaces the credential configuration.
+    pub fn with_config(mut self, config: IssuerConfig) -> Result<Self, Error> {
+        if !(1..=3660).contains(&config.validity_days) {
+            return Err(IssuanceError::Config {
+                reason: "validity must be 1 to 3660 days",
+            }
+            .into());
+        }
+        if !(1..=256).contains(&config.sd_slots) {
+            return Err(IssuanceError::Config {
+                reason: "sd slots must be 1 to 256",
+            }
+            .into());
+        }
+        if config.vct.is_empty() || config.vct.len() > 256 {
+            return Err(IssuanceError::Config {
+                reason: "vct must be 1 to 256 bytes",
+            }
+            .into());
+        }
+        self.config = config;
+        Ok(self)
+    }
+
+    /// The issuer identifier (`iss`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key id (`kid`) credentials are signed under.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public key verifiers trust.
+    pub fn public_key(&self) -> IssuerPublicKey {
+        self.key.public_key()
+    }
+
+    /// JWT VC Issuer Metadata (`issuer`, `jwks`) for verifiers' trust stores.
+    pub fn metadata(&self) -> Value {
+        trust::metadata(&self.id, &[(self.kid.clone(), self.public_key())])
+    }
+
+    /// Issues one credential bound to `holder`, with `claims` selectively
+    /// disclosable. `iat` and `exp` are rounded to the day of `now`.
+    pub fn issue(
+        &self,
+        holder: &HolderPublicKey,
+        claims: &Claims,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Result<IssuedCredential, Error> {
+        if holder.is_weak() {
+            return Err(IssuanceError::WeakHolderKey.into());
+        }
+        let slots = self.config.sd_slots;
+        if claims.0.len() > slots {
+            return Err(IssuanceError::TooManyClaims { limit: slots }.into());
+        }
+        let disclosures: Vec<Disclosure> = claims
+            .iter()
+            .map(|(k, v)| Disclosure::new(k, v, rng))
+            .collect();
+        let mut digests: Vec<String> = disclosures.iter().map(|d| d.digest().to_owned()).collect();
+        while digests.len() < slots {
+            digests.push(decoy_digest(rng));
+        }
+        // Sorted, so the position of a digest says nothing about its claim.
+        digests.sort_unstable();
+
+        let iat = now.start_of_day().as_secs();
+        let exp = iat + u64::from(self.config.validity_days) * DAY;
+        let mut payload = Map::new();
+        payload.insert("iss".into(), json!(self.id));
+        payload.insert("vct".into(), json!(self.config.vct));
+        payload.insert("iat".into(), json!(iat));
+        payload.insert("exp".into(), json!(exp));
+        payload.insert("cnf".into(), json!({"jwk": holder.to_jwk()}));
+        payload.insert("_sd_alg".into(), json!(SD_ALG));
+        payload.insert("_sd".into(), json!(digests));
+        let header = json!({"alg": "EdDSA", "typ": CREDENTIAL_TYP, "kid": self.kid});
+        let mut sd_jwt = jws::sign(&header, &Value::Object(payload), &self.key);
+        sd_jwt.push('~');
+        for d in &disclosures {
+            sd_jwt.push_str(d.encoded());
+            sd_jwt.push('~');
+        }
+        Ok(IssuedCredential::new(sd_jwt))
+    }
+}
+
+/// `scheme:rest` with an RFC 3986 scheme and no whitespace.
+fn is_absolute_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    s.len() <= 512
+        && !rest.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !s
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_ids() {
+        for ok in [
+            "https://bureau.example",
+            "urn:creditproof:issuer:1",
+            "did:web:x.example",
+        ] {
+            assert!(is_absolute_uri(ok), "{ok}");
+        }
+        for bad in ["", "bureau", "://x", "https:", "http://a b", "1http://x"] {
+            assert!(!is_absolute_uri(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(clippy::mem_forget)]
+
+mod credential;
+mod disclosure;
+mod encoding;
+pub mod error;
+pub mod hazmat;
+mod issuer;
+mod jws;
+pub mod keys;
+mod limits;
+mod request;
+mod rng;
+mod time;
+mod trust;
+mod verifier;
+mod wallet;
+
+pub use credential::{
+    batch_to_json, parse_batch, IssuedCredential, CREDENTIAL_TYP, KB_TYP, SCORE_VCT,
+};
+pub use error::Error;
+pub use issuer::{Claims, Issuer, IssuerConfig};
+pub use keys::{HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};
+pub use limits::Limits;
+pub use request::{Predicate, PresentationRequest, RequestBuilder};
+pub use rng::{SecureRng, SystemRng};
+pub use time::{UnixTime, DAY};
+pub use trust::{KeyProvider, TrustStore};
+pub use verifier::{verdict_json, VerifiedPresentation, Verifier, VerifierOptions};
+pub use wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet};

@@ -1,0 +1,108 @@
+//! Which issuer keys a verifier trusts, looked up by `iss` and `kid`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::encoding::parse_json_object;
+use crate::error::{Error, MalformedError, TrustError};
+use crate::keys::IssuerPublicKey;
+use crate::Limits;
+
+/// Finds the key an issuer signed with. Implement it to back trust by a
+/// database, a metadata cache or an HSM; [`TrustStore`] is the in-memory
+/// one.
+pub trait KeyProvider {
+    /// The key for `iss` + `kid`, or which of the two is unknown.
+    fn issuer_key(&self, iss: &str, kid: &str) -> Result<IssuerPublicKey, TrustError>;
+}
+
+/// Trusted issuer keys, by issuer identifier and key id.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    issuers: BTreeMap<String, BTreeMap<String, IssuerPublicKey>>,
+}
+
+impl TrustStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts `key` for issuer `iss`, under its RFC 7638 thumbprint as `kid`.
+    pub fn add(&mut self, iss: impl Into<String>, key: IssuerPublicKey) -> &mut Self {
+        let kid = key.thumbprint();
+        self.add_with_kid(iss, kid, key)
+    }
+
+    /// Trusts `key` for issuer `iss` under an explicit `kid`.
+    pub fn add_with_kid(
+        &mut self,
+        iss: impl Into<String>,
+        kid: impl Into<String>,
+        key: IssuerPublicKey,
+    ) -> &mut Self {
+        self.issuers
+            .entry(iss.into())
+            .or_default()
+            .insert(kid.into(), key);
+        self
+    }
+
+    /// Trusts every key in a JWT VC Issuer Metadata document
+    /// (draft-ietf-oauth-sd-jwt-vc: `{"issuer": ..., "jwks": {"keys": [...]}}`).
+    /// A key without `kid` is trusted under its thumbprint.
+    pub fn add_metadata(&mut self, bytes: &[u8], limits: &Limits) -> Result<&mut Self, Error> {
+        let bad = |reason: &str| {
+            Error::from(MalformedError::Request {
+                reason: format!("issuer metadata: {reason}"),
+            })
+        };
+        let m = parse_json_object(bytes, limits, "issuer metadata")?;
+        let iss = m
+            .get("issuer")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("`issuer` must be a string"))?;
+        let keys = m
+            .get("jwks")
+            .and_then(|j| j.get("keys"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("`jwks.keys` must be an array"))?;
+        let mut parsed = Vec::with_capacity(keys.len());
+        for jwk in keys {
+            let key = IssuerPublicKey::from_jwk(jwk)?;
+            let kid = match jwk.get("kid") {
+                None => key.thumbprint(),
+                Some(Value::String(k)) => k.clone(),
+                Some(_) => return Err(bad("`kid` must be a string")),
+            };
+            parsed.push((kid, key));
+        }
+        for (kid, key) in parsed {
+            self.add_with_kid(iss, kid, key);
+        }
+        Ok(self)
+    }
+}
+
+impl KeyProvider for TrustStore {
+    fn issuer_key(&self, iss: &str, kid: &str) -> Result<IssuerPublicKey, TrustError> {
+        let keys = self.issuers.get(iss).ok_or(TrustError::UnknownIssuer)?;
+        keys.get(kid).copied().ok_or(TrustError::UnknownKid)
+    }
+}
+
+/// JWT VC Issuer Metadata for one issuer and its current keys.
+pub(crate) fn metadata(iss: &str, keys: &[(String, IssuerPublicKey)]) -> Value {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(kid, k)| {
+            let mut jwk = k.to_jwk();
+            jwk["kid"] = json!(kid);
+            jwk["alg"] = json!("EdDSA");
+            jwk["use"] = json!("sig");
+            jwk
+        })
+        .collect();
+    json!({"issuer": iss, "jwks": {"keys": keys}})
+}

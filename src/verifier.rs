@@ -1,0 +1,284 @@
+//! The verifier: the ordered checks of DESIGN.md, ending in a
+//! [`VerifiedPresentation`] that only this module can construct.
+//!
+//! Order: size limits → split and strict-decode → header (`alg`, `typ`) →
+//! issuer trusted (`iss` + `kid`) → issuer signature → time → disclosures →
+//! holder binding → predicates. The first failure is returned as its own
+//! error variant.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::credential::{CREDENTIAL_TYP, KB_TYP};
+use crate::disclosure::{process, sha256_b64};
+use crate::encoding::{get_opt_u64, get_str, get_u64};
+use crate::error::{
+    DisclosureError, Error, HeaderError, HolderBindingError, LimitError, MalformedError,
+    PredicateError, SignatureError, TimeError,
+};
+use crate::jws::UnverifiedJws;
+use crate::keys::HolderPublicKey;
+use crate::request::{Predicate, PresentationRequest};
+use crate::time::UnixTime;
+use crate::trust::KeyProvider;
+use crate::Limits;
+
+/// Verification settings. Defaults: [`Limits::default`], 300 s clock skew,
+/// key binding at most 300 s old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifierOptions {
+    limits: Limits,
+    clock_skew_secs: u64,
+    kb_max_age_secs: u64,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            clock_skew_secs: 300,
+            kb_max_age_secs: 300,
+        }
+    }
+}
+
+impl VerifierOptions {
+    /// Sets the input limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Sets the tolerated clock difference, in seconds (at most 3600).
+    #[must_use]
+    pub fn with_clock_skew_secs(mut self, secs: u64) -> Self {
+        self.clock_skew_secs = secs.min(3600);
+        self
+    }
+    /// Sets how old a key binding JWT may be, in seconds (at most 86400).
+    #[must_use]
+    pub fn with_kb_max_age_secs(mut self, secs: u64) -> Self {
+        self.kb_max_age_secs = secs.min(86_400);
+        self
+    }
+}
+
+/// Checks presentations against requests, trusting the keys of `K`.
+#[derive(Debug, Clone)]
+pub struct Verifier<K: KeyProvider> {
+    keys: K,
+    options: VerifierOptions,
+}
+
+/// A presentation that passed every check. Only [`Verifier::verify`]
+/// creates one; it holds the issuer, what was disclosed and what was
+/// proven, and nothing undisclosed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedPresentation {
+    issuer: String,
+    vct: String,
+    disclosed: BTreeMap<String, Value>,
+    proven: Vec<Predicate>,
+}
+
+impl VerifiedPresentation {
+    /// The issuer (`iss`), whose key was in the trust store.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+    /// The credential type (`vct`).
+    pub fn vct(&self) -> &str {
+        &self.vct
+    }
+    /// The claims the holder disclosed, as the issuer signed them.
+    pub fn disclosed(&self) -> &BTreeMap<String, Value> {
+        &self.disclosed
+    }
+    /// The predicates proven true.
+    pub fn proven(&self) -> &[Predicate] {
+        &self.proven
+    }
+}
+
+/// The JSON verdict for an outcome: `{"accepted", "issuer", "disclosed",
+/// "proven"}` or `{"accepted": false, "error": {"check", "message"}}`.
+pub fn verdict_json(outcome: &Result<VerifiedPresentation, Error>) -> Value {
+    match outcome {
+        Ok(v) => json!({
+            "accepted": true,
+            "issuer": v.issuer,
+            "vct": v.vct,
+            "disclosed": v.disclosed,
+            "proven": v.proven.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+        Err(e) => json!({
+            "accepted": false,
+            "issuer": Value::Null,
+            "disclosed": {},
+            "proven": [],
+            "error": {"check": e.check(), "message": e.to_string()},
+        }),
+    }
+}
+
+impl<K: KeyProvider> Verifier<K> {
+    /// A verifier with default options.
+    pub fn new(keys: K) -> Self {
+        Self {
+            keys,
+            options: VerifierOptions::default(),
+        }
+    }
+
+    /// A verifier with explicit options.
+    pub fn with_options(keys: K, options: VerifierOptions) -> Self {
+        Self { keys, options }
+    }
+
+    /// Runs every check on `presentation` for `request` at time `now`.
+    pub fn verify(
+        &self,
+        request: &PresentationRequest,
+        presentation: &str,
+        now: UnixTime,
+    ) -> Result<VerifiedPresentation, Error> {
+        let limits = &self.options.limits;
+        let skew = self.options.clock_skew_secs;
+        let now = now.as_secs();
+
+        // 1. Size.
+        if presentation.len() > limits.max_presentation_bytes() {
+            return Err(LimitError::InputTooLarge {
+                what: "presentation",
+                limit: limits.max_presentation_bytes(),
+            }
+            .into());
+        }
+        // 2. Split: `<jwt>~<d1>~...~<dn>~<kb>`.
+        let (sd_jwt_part, kb) = match presentation.rfind('~') {
+            Some(i) => (&presentation[..=i], &presentation[i + 1..]),
+            None => return Err(MalformedError::SdJwtStructure.into()),
+        };
+        let mut parts = sd_jwt_part[..sd_jwt_part.len() - 1].split('~');
+        let jwt = parts.next().unwrap_or_default();
+        let disclosures: Vec<&str> = parts.by_ref().take(limits.max_disclosures() + 1).collect();
+        if disclosures.len() > limits.max_disclosures() {
+            return Err(LimitError::TooManyDisclosures {
+                limit: limits.max_disclosures(),
+            }
+            .into());
+        }
+        if disclosures.iter().any(|d| d.is_empty()) {
+            return Err(MalformedError::SdJwtStructure.into());
+        }
+        // 3. Header (alg first, then typ) and strict decoding of the JWT.
+        let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
+        let kid = jws
+            .header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(HeaderError::MissingKid)?;
+        // 4. Issuer trusted.
+        let iss = get_str(&jws.payload, "iss")?;
+        let issuer_key = self.keys.issuer_key(iss, kid)?;
+        // 5. Issuer signature.
+        if !jws.verify(&issuer_key) {
+            return Err(SignatureError::Issuer.into());
+        }
+        // 6. Time.
+        let exp = get_u64(&jws.payload, "exp")?;
+        let iat = get_u64(&jws.payload, "iat")?;
+        let nbf = get_opt_u64(&jws.payload, "nbf")?;
+        if now > exp.saturating_add(skew) {
+            return Err(TimeError::Expired.into());
+        }
+        if iat.max(nbf.unwrap_or(0)) > now.saturating_add(skew) {
+            return Err(TimeError::NotYetValid.into());
+        }
+        let vct = get_str(&jws.payload, "vct")?.to_owned();
+        let issuer = iss.to_owned();
+        // 7. Disclosures (RFC 9901 §7.1).
+        let cnf = jws.payload.get("cnf").and_then(|c| c.get("jwk")).cloned();
+        let processed = process(jws.payload, &disclosures, limits)?;
+        // 8. Holder binding.
+        let holder_key = cnf
+            .as_ref()
+            .and_then(|jwk| HolderPublicKey::from_jwk(jwk).ok())
+            .filter(|k| !k.is_weak())
+            .ok_or(HolderBindingError::NoConfirmationKey)?;
+        if kb.is_empty() {
+            return Err(HolderBindingError::MissingKbJwt.into());
+        }
+        let kb = UnverifiedJws::parse(kb, KB_TYP, limits, "key binding jwt")?;
+        if !kb.verify(&holder_key) {
+            return Err(HolderBindingError::Signature.into());
+        }
+        if kb.payload.get("nonce").and_then(Value::as_str) != Some(request.nonce()) {
+            return Err(HolderBindingError::Nonce.into());
+        }
+        if kb.payload.get("aud").and_then(Value::as_str) != Some(request.audience()) {
+            return Err(HolderBindingError::Audience.into());
+        }
+        let kb_iat = get_u64(&kb.payload, "iat")?;
+        if kb_iat > now.saturating_add(skew) {
+            return Err(HolderBindingError::IssuedInFuture.into());
+        }
+        if now.saturating_sub(kb_iat) > self.options.kb_max_age_secs {
+            return Err(HolderBindingError::Stale.into());
+        }
+        if kb.payload.get("sd_hash").and_then(Value::as_str)
+            != Some(sha256_b64(sd_jwt_part.as_bytes()).as_str())
+        {
+            return Err(HolderBindingError::SdHash.into());
+        }
+        // 9. Predicates and requested disclosures.
+        let mut disclosed: BTreeMap<String, Value> = processed
+            .claims
+            .into_iter()
+            .filter(|(k, _)| processed.disclosed_top_level.contains(k))
+            .collect();
+        for name in request.disclose() {
+            if !disclosed.contains_key(name) {
+                return Err(DisclosureError::Missing { name: name.clone() }.into());
+            }
+        }
+        let mut proven = Vec::with_capacity(request.predicates().len());
+        for p in request.predicates() {
+            match p {
+                Predicate::Perk { name } => match disclosed.get(name) {
+                    Some(Value::Bool(true)) => {
+                        if !request.disclose().contains(name) {
+                            disclosed.remove(name);
+                        }
+                    }
+                    Some(_) => {
+                        return Err(PredicateError::ProofInvalid {
+                            predicate: p.to_string(),
+                        }
+                        .into())
+                    }
+                    None => {
+                        return Err(PredicateError::MissingProof {
+                            predicate: p.to_string(),
+                        }
+                        .into())
+                    }
+                },
+                _ => {
+                    return Err(PredicateError::Unsupported {
+                        predicate: p.to_string(),
+                    }
+                    .into())
+                }
+            }
+            proven.push(p.clone());
+        }
+        Ok(VerifiedPresentation {
+            issuer,
+            vct,
+            disclosed,
+            proven,
+        })
+    }
+}

@@ -1,0 +1,420 @@
+//! The holder's wallet: keys, credentials, and presentations that reveal
+//! only what a request asks for.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::credential::{IssuedCredential, ParsedCredential, KB_TYP};
+use crate::disclosure::sha256_b64;
+use crate::encoding::{b64_decode_array, b64_encode, parse_json_object, to_json};
+use crate::error::{Error, HolderError, MalformedError};
+use crate::keys::{HolderPublicKey, HolderSigningKey};
+use crate::request::{Predicate, PresentationRequest};
+use crate::rng::SecureRng;
+use crate::time::UnixTime;
+use crate::{jws, Limits};
+
+/// A holder's keys and credentials.
+///
+/// Every credential is bound to its own key and, by default, is presented
+/// at most once (see [`PresentOptions::allow_reuse`]).
+#[derive(Default)]
+pub struct Wallet {
+    keys: BTreeMap<String, HolderSigningKey>,
+    credentials: Vec<Entry>,
+}
+
+struct Entry {
+    issued: IssuedCredential,
+    parsed: ParsedCredential,
+    spent: bool,
+}
+
+/// How to answer a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PresentOptions {
+    allow_reuse: bool,
+}
+
+impl PresentOptions {
+    /// Allows presenting an already-spent credential when no unspent one can
+    /// answer. Such a presentation is **linkable** to the earlier one
+    /// (same signature, key and salts); [`Presentation::is_linkable`] says so.
+    #[must_use]
+    pub fn allow_reuse(mut self, allow: bool) -> Self {
+        self.allow_reuse = allow;
+        self
+    }
+}
+
+/// Exactly what a presentation would reveal, for the holder to review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// The verifier the presentation is bound to.
+    pub audience: String,
+    /// The issuer of the credential that would be used.
+    pub issuer: String,
+    /// Claims whose values the verifier would see.
+    pub claims: BTreeMap<String, Value>,
+    /// Predicates the verifier would learn to be true.
+    pub predicates: Vec<String>,
+    /// Whether the credential was presented before (linkable).
+    pub linkable: bool,
+}
+
+impl fmt::Display for Preview {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "verifier (aud): {}", self.audience)?;
+        writeln!(f, "credential issuer: {}", self.issuer)?;
+        if self.claims.is_empty() {
+            writeln!(f, "claims disclosed: none")?;
+        }
+        for (k, v) in &self.claims {
+            writeln!(f, "claim disclosed: {k} = {v}")?;
+        }
+        for p in &self.predicates {
+            writeln!(f, "predicate proven (value stays hidden): {p}")?;
+        }
+        if self.linkable {
+            writeln!(
+                f,
+                "WARNING: this credential was presented before; the verifiers can link the two"
+            )?;
+        }
+        write!(f, "nothing else from the credential is sent")
+    }
+}
+
+/// A presentation ready to send: `<jwt>~<disclosures>~<kb-jwt>`.
+#[derive(Clone)]
+pub struct Presentation {
+    compact: String,
+    linkable: bool,
+}
+
+impl Presentation {
+    /// The compact serialization to send to the verifier.
+    pub fn as_str(&self) -> &str {
+        &self.compact
+    }
+
+    /// Whether this reused a credential presented before, so that the two
+    /// verifiers could link the presentations.
+    pub fn is_linkable(&self) -> bool {
+        self.linkable
+    }
+}
+
+impl fmt::Debug for Presentation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Presentation({} bytes, linkable: {})",
+            self.compact.len(),
+            self.linkable
+        )
+    }
+}
+
+impl fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wallet")
+            .field("keys", &self.keys.len())
+            .field("credentials", &self.credentials.len())
+            .field(
+                "unspent",
+                &self.credentials.iter().filter(|e| !e.spent).count(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unspent credentials of one issuer, as [`Wallet::inventory`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    /// The issuer.
+    pub issuer: String,
+    /// Credentials never presented and not expired.
+    pub unspent: usize,
+    /// Credentials presented at least once.
+    pub spent: usize,
+    /// Unspent credentials that have expired.
+    pub expired: usize,
+}
+
+impl Wallet {
+    /// An empty wallet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Generates a fresh holder key, keeps it, and returns its public half
+    /// for the issuer.
+    pub fn generate_key(&mut self, rng: &mut dyn SecureRng) -> HolderPublicKey {
+        let key = HolderSigningKey::generate(rng);
+        let public = key.public_key();
+        self.keys.insert(public.thumbprint(), key);
+        public
+    }
+
+    /// Adds an existing holder key (e.g. restored from a backup) and returns
+    /// its public half.
+    pub fn insert_key(&mut self, key: HolderSigningKey) -> HolderPublicKey {
+        let public = key.public_key();
+        self.keys.insert(public.thumbprint(), key);
+        public
+    }
+
+    /// Stores an issued credential after checking its structure and that it
+    /// is bound to one of this wallet's keys. Storing the same credential
+    /// twice is a no-op.
+    pub fn store(&mut self, issued: IssuedCredential) -> Result<(), Error> {
+        let parsed = ParsedCredential::parse(&issued, &Limits::default())?;
+        if !self.keys.contains_key(&parsed.holder_key.thumbprint()) {
+            return Err(HolderError::UnknownKey.into());
+        }
+        if self.credentials.iter().any(|e| e.parsed.jwt == parsed.jwt) {
+            return Ok(());
+        }
+        self.credentials.push(Entry {
+            issued,
+            parsed,
+            spent: false,
+        });
+        Ok(())
+    }
+
+    /// Per issuer: how many credentials are left, spent, expired at `now`.
+    pub fn inventory(&self, now: UnixTime) -> Vec<Inventory> {
+        let mut by_issuer: BTreeMap<&str, Inventory> = BTreeMap::new();
+        for e in &self.credentials {
+            let inv = by_issuer.entry(&e.parsed.iss).or_insert_with(|| Inventory {
+                issuer: e.parsed.iss.clone(),
+                unspent: 0,
+                spent: 0,
+                expired: 0,
+            });
+            if e.spent {
+                inv.spent += 1;
+            } else if e.parsed.exp <= now.as_secs() {
+                inv.expired += 1;
+            } else {
+                inv.unspent += 1;
+            }
+        }
+        by_issuer.into_values().collect()
+    }
+
+    /// Shows what answering `request` would reveal, without spending
+    /// anything.
+    pub fn preview(
+        &self,
+        request: &PresentationRequest,
+        options: PresentOptions,
+        now: UnixTime,
+    ) -> Result<Preview, Error> {
+        let (i, answer) = self.choose(request, options, now)?;
+        let e = &self.credentials[i];
+        Ok(Preview {
+            audience: request.audience().to_owned(),
+            issuer: e.parsed.iss.clone(),
+            claims: request
+                .disclose()
+                .iter()
+                .filter_map(|n| {
+                    e.parsed
+                        .disclosure(n)
+                        .map(|d| (n.clone(), d.value().clone()))
+                })
+                .collect(),
+            predicates: answer.proven,
+            linkable: e.spent,
+        })
+    }
+
+    /// Answers `request` with an unspent credential, marking it spent.
+    /// Fails (and sends nothing) if no credential has every requested claim
+    /// or satisfies every predicate.
+    pub fn present(
+        &mut self,
+        request: &PresentationRequest,
+        options: PresentOptions,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Result<Presentation, Error> {
+        let (i, answer) = self.choose(request, options, now)?;
+        let _ = rng; // range proofs are deterministic given the seed; kept for API stability
+        let e = &self.credentials[i];
+        let key = self
+            .keys
+            .get(&e.parsed.holder_key.thumbprint())
+            .ok_or(HolderError::UnknownKey)?;
+        let mut compact = e.parsed.jwt.clone();
+        compact.push('~');
+        for name in &answer.disclose {
+            if let Some(d) = e.parsed.disclosure(name) {
+                compact.push_str(d.encoded());
+                compact.push('~');
+            }
+        }
+        let payload = json!({
+            "iat": now.as_secs(),
+            "aud": request.audience(),
+            "nonce": request.nonce(),
+            "sd_hash": sha256_b64(compact.as_bytes()),
+        });
+        let kb = jws::sign(&json!({"alg": "EdDSA", "typ": KB_TYP}), &payload, key);
+        compact.push_str(&kb);
+        let linkable = e.spent;
+        self.credentials[i].spent = true;
+        Ok(Presentation { compact, linkable })
+    }
+
+    /// Picks the credential to answer with, and what it will disclose.
+    fn choose(
+        &self,
+        request: &PresentationRequest,
+        options: PresentOptions,
+        now: UnixTime,
+    ) -> Result<(usize, Answer), Error> {
+        let mut first_err: Option<Error> = None;
+        let usable = |spent_ok: bool| {
+            self.credentials
+                .iter()
+                .enumerate()
+                .filter(move |(_, e)| e.parsed.exp > now.as_secs() && (spent_ok || !e.spent))
+        };
+        let passes: &[bool] = if options.allow_reuse {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        for &spent_ok in passes {
+            for (i, e) in usable(spent_ok) {
+                match answer(&e.parsed, request) {
+                    Ok(a) => return Ok((i, a)),
+                    Err(err) => {
+                        first_err.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        Err(first_err.unwrap_or_else(|| HolderError::NoCredential.into()))
+    }
+
+    /// The wallet as JSON, including every secret key. Write it only to an
+    /// owner-only file; the buffer zeroizes on drop.
+    pub fn to_secret_json(&self) -> Zeroizing<String> {
+        let keys: Vec<Zeroizing<String>> = self
+            .keys
+            .values()
+            .map(|k| Zeroizing::new(b64_encode(*k.to_secret_bytes())))
+            .collect();
+        let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+        let creds: Vec<Value> = self
+            .credentials
+            .iter()
+            .map(|e| {
+                let mut v = e.issued.to_json();
+                v["spent"] = json!(e.spent);
+                v
+            })
+            .collect();
+        Zeroizing::new(to_json(
+            &json!({"type": "creditproof-wallet/1", "keys": keys, "credentials": creds}),
+        ))
+    }
+
+    /// Reads a wallet written by [`Wallet::to_secret_json`].
+    pub fn from_secret_json(bytes: &[u8]) -> Result<Self, Error> {
+        let limits = Limits::default().with_max_json_depth(8);
+        let m = parse_json_object(bytes, &limits, "wallet")?;
+        let bad = |r: &str| {
+            Error::from(MalformedError::Request {
+                reason: format!("wallet: {r}"),
+            })
+        };
+        if m.get("type").and_then(Value::as_str) != Some("creditproof-wallet/1") {
+            return Err(bad("not a creditproof wallet file"));
+        }
+        let mut w = Self::new();
+        for k in m
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no keys array"))?
+        {
+            let secret = Zeroizing::new(b64_decode_array::<32>(
+                k.as_str().unwrap_or_default(),
+                "wallet key",
+            )?);
+            let key = HolderSigningKey::from_secret_bytes(&secret);
+            w.keys.insert(key.public_key().thumbprint(), key);
+        }
+        for c in m
+            .get("credentials")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no credentials array"))?
+        {
+            let spent = c
+                .get("spent")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| bad("credential without `spent`"))?;
+            w.store(IssuedCredential::from_json(c)?)?;
+            if let Some(last) = w.credentials.last_mut() {
+                last.spent = spent;
+            }
+        }
+        Ok(w)
+    }
+}
+
+/// What a credential will disclose and prove for a request.
+struct Answer {
+    disclose: Vec<String>,
+    proven: Vec<String>,
+}
+
+fn answer(c: &ParsedCredential, request: &PresentationRequest) -> Result<Answer, Error> {
+    let mut disclose = Vec::new();
+    for name in request.disclose() {
+        if c.disclosure(name).is_none() {
+            return Err(HolderError::ClaimNotAvailable { name: name.clone() }.into());
+        }
+        disclose.push(name.clone());
+    }
+    let mut proven = Vec::new();
+    for p in request.predicates() {
+        match p {
+            Predicate::Perk { name } => {
+                // The issuer-signed perk flag: it says exactly "eligible".
+                match c.disclosure(name).map(|d| d.value()) {
+                    Some(Value::Bool(true)) => {
+                        if !disclose.contains(name) {
+                            disclose.push(name.clone());
+                        }
+                    }
+                    Some(_) => {
+                        return Err(HolderError::PredicateNotSatisfied {
+                            predicate: p.to_string(),
+                        }
+                        .into())
+                    }
+                    None => {
+                        return Err(HolderError::ClaimNotAvailable { name: name.clone() }.into())
+                    }
+                }
+            }
+            _ => {
+                return Err(crate::error::PredicateError::Unsupported {
+                    predicate: p.to_string(),
+                }
+                .into())
+            }
+        }
+        proven.push(p.to_string());
+    }
+    Ok(Answer { disclose, proven })
+}

@@ -1,0 +1,320 @@
+//! The command-line contract: subcommand names, exit codes, file safety.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_creditproof"))
+}
+
+pub struct Tmp(pub PathBuf);
+
+impl Tmp {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("creditproof-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut c = bin();
+    for a in args {
+        c.arg(a);
+    }
+    c.output().unwrap()
+}
+
+fn ok(o: &Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn fails_with_2(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "one-line message: {err}");
+    err
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Issuer and holder set up with a stored batch of `n` credentials.
+pub fn setup(t: &Tmp, claims: &str, n: &str) {
+    let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
+    ok(&run(&[
+        &"issuer",
+        &"init",
+        &"--iss",
+        &"https://bureau.example",
+        &"--dir",
+        &dir,
+    ]));
+    ok(&run(&[
+        &"issuer",
+        &"public",
+        &"--dir",
+        &dir,
+        &"--out",
+        &t.path("bureau.pub.json"),
+    ]));
+    ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
+    ok(&run(&[
+        &"holder",
+        &"keys",
+        &"--wallet",
+        &wallet,
+        &"--count",
+        &n,
+        &"--out",
+        &t.path("keys.json"),
+    ]));
+    std::fs::write(t.path("claims.json"), claims).unwrap();
+    ok(&run(&[
+        &"issuer",
+        &"issue",
+        &"--dir",
+        &dir,
+        &"--keys",
+        &t.path("keys.json"),
+        &"--claims",
+        &t.path("claims.json"),
+        &"--out",
+        &t.path("batch.json"),
+    ]));
+    ok(&run(&[
+        &"holder",
+        &"store",
+        &"--wallet",
+        &wallet,
+        &"--batch",
+        &t.path("batch.json"),
+    ]));
+}
+
+#[test]
+fn readme_flow_accepts_then_rejects_replay() {
+    let t = Tmp::new("flow");
+    setup(&t, r#"{"tier":"A","no_deposit_rental":true}"#, "2");
+    let wallet = t.path("wallet");
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://rental.example",
+        &"--predicate",
+        &"perk:no_deposit_rental",
+        &"--out",
+        &t.path("req.json"),
+    ]));
+    let dry = run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &t.path("req.json"),
+        &"--dry-run",
+    ]);
+    ok(&dry);
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("perk:no_deposit_rental"));
+    ok(&run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &t.path("req.json"),
+        &"--out",
+        &t.path("p.txt"),
+    ]));
+    let v = run(&[
+        &"verifier",
+        &"verify",
+        &"--trust",
+        &t.path("bureau.pub.json"),
+        &"--request",
+        &t.path("req.json"),
+        &"--presentation",
+        &t.path("p.txt"),
+    ]);
+    ok(&v);
+    let verdict: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(verdict["accepted"], true);
+    assert_eq!(verdict["issuer"], "https://bureau.example");
+    assert_eq!(verdict["proven"][0], "perk:no_deposit_rental");
+    assert!(verdict.get("error").is_none());
+
+    // The same presentation against another verifier's request: exit 1.
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://hotel.example",
+        &"--predicate",
+        &"perk:no_deposit_rental",
+        &"--out",
+        &t.path("req2.json"),
+    ]));
+    let v = run(&[
+        &"verifier",
+        &"verify",
+        &"--trust",
+        &t.path("bureau.pub.json"),
+        &"--request",
+        &t.path("req2.json"),
+        &"--presentation",
+        &t.path("p.txt"),
+    ]);
+    assert_eq!(v.status.code(), Some(1));
+    let verdict: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(verdict["accepted"], false);
+    assert!(verdict["error"]["check"]
+        .as_str()
+        .unwrap()
+        .starts_with("holder_binding."));
+
+    let status = run(&[&"holder", &"status", &"--wallet", &wallet]);
+    ok(&status);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("1 unused, 1 spent"));
+}
+
+#[test]
+fn holder_refuses_a_claim_it_lacks() {
+    let t = Tmp::new("lacks");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://v.example",
+        &"--disclose",
+        &"income",
+        &"--out",
+        &t.path("req.json"),
+    ]));
+    let o = run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &t.path("wallet"),
+        &"--request",
+        &t.path("req.json"),
+        &"--out",
+        &t.path("p.txt"),
+    ]);
+    assert!(fails_with_2(&o).contains("income"));
+    assert!(!t.path("p.txt").exists(), "nothing is sent");
+}
+
+#[cfg(unix)]
+#[test]
+fn secret_files_are_private_and_not_overwritten() {
+    let t = Tmp::new("secrets");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    assert_eq!(mode(&t.path("bureau/issuer.json")), 0o600);
+    assert_eq!(mode(&t.path("bureau")), 0o700);
+    assert_eq!(mode(&t.path("wallet/wallet.json")), 0o600);
+    assert_eq!(mode(&t.path("batch.json")), 0o600);
+    let before = std::fs::read(t.path("bureau/issuer.json")).unwrap();
+    let o = run(&[
+        &"issuer",
+        &"init",
+        &"--iss",
+        &"https://x.example",
+        &"--dir",
+        &t.path("bureau"),
+    ]);
+    assert!(fails_with_2(&o).contains("--force"));
+    assert_eq!(
+        std::fs::read(t.path("bureau/issuer.json")).unwrap(),
+        before,
+        "issuer key unchanged"
+    );
+    let o = run(&[&"holder", &"init", &"--wallet", &t.path("wallet")]);
+    fails_with_2(&o);
+
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(
+        t.path("wallet/wallet.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let o = run(&[&"holder", &"status", &"--wallet", &t.path("wallet")]);
+    assert!(fails_with_2(&o).contains("owner-only"));
+    ok(&run(&[
+        &"holder",
+        &"status",
+        &"--wallet",
+        &t.path("wallet"),
+        &"--allow-insecure-permissions",
+    ]));
+}
+
+#[test]
+fn bad_usage_and_bad_files_exit_2() {
+    let t = Tmp::new("bad");
+    std::fs::write(t.path("garbage"), [0xff, 0x00, 0x13]).unwrap();
+    std::fs::write(t.path("empty"), b"").unwrap();
+    assert_eq!(run(&[&"issuer", &"nonsense"]).status.code(), Some(2));
+    fails_with_2(&run(&[
+        &"issuer",
+        &"init",
+        &"--iss",
+        &"not a uri",
+        &"--dir",
+        &t.path("d"),
+    ]));
+    fails_with_2(&run(&[
+        &"holder",
+        &"status",
+        &"--wallet",
+        &t.path("missing"),
+    ]));
+    for file in ["garbage", "empty", "missing"] {
+        let o = run(&[
+            &"verifier",
+            &"verify",
+            &"--trust",
+            &t.path(file),
+            &"--request",
+            &t.path(file),
+            &"--presentation",
+            &t.path(file),
+        ]);
+        assert!(fails_with_2(&o).contains(file));
+    }
+    fails_with_2(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"a",
+        &"--predicate",
+        &"score>>1",
+        &"--out",
+        &t.path("r.json"),
+    ]));
+}

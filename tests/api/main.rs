@@ -1,0 +1,7 @@
+//! Integration tests: the three roles through the public API, and every
+//! named bad input of the core flow, each expecting its own error.
+
+mod bad_input;
+mod cli;
+mod fixture;
+mod flow;
