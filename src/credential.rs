@@ -1,6 +1,7 @@
 //! The holder's copy of an issued credential, as it travels from issuer to
 //! wallet: the SD-JWT with every disclosure, plus holder-only secrets.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ use crate::encoding::{get_str, get_u64, parse_json_object, to_json};
 use crate::error::{Error, HolderError};
 use crate::jws::UnverifiedJws;
 use crate::keys::HolderPublicKey;
+use crate::predicate::{commit, parse_range_claim, RangeEntry, RangeSecrets};
 use crate::Limits;
 
 /// JOSE `typ` of an issued credential (draft-ietf-oauth-sd-jwt-vc).
@@ -28,13 +30,21 @@ pub const SCORE_VCT: &str = "urn:creditproof:score:1";
 #[derive(Clone)]
 pub struct IssuedCredential {
     sd_jwt: Zeroizing<String>,
+    range: Option<RangeSecrets>,
 }
 
 impl IssuedCredential {
-    pub(crate) fn new(sd_jwt: String) -> Self {
+    pub(crate) fn new(sd_jwt: String, range: Option<RangeSecrets>) -> Self {
         Self {
             sd_jwt: Zeroizing::new(sd_jwt),
+            range,
         }
+    }
+
+    /// The holder's range-proof secrets, if the credential commits to
+    /// integer attributes.
+    pub(crate) fn range_secrets(&self) -> Option<&RangeSecrets> {
+        self.range.as_ref()
     }
 
     /// The full SD-JWT with every disclosure. Handle as a secret.
@@ -44,7 +54,11 @@ impl IssuedCredential {
 
     /// The credential as a JSON object for a batch file.
     pub fn to_json(&self) -> Value {
-        json!({"sd_jwt": self.sd_jwt.as_str()})
+        let mut v = json!({"sd_jwt": self.sd_jwt.as_str()});
+        if let Some(r) = &self.range {
+            v["range"] = r.to_json();
+        }
+        v
     }
 
     /// Reads a credential from a batch file entry.
@@ -53,7 +67,8 @@ impl IssuedCredential {
             .get("sd_jwt")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("entry has no `sd_jwt` string"))?;
-        Ok(Self::new(sd_jwt.to_owned()))
+        let range = v.get("range").map(RangeSecrets::from_json).transpose()?;
+        Ok(Self::new(sd_jwt.to_owned(), range))
     }
 }
 
@@ -78,6 +93,7 @@ pub(crate) struct ParsedCredential {
     pub(crate) holder_key: HolderPublicKey,
     pub(crate) iss: String,
     pub(crate) exp: u64,
+    pub(crate) ranges: BTreeMap<String, RangeEntry>,
 }
 
 impl ParsedCredential {
@@ -117,12 +133,31 @@ impl ParsedCredential {
             .and_then(HolderPublicKey::from_jwk)?;
         let iss = get_str(&jws.payload, "iss")?.to_owned();
         let exp = get_u64(&jws.payload, "exp")?;
+        let ranges = parse_range_claim(&jws.payload)?;
+        for (attribute, entry) in &ranges {
+            let secrets = c
+                .range
+                .as_ref()
+                .ok_or_else(|| bad("range commitments without their secrets"))?;
+            let value = secrets
+                .value(attribute)
+                .ok_or_else(|| bad("no secret value for a committed attribute"))?;
+            let ours = commit(secrets.seed(), attribute, value, entry.params.max_value())
+                .map_err(|e| bad(&e.to_string()))?;
+            if ours.ge.as_bytes() != entry.ge.as_bytes()
+                || ours.le.as_bytes() != entry.le.as_bytes()
+                || ours.params != entry.params
+            {
+                return Err(bad("the range commitment does not match its secrets"));
+            }
+        }
         Ok(Self {
             jwt: jwt.to_owned(),
             disclosures,
             holder_key,
             iss,
             exp,
+            ranges,
         })
     }
 

@@ -8,7 +8,9 @@ use crate::credential::{IssuedCredential, CREDENTIAL_TYP, SCORE_VCT};
 use crate::disclosure::{decoy_digest, Disclosure, SD_ALG};
 use crate::encoding::parse_json_object;
 use crate::error::{Error, IssuanceError};
+use crate::hazmat::range::RangeSeed;
 use crate::keys::{HolderPublicKey, IssuerPublicKey, IssuerSigningKey};
+use crate::predicate::{commit, RangeSecrets};
 use crate::request::is_identifier;
 use crate::rng::SecureRng;
 use crate::time::{UnixTime, DAY};
@@ -72,7 +74,10 @@ impl IssuerConfig {
 /// assert!(claims.insert("iss", "x").is_err()); // reserved
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Claims(BTreeMap<String, Value>);
+pub struct Claims {
+    disclosable: BTreeMap<String, Value>,
+    committed: BTreeMap<String, (u64, u64)>,
+}
 
 impl Claims {
     /// No claims.
@@ -83,29 +88,88 @@ impl Claims {
     /// Adds a claim. Names are `[a-z_][a-z0-9_]*` and not reserved by the
     /// format (`iss`, `vct`, `cnf`, `status`, `range`, ...).
     pub fn insert(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Self, Error> {
-        if !is_identifier(name) || RESERVED.contains(&name) {
+        self.check_name(name)?;
+        self.disclosable.insert(name.to_owned(), value.into());
+        Ok(self)
+    }
+
+    /// Commits to an integer attribute in `0..=max` instead of signing it:
+    /// the credential carries HashWires commitments, and the holder can
+    /// prove `name >= t`, `name <= t` or `a <= name <= b` for any threshold
+    /// a verifier picks without revealing `value`.
+    ///
+    /// ```
+    /// use creditproof::Claims;
+    /// let mut claims = Claims::new();
+    /// claims.commit("score", 712, 950).unwrap();
+    /// assert!(claims.commit("score2", 951, 950).is_err());
+    /// ```
+    pub fn commit(&mut self, name: &str, value: u64, max: u64) -> Result<&mut Self, Error> {
+        self.check_name(name)?;
+        if value > max {
+            return Err(IssuanceError::Config {
+                reason: "a committed value is above its maximum",
+            }
+            .into());
+        }
+        self.committed.insert(name.to_owned(), (value, max));
+        Ok(self)
+    }
+
+    fn check_name(&self, name: &str) -> Result<(), Error> {
+        if !is_identifier(name)
+            || RESERVED.contains(&name)
+            || self.disclosable.contains_key(name)
+            || self.committed.contains_key(name)
+        {
             return Err(IssuanceError::ReservedClaim {
                 name: name.chars().take(64).collect(),
             }
             .into());
         }
-        self.0.insert(name.to_owned(), value.into());
-        Ok(self)
+        Ok(())
     }
 
     /// Reads claims from a JSON object such as
-    /// `{"tier": "A", "no_deposit_rental": true}`.
+    /// `{"tier": "A", "no_deposit_rental": true}`. An integer `"score"`
+    /// requires `"score_scale": {"min": ..., "max": ...}` and is committed
+    /// (never signed in the clear); `score_scale` stays disclosable.
     pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+        let mut m = parse_json_object(bytes, limits, "claims")?;
         let mut claims = Self::new();
-        for (k, v) in parse_json_object(bytes, limits, "claims")? {
+        if let Some(score) = m.remove("score") {
+            let bad = |reason| Error::from(IssuanceError::Config { reason });
+            let score = score
+                .as_u64()
+                .ok_or_else(|| bad("`score` must be a non-negative integer"))?;
+            let scale = m
+                .get("score_scale")
+                .ok_or_else(|| bad("`score` needs `score_scale` {min, max}"))?;
+            let (min, max) = match (
+                scale.get("min").and_then(Value::as_u64),
+                scale.get("max").and_then(Value::as_u64),
+            ) {
+                (Some(min), Some(max)) if min < max => (min, max),
+                _ => {
+                    return Err(bad(
+                        "`score_scale` must be {min, max} integers with min < max",
+                    ))
+                }
+            };
+            if !(min..=max).contains(&score) {
+                return Err(bad("`score` is outside `score_scale`"));
+            }
+            claims.commit("score", score, max)?;
+        }
+        for (k, v) in m {
             claims.insert(&k, v)?;
         }
         Ok(claims)
     }
 
-    /// The claims in name order.
+    /// The disclosable claims in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.disclosable.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -193,7 +257,7 @@ impl Issuer {
             return Err(IssuanceError::WeakHolderKey.into());
         }
         let slots = self.config.sd_slots;
-        if claims.0.len() > slots {
+        if claims.disclosable.len() > slots {
             return Err(IssuanceError::TooManyClaims { limit: slots }.into());
         }
         let disclosures: Vec<Disclosure> = claims
@@ -217,6 +281,22 @@ impl Issuer {
         payload.insert("cnf".into(), json!({"jwk": holder.to_jwk()}));
         payload.insert("_sd_alg".into(), json!(SD_ALG));
         payload.insert("_sd".into(), json!(digests));
+        let range = if claims.committed.is_empty() {
+            None
+        } else {
+            let seed = RangeSeed::generate(rng);
+            let mut entries = Map::new();
+            let mut values = BTreeMap::new();
+            for (name, &(value, max)) in &claims.committed {
+                let entry = commit(&seed, name, value, max).map_err(|_| IssuanceError::Config {
+                    reason: "range commitment failed",
+                })?;
+                entries.insert(name.clone(), entry.to_json());
+                values.insert(name.clone(), value);
+            }
+            payload.insert("range".into(), Value::Object(entries));
+            Some(RangeSecrets::new(seed, values))
+        };
         let header = json!({"alg": "EdDSA", "typ": CREDENTIAL_TYP, "kid": self.kid});
         let mut sd_jwt = jws::sign(&header, &Value::Object(payload), &self.key);
         sd_jwt.push('~');
@@ -224,7 +304,7 @@ impl Issuer {
             sd_jwt.push_str(d.encoded());
             sd_jwt.push('~');
         }
-        Ok(IssuedCredential::new(sd_jwt))
+        Ok(IssuedCredential::new(sd_jwt, range))
     }
 }
 

@@ -19,6 +19,7 @@ use crate::error::{
 };
 use crate::jws::UnverifiedJws;
 use crate::keys::HolderPublicKey;
+use crate::predicate::{self, parse_range_claim, proofs_of};
 use crate::request::{Predicate, PresentationRequest};
 use crate::time::UnixTime;
 use crate::trust::KeyProvider;
@@ -200,6 +201,7 @@ impl<K: KeyProvider> Verifier<K> {
         let issuer = iss.to_owned();
         // 7. Disclosures (RFC 9901 §7.1).
         let cnf = jws.payload.get("cnf").and_then(|c| c.get("jwk")).cloned();
+        let ranges = parse_range_claim(&jws.payload)?;
         let processed = process(jws.payload, &disclosures, limits)?;
         // 8. Holder binding.
         let holder_key = cnf
@@ -243,6 +245,7 @@ impl<K: KeyProvider> Verifier<K> {
                 return Err(DisclosureError::Missing { name: name.clone() }.into());
             }
         }
+        let range_proofs = proofs_of(&kb.payload, 2 * limits.max_predicates())?;
         let mut proven = Vec::with_capacity(request.predicates().len());
         for p in request.predicates() {
             match p {
@@ -265,12 +268,7 @@ impl<K: KeyProvider> Verifier<K> {
                         .into())
                     }
                 },
-                _ => {
-                    return Err(PredicateError::Unsupported {
-                        predicate: p.to_string(),
-                    }
-                    .into())
-                }
+                _ => predicate::verify(p, &ranges, &range_proofs)?,
             }
             proven.push(p.clone());
         }

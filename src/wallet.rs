@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
 use crate::credential::{IssuedCredential, ParsedCredential, KB_TYP};
@@ -12,6 +12,7 @@ use crate::disclosure::sha256_b64;
 use crate::encoding::{b64_decode_array, b64_encode, parse_json_object, to_json};
 use crate::error::{Error, HolderError, MalformedError};
 use crate::keys::{HolderPublicKey, HolderSigningKey};
+use crate::predicate::{atoms, prove};
 use crate::request::{Predicate, PresentationRequest};
 use crate::rng::SecureRng;
 use crate::time::UnixTime;
@@ -260,12 +261,15 @@ impl Wallet {
                 compact.push('~');
             }
         }
-        let payload = json!({
+        let mut payload = json!({
             "iat": now.as_secs(),
             "aud": request.audience(),
             "nonce": request.nonce(),
             "sd_hash": sha256_b64(compact.as_bytes()),
         });
+        if !answer.range_proofs.is_empty() {
+            payload["range_proofs"] = Value::Object(answer.range_proofs);
+        }
         let kb = jws::sign(&json!({"alg": "EdDSA", "typ": KB_TYP}), &payload, key);
         compact.push_str(&kb);
         let linkable = e.spent;
@@ -294,7 +298,7 @@ impl Wallet {
         };
         for &spent_ok in passes {
             for (i, e) in usable(spent_ok) {
-                match answer(&e.parsed, request) {
+                match answer(e, request) {
                     Ok(a) => return Ok((i, a)),
                     Err(err) => {
                         first_err.get_or_insert(err);
@@ -375,9 +379,11 @@ impl Wallet {
 struct Answer {
     disclose: Vec<String>,
     proven: Vec<String>,
+    range_proofs: Map<String, Value>,
 }
 
-fn answer(c: &ParsedCredential, request: &PresentationRequest) -> Result<Answer, Error> {
+fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
+    let c = &e.parsed;
     let mut disclose = Vec::new();
     for name in request.disclose() {
         if c.disclosure(name).is_none() {
@@ -386,6 +392,7 @@ fn answer(c: &ParsedCredential, request: &PresentationRequest) -> Result<Answer,
         disclose.push(name.clone());
     }
     let mut proven = Vec::new();
+    let mut range_proofs = Map::new();
     for p in request.predicates() {
         match p {
             Predicate::Perk { name } => {
@@ -408,13 +415,30 @@ fn answer(c: &ParsedCredential, request: &PresentationRequest) -> Result<Answer,
                 }
             }
             _ => {
-                return Err(crate::error::PredicateError::Unsupported {
-                    predicate: p.to_string(),
+                let not_satisfied = || {
+                    Error::from(HolderError::PredicateNotSatisfied {
+                        predicate: p.to_string(),
+                    })
+                };
+                for atom in atoms(p) {
+                    let entry = c.ranges.get(atom.attribute).ok_or_else(|| {
+                        HolderError::ClaimNotAvailable {
+                            name: atom.attribute.to_owned(),
+                        }
+                    })?;
+                    let secrets = e.issued.range_secrets().ok_or_else(not_satisfied)?;
+                    let value = secrets.value(atom.attribute).ok_or_else(not_satisfied)?;
+                    let proof =
+                        prove(entry, secrets.seed(), value, &atom).map_err(|_| not_satisfied())?;
+                    range_proofs.insert(atom.to_string(), Value::String(proof));
                 }
-                .into())
             }
         }
         proven.push(p.to_string());
     }
-    Ok(Answer { disclose, proven })
+    Ok(Answer {
+        disclose,
+        proven,
+        range_proofs,
+    })
 }

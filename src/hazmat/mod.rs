@@ -1,7 +1,9 @@
 //! Tools that are correct only when used exactly as documented.
 //!
-//! Nothing in here is needed to issue, present or verify; it exists for test
-//! vectors and reproducible examples.
+//! Nothing in here is needed to issue, present or verify. [`range`] is the
+//! raw HashWires range-proof scheme (commit, prove, verify a bare
+//! commitment, with none of the credential's signatures or bindings around
+//! it); [`SeededRng`] exists for test vectors and reproducible examples.
 
 use crate::rng::SecureRng;
 use zeroize::Zeroize;
@@ -50,3 +52,5 @@ impl SecureRng for SeededRng {
         }
     }
 }
+
+pub mod range;

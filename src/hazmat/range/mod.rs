@@ -1,0 +1,172 @@
+//! HashWires credential-based range proofs (Chalkias, Cohen, Lewi, Moezinia,
+//! Romailler, PoPETs 2021), written from the paper for `creditproof`.
+//!
+//! An **issuer** commits to a secret integer `v` (e.g. a credit score) and
+//! puts the 32-byte [`Commitment`] in a signed credential; it hands the
+//! **holder** `v` and the 32-byte [`RangeSeed`]. The holder later proves
+//! `v >= t` for a verifier-chosen threshold `t` with a fixed-size
+//! [`RangeProof`]; the **verifier** learns only that the predicate holds.
+//! `v <= u` is proven against a second commitment to
+//! [`RangeParams::mirror`]`(v) = max - v` under
+//! [`RangeSeed::derive_child`]`(b"le")`, as `mirror(v) >= mirror(u)`.
+//!
+//! Security model (from the paper): *commitment-conditional soundness* (the
+//! issuer is honest; a holder who knows the seed still cannot prove a false
+//! predicate) and *hiding / witness indistinguishability* against verifiers
+//! (who never see the seed).
+//!
+//! # Specification (v1)
+//!
+//! ## Parameters
+//! [`RangeParams`] `{ base b ∈ 2..=256, bits ∈ 1..=64 }`; `max = 2^bits − 1`;
+//! `n` = number of base-`b` digits of `max`; `L = next_power_of_two(n)`
+//! Merkle leaves (`n` bounds `|MDP(v)|` for every `v ≤ max`); tree height
+//! `h = log2 L` (≤ 6); proof length `1 + 32·(1 + n + h)` bytes. Every value
+//! and threshold is written with exactly `n` digits, digit `i` weighing `b^i`.
+//! `P = be16(b) || u8(bits)` (3 bytes) is bound into every hash and secret.
+//!
+//! ## Hashes
+//! Tagged SHA-256, `H_tag(m) = SHA-256(SHA-256(tag) || SHA-256(tag) || m)`
+//! (BIP-340 style; the 64-byte prefix is one cached midstate, so a chain step
+//! costs one compression). Tags are `creditproof/hashwires/v1/<purpose>`:
+//!
+//! | purpose | definition |
+//! |---|---|
+//! | chain step | `step_i(x) = H_step(u8(i) ‖ P ‖ x)` |
+//! | accumulator (leaf) | `leaf = H_leaf(P ‖ salt ‖ node_0 ‖ … ‖ node_{n−1})` (always `n` nodes) |
+//! | Merkle node | `H_node(u8(level) ‖ left ‖ right)` (level 0 = leaves' parents) |
+//! | commitment | `C = H_root(P ‖ u8(h) ‖ tree_root)` |
+//!
+//! All inputs have fixed lengths under fixed `P`, so no length prefixes are
+//! needed. The step hash contains the position `i` but **not** the chain level,
+//! so the verifier never needs the holder's digit.
+//!
+//! ## Secrets (HKDF-SHA-256, RFC 5869)
+//! `PRK = HKDF-Extract(salt = "creditproof/hashwires/v1/seed", IKM = seed)`,
+//! `secret(label, j) = HKDF-Expand(PRK, u8(len(label)) ‖ label ‖ P ‖ u8(j), 32)`:
+//! chain starts `start_i = secret(".../start", i)`, accumulator salts
+//! `salt_k = secret(".../salt", k)`, padding leaves `pad_s = secret(".../pad", s)`,
+//! permutation keys `key_s = secret(".../perm", s)`; child seeds
+//! `HKDF-Expand(PRK, u8(len) ‖ ".../child" ‖ label, 32)`. (Implemented on
+//! `ring::hmac` because for 32-byte outputs HKDF-Expand is a single HMAC and
+//! thus infallible; a test checks it against `ring::hkdf`.) Chain starts come
+//! from HKDF, **not** from `step`: were `start_i = step_i(s)`, a holder (who
+//! knows the seed) could reveal `s` and prove a digit one higher.
+//!
+//! ## Minimum dominating partition
+//! `x` dominates `y` if `x_i ≥ y_i` for every digit. [`mdp`]`(v)` is `v`
+//! followed by, for each position `i ≥ 1` (increasing) with `v_i ≥ 1` whose
+//! lower digits `v_0…v_{i−1}` are not all `b−1`, the element
+//! `z_i = ⌊v / b^i⌋·b^i − 1` (digit `i` decremented, lower digits `b−1`). Every
+//! `y ≤ v` is dominated by `v` (if `y = v`) or by `z_j`, `j` the highest
+//! position where `y` and `v` differ; no `y > v` is dominated. Example, base 10:
+//! `MDP(3413) = {3413, 3409, 3399, 2999}`.
+//!
+//! ## Commitment
+//! 1. Chains (one per digit position, shared by all MDP elements, "wires"):
+//!    `node_i^d = step_i^d(start_i)`.
+//! 2. For MDP element `x^k` (`k = 0…m−1`, order above):
+//!    `leaf_k = H_leaf(P ‖ salt_k ‖ node_0^{x^k_0} ‖ … ‖ node_{n−1}^{x^k_{n−1}})`.
+//! 3. Slots `0…L−1` sorted by `(key_s, s)` give a secret uniformly random
+//!    permutation `σ`; `leaf_k` goes to slot `σ(k)`, every other slot `s`
+//!    holds `pad_s`.
+//! 4. Merkle tree of fixed height `h` over the `L` slots; `C = H_root(P ‖ h ‖ root)`.
+//!
+//! ## Proof (holder, `t ≤ v`)
+//! Take the first `x^k` dominating `t`; reveal `p_i = node_i^{x^k_i − t_i}`.
+//! Byte layout: `σ(k) (1) ‖ salt_k (32) ‖ p_0 … p_{n−1} (32 each) ‖
+//! sibling_0 … sibling_{h−1} (32 each, leaf level first)`.
+//! [`RangeProof::from_bytes`] rejects any other length ([`RangeError::WrongLength`])
+//! and an index `≥ L` ([`RangeError::Malformed`]).
+//!
+//! ## Verification
+//! 1. `t > max` → [`RangeError::ThresholdOutOfRange`] (public input).
+//! 2. `N_i = step_i^{t_i}(p_i)`; `leaf = H_leaf(P ‖ salt ‖ N_0 ‖ … ‖ N_{n−1})`.
+//! 3. Climb: at level `ℓ`, bit `ℓ` of the index says whether the current node
+//!    is the right child.
+//! 4. Accept iff `H_root(P ‖ h ‖ root') = C` (compared without early exit);
+//!    every failure is the single [`RangeError::ProofInvalid`].
+//!
+//! Cost: `Σ t_i ≤ n(b−1)` one-block step hashes, one leaf hash, `h + 1` node
+//! and root hashes; no heap allocation; running time depends only on `P` and
+//! the public `t`.
+//!
+//! ## Security argument (sketch)
+//! *Soundness.* If the verifier accepts, then by collision resistance of
+//! `H_root`/`H_node` the opened leaf is one of the `L` committed leaves. A
+//! padding leaf is a uniformly random 32-byte string, so opening it needs an
+//! `H_leaf` preimage; hence it is `leaf_k` for a real MDP element `x^k`, and by
+//! collision resistance of `H_leaf` the revealed salt and `N_i` equal the
+//! committed `node_i^{x^k_i}`. If `t_i > x^k_i` for some `i`, then
+//! `step_i^{t_i}(p_i) = step_i^{x^k_i}(start_i)` yields either a `step_i`
+//! collision or a `step_i` preimage of `start_i`, an HKDF output outside the
+//! step domain: infeasible even for a holder who knows the seed. So `t` is
+//! dominated by `x^k ≤ v`, i.e. `t ≤ v`. The position in the step input stops
+//! moving nodes between chains; `P` and the tags stop cross-parameter and
+//! cross-purpose reuse.
+//!
+//! *Hiding.* The verifier sees `C`, the index, the salt, the `p_i` and the
+//! siblings. Without the seed these are PRF/hash outputs and padding, all
+//! pseudorandom; `L` and the proof length depend only on `P`, so neither `v`
+//! nor `|MDP(v)|` shows; the index is `σ(k)` for a secret uniform permutation
+//! `σ`, hence uniform on `0…L−1` whatever `k` and `m` are. Placing leaves by
+//! `σ` does not affect soundness, which never uses leaf positions (Merkle
+//! binding holds at every index). *Limits:* proofs from the same commitment
+//! are linkable (same `C`), and two of them reveal whether the same MDP
+//! element was used (same index and salt); issue fresh commitments (batch
+//! issuance) where unlinkability matters. [`RangeError::PredicateFalse`] is
+//! a holder-side error and must not be forwarded to a verifier.
+//!
+//! # Choice of the default base
+//! [`RangeParams::DEFAULT_BASE`] = **8**. Medians on the 2-core shared dev
+//! machine (`cargo run --release --example range_bench`; SHA-256 of 64 bytes
+//! = 188 ns, one compression ≈ 95 ns; "typical" t ≈ 0.6·max, "worst" = the
+//! threshold with the largest digit sum; commit ≈ prove):
+//!
+//! | bits | base | proof bytes | commit µs | verify µs typical / worst |
+//! |---:|---:|---:|---:|---:|
+//! | 11 | 2 | 513 | 23 | 2.4 / 3.1 |
+//! | 11 | 4 | 321 | 15 | 2.4 / 3.4 |
+//! | 11 | **8** | **225** | 11 | **2.1 / 4.1** |
+//! | 11 | 16 | 193 | 11 | 4.6 / 5.7 |
+//! | 11 | 256 | 129 | 41 | 29 / 37 |
+//! | 16 | 4 / **8** / 16 | 385 / **321** / 225 | 18 / 19 / 16 | 4.5 / **6.5** / 9.7 (worst) |
+//! | 32 | 4 / **8** / 16 | 673 / **513** / 385 | 40 / 38 / 33 | 8.8 / **11.9** / 18.1 (worst) |
+//! | 64 | 4 / **8** / 16 | 1217 / **897** / 673 | 94 / 80 / 74 | 16.7 / **22.5** / 37.0 (worst) |
+//! | 64 | 2 / 256 | 2273 / 385 | 202 / 341 | 14.0 / 307 (worst) |
+//!
+//! Reasoning: the verifier budget (~100 µs ≈ two Ed25519 verifications) is
+//! the hard constraint, proof size the soft one. Base 256 is far too slow to
+//! verify (up to 255 steps per digit) and base 2 too large. For the 11-bit
+//! credit score, base 8 gives 225 bytes (< 400) and a worst case of ~4 µs
+//! (≈ 8% of one Ed25519 verification); base 16 saves 32 bytes but costs ~40%
+//! more worst-case time, and that gap grows with width (37 µs vs 22 µs at 64
+//! bits). Base 4 is marginally faster at 11 bits but ~100 bytes larger per
+//! proof. Base 8 has the best size×time product at 11 bits and stays within a
+//! quarter of the budget at 64 bits.
+//!
+//! # Known-answer vectors
+//! `examples/range_vectors.rs` writes `range_kat.json` and `mdp.json` into
+//! [`VECTORS_DIR`]; the tests check every entry.
+
+mod error;
+mod hash;
+mod mdp;
+mod params;
+mod proof;
+mod scheme;
+mod seed;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::RangeError;
+pub use mdp::mdp;
+pub use params::RangeParams;
+pub use proof::{Commitment, RangeProof};
+pub use scheme::{commit, prove, verify};
+pub use seed::RangeSeed;
+
+/// Directory (relative to the crate root) holding `range_kat.json` and
+/// `mdp.json`, the known-answer vectors of this module.
+pub const VECTORS_DIR: &str = "tests/vectors";

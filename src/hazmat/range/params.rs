@@ -1,0 +1,171 @@
+//! Public parameters: base, bit width, and everything derived from them.
+
+use super::error::RangeError;
+use super::hash::HASH_LEN;
+
+/// Largest number of base-`b` digits any supported parameter set has
+/// (base 2, 64 bits).
+pub(crate) const MAX_DIGITS: usize = 64;
+
+/// Digits of a value, least-significant first; only the first
+/// [`RangeParams::digits`] entries are meaningful.
+pub(crate) type Digits = [u8; MAX_DIGITS];
+
+/// Public parameters of a HashWires commitment.
+///
+/// Committed values and thresholds live in `0..=2^bits - 1` and are written in
+/// base `base` with exactly [`RangeParams::digits`] digits. Every size (leaf
+/// count, tree height, proof length) is a function of these parameters only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RangeParams {
+    base: u16,
+    bits: u8,
+    digits: u8,
+}
+
+impl RangeParams {
+    /// Smallest supported base.
+    pub const MIN_BASE: u16 = 2;
+    /// Largest supported base (digits must fit in one byte).
+    pub const MAX_BASE: u16 = 256;
+    /// Largest supported bit width.
+    pub const MAX_BITS: u8 = 64;
+    /// The default base, chosen from measurements (see the module docs).
+    pub const DEFAULT_BASE: u16 = 8;
+
+    /// Validates and builds parameters for values in `0..=2^bits - 1` in base `base`.
+    ///
+    /// # Errors
+    /// [`RangeError::InvalidParams`] unless `2 <= base <= 256` and `1 <= bits <= 64`.
+    pub fn new(base: u16, bits: u8) -> Result<Self, RangeError> {
+        if !(Self::MIN_BASE..=Self::MAX_BASE).contains(&base)
+            || !(1..=Self::MAX_BITS).contains(&bits)
+        {
+            return Err(RangeError::InvalidParams);
+        }
+        let max = max_for_bits(bits);
+        let b = u64::from(base);
+        let mut digits: u8 = 0;
+        let mut rest = max;
+        while rest > 0 {
+            rest /= b;
+            digits = digits.saturating_add(1);
+        }
+        Ok(Self { base, bits, digits })
+    }
+
+    /// Parameters with [`RangeParams::DEFAULT_BASE`] for `bits`-bit values.
+    ///
+    /// # Errors
+    /// [`RangeError::InvalidParams`] unless `1 <= bits <= 64`.
+    pub fn with_default_base(bits: u8) -> Result<Self, RangeError> {
+        Self::new(Self::DEFAULT_BASE, bits)
+    }
+
+    /// The base `b`.
+    #[must_use]
+    pub fn base(&self) -> u16 {
+        self.base
+    }
+
+    /// The bit width; values range over `0..=2^bits - 1`.
+    #[must_use]
+    pub fn bits(&self) -> u8 {
+        self.bits
+    }
+
+    /// The largest committable value and threshold, `2^bits - 1`.
+    #[must_use]
+    pub fn max_value(&self) -> u64 {
+        max_for_bits(self.bits)
+    }
+
+    /// `n`, the number of base-`b` digits of [`RangeParams::max_value`]; every
+    /// value and threshold is padded to exactly this many digits.
+    #[must_use]
+    pub fn digits(&self) -> usize {
+        usize::from(self.digits)
+    }
+
+    /// Number of Merkle leaves: `n` (the largest possible MDP size) rounded up
+    /// to a power of two. At most 64.
+    #[must_use]
+    pub fn leaf_count(&self) -> usize {
+        self.digits().next_power_of_two()
+    }
+
+    /// Height of the Merkle tree (`log2` of [`RangeParams::leaf_count`]); the
+    /// number of sibling hashes in a proof.
+    #[must_use]
+    pub fn tree_height(&self) -> usize {
+        let mut h = 0;
+        while (1usize << h) < self.leaf_count() {
+            h += 1;
+        }
+        h
+    }
+
+    /// Exact encoded proof length in bytes:
+    /// `1 + 32 + 32 * digits + 32 * tree_height`.
+    #[must_use]
+    pub fn proof_len(&self) -> usize {
+        1 + HASH_LEN * (1 + self.digits() + self.tree_height())
+    }
+
+    /// `max_value - x`: the value an issuer commits to (under a separate child
+    /// seed) so that `value <= u` can be proven as `mirror(value) >= mirror(u)`.
+    ///
+    /// # Errors
+    /// [`RangeError::ValueOutOfRange`] if `x > max_value`.
+    pub fn mirror(&self, x: u64) -> Result<u64, RangeError> {
+        self.max_value()
+            .checked_sub(x)
+            .ok_or(RangeError::ValueOutOfRange)
+    }
+
+    /// Parameter bytes bound into every hash: `base` (u16 big-endian) || `bits`.
+    pub(crate) fn encode(&self) -> [u8; 3] {
+        let b = self.base.to_be_bytes();
+        [b[0], b[1], self.bits]
+    }
+
+    /// `b - 1` as a digit.
+    pub(crate) fn max_digit(&self) -> u8 {
+        // base <= 256, so base - 1 <= 255; the low byte is exact.
+        (self.base - 1).to_le_bytes()[0]
+    }
+
+    /// Writes the `n` digits of `v` (least significant first); `v` must be
+    /// `<= max_value` (digits past `n` are then zero).
+    pub(crate) fn digits_of(&self, mut v: u64) -> Digits {
+        let b = u64::from(self.base);
+        let mut out = [0u8; MAX_DIGITS];
+        for d in out.iter_mut().take(self.digits()) {
+            // v % b < b <= 256, so the low byte is exact.
+            *d = (v % b).to_le_bytes()[0];
+            v /= b;
+        }
+        out
+    }
+
+    /// Inverse of [`RangeParams::digits_of`] for digit vectors whose value fits
+    /// in `u64` (all digit vectors produced by this module do).
+    pub(crate) fn value_of(&self, digits: &Digits) -> u64 {
+        let b = u64::from(self.base);
+        digits
+            .iter()
+            .take(self.digits())
+            .rev()
+            .fold(0u64, |acc, &d| {
+                acc.wrapping_mul(b).wrapping_add(u64::from(d))
+            })
+    }
+}
+
+fn max_for_bits(bits: u8) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
