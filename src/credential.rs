@@ -177,10 +177,17 @@ pub fn parse_batch(bytes: &[u8], limits: &Limits) -> Result<Vec<IssuedCredential
     items.iter().map(IssuedCredential::from_json).collect()
 }
 
-/// Serializes credentials as a batch file.
-pub fn batch_to_json(issuer: &str, credentials: &[IssuedCredential]) -> Zeroizing<String> {
+/// Serializes credentials as a batch file, with the signed score breakdown
+/// when they were issued from a policy.
+pub fn batch_to_json(
+    issuer: &str,
+    credentials: &[IssuedCredential],
+    breakdown: Option<&str>,
+) -> Zeroizing<String> {
     let items: Vec<Value> = credentials.iter().map(IssuedCredential::to_json).collect();
-    Zeroizing::new(to_json(
-        &json!({"type": "creditproof-batch/1", "issuer": issuer, "credentials": items}),
-    ))
+    let mut v = json!({"type": "creditproof-batch/1", "issuer": issuer, "credentials": items});
+    if let Some(b) = breakdown {
+        v["breakdown"] = json!(b);
+    }
+    Zeroizing::new(to_json(&v))
 }

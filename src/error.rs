@@ -33,6 +33,8 @@ pub enum Error {
     Issuance(IssuanceError),
     /// The holder's wallet refused to answer (nothing was sent).
     Holder(HolderError),
+    /// A policy, records or dispute file was invalid, or scoring failed.
+    Policy(crate::policy::PolicyError),
 }
 
 /// A bound from [`crate::Limits`] was exceeded.
@@ -369,6 +371,7 @@ impl Error {
                 IssuanceError::InvalidIssuerId => "issuance.issuer_id",
                 IssuanceError::Config { .. } => "issuance.config",
             },
+            E::Policy(_) => "policy.invalid",
             E::Holder(e) => match e {
                 HolderError::ClaimNotAvailable { .. } => "holder.claim_not_available",
                 HolderError::NoCredential => "holder.no_credential",
@@ -394,6 +397,7 @@ impl fmt::Display for Error {
             Error::Predicate(e) => write!(f, "predicate not established: {e}"),
             Error::Issuance(e) => write!(f, "issuance refused: {e}"),
             Error::Holder(e) => write!(f, "wallet refused to present: {e}"),
+            Error::Policy(e) => write!(f, "policy error: {e}"),
         }
     }
 }
@@ -566,6 +570,7 @@ impl std::error::Error for Error {
             Error::Predicate(e) => Some(e),
             Error::Issuance(e) => Some(e),
             Error::Holder(e) => Some(e),
+            Error::Policy(e) => Some(e),
         }
     }
 }
@@ -579,6 +584,12 @@ macro_rules! sub_error {
             }
         }
     )*};
+}
+
+impl From<crate::policy::PolicyError> for Error {
+    fn from(e: crate::policy::PolicyError) -> Self {
+        Error::Policy(e)
+    }
 }
 
 sub_error! {

@@ -10,6 +10,7 @@ use crate::encoding::parse_json_object;
 use crate::error::{Error, IssuanceError};
 use crate::hazmat::range::RangeSeed;
 use crate::keys::{HolderPublicKey, IssuerPublicKey, IssuerSigningKey};
+use crate::policy::{Policy, ScoreReport};
 use crate::predicate::{commit, RangeSecrets};
 use crate::request::is_identifier;
 use crate::rng::SecureRng;
@@ -167,6 +168,29 @@ impl Claims {
         Ok(claims)
     }
 
+    /// The claims for a credential issued from a policy score: a commitment
+    /// to the score (never in the clear), and as selectively disclosable
+    /// claims the `tier`, the `policy` (`id/version`), the `score_scale`
+    /// and one boolean flag per perk of the policy.
+    pub fn from_score(policy: &Policy, report: &ScoreReport) -> Result<Self, Error> {
+        if report.policy_id != policy.id() || report.policy_version != policy.version() {
+            return Err(IssuanceError::Config {
+                reason: "the score report is from another policy",
+            }
+            .into());
+        }
+        let scale = policy.scale();
+        let mut claims = Self::new();
+        claims.commit("score", report.score, scale.max)?;
+        claims.insert("tier", report.tier.as_str())?;
+        claims.insert("policy", format!("{}/{}", policy.id(), policy.version()))?;
+        claims.insert("score_scale", json!({"min": scale.min, "max": scale.max}))?;
+        for name in policy.perks().keys() {
+            claims.insert(name, report.perks.contains(name))?;
+        }
+        Ok(claims)
+    }
+
     /// The disclosable claims in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.disclosable.iter().map(|(k, v)| (k.as_str(), v))
@@ -237,6 +261,10 @@ impl Issuer {
     /// The public key verifiers trust.
     pub fn public_key(&self) -> IssuerPublicKey {
         self.key.public_key()
+    }
+
+    pub(crate) fn sign_token(&self, header: &Value, payload: &Value) -> String {
+        jws::sign(header, payload, &self.key)
     }
 
     /// JWT VC Issuer Metadata (`issuer`, `jwks`) for verifiers' trust stores.

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::mem_forget)]
 
+mod breakdown;
 mod credential;
 mod disclosure;
 mod encoding;
@@ -12,6 +13,7 @@ mod issuer;
 mod jws;
 pub mod keys;
 mod limits;
+pub mod policy;
 mod predicate;
 mod request;
 mod rng;
@@ -20,6 +22,7 @@ mod trust;
 mod verifier;
 mod wallet;
 
+pub use breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
 pub use credential::{
     batch_to_json, parse_batch, IssuedCredential, CREDENTIAL_TYP, KB_TYP, SCORE_VCT,
 };

@@ -5,4 +5,5 @@ mod bad_input;
 mod cli;
 mod fixture;
 mod flow;
+mod policy;
 mod range;

@@ -1,5 +1,6 @@
 //! `creditproof demo`: the whole story on built-in defaults.
 
+use creditproof::policy::{score, Date, Policy, Records};
 use creditproof::{
     verdict_json, Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, SystemRng,
     TrustStore, UnixTime, Verifier, Wallet,
@@ -7,6 +8,27 @@ use creditproof::{
 use serde_json::Value;
 
 use crate::files::CliError;
+
+/// The shipped Sesame-style policy (350..950, deposit-free rental from 650).
+const SESAME: &str = include_str!("../../../policies/sesame-style.json");
+
+/// A holder's own records: on-time repayments (capped at 40 points a year),
+/// one bill (one a month counts), one late payment, a settled judgement.
+const DEMO_RECORDS: &str = r#"[
+  {"kind": "repayment_on_time", "date": "2025-01-10", "reference": "loan-2025-01"},
+  {"kind": "repayment_on_time", "date": "2025-03-10", "reference": "loan-2025-03"},
+  {"kind": "repayment_on_time", "date": "2025-05-10", "reference": "loan-2025-05"},
+  {"kind": "repayment_on_time", "date": "2025-07-10", "reference": "loan-2025-07"},
+  {"kind": "repayment_on_time", "date": "2025-09-10", "reference": "loan-2025-09"},
+  {"kind": "repayment_on_time", "date": "2025-10-10", "reference": "loan-2025-10"},
+  {"kind": "repayment_on_time", "date": "2025-11-10", "reference": "loan-2025-11"},
+  {"kind": "repayment_on_time", "date": "2025-12-10", "reference": "loan-2025-12"},
+  {"kind": "repayment_on_time", "date": "2025-12-20", "reference": "loan-2025-12b"},
+  {"kind": "repayment_late_30d", "date": "2025-08-15", "reference": "card-2025-08"},
+  {"kind": "bill_paid_on_time", "date": "2025-02-01", "reference": "power-2025-02"},
+  {"kind": "bill_paid_on_time", "date": "2025-02-15", "reference": "phone-2025-02"},
+  {"kind": "judgement_settled", "date": "2025-04-30", "reference": "court-2024-117"}
+]"#;
 
 fn step(n: u32, title: &str) {
     println!("\n== {n}. {title}");
@@ -16,9 +38,27 @@ fn fail(e: creditproof::Error) -> CliError {
     CliError(format!("demo failed: {e}"))
 }
 
+fn trust(issuer: &Issuer) -> TrustStore {
+    let mut t = TrustStore::new();
+    t.add(issuer.id(), issuer.public_key());
+    t
+}
+
+fn request(
+    aud: &str,
+    predicate: &str,
+    rng: &mut SystemRng,
+) -> Result<PresentationRequest, CliError> {
+    PresentationRequest::builder(aud)
+        .predicate(predicate.parse().map_err(fail)?)
+        .build(rng)
+        .map_err(fail)
+}
+
 pub fn run() -> Result<(), CliError> {
     let mut rng = SystemRng::new();
     let now = UnixTime::now();
+    let opts = PresentOptions::default();
 
     step(1, "An issuer (a credit bureau) sets up a signing key");
     let issuer = Issuer::new(
@@ -30,82 +70,123 @@ pub fn run() -> Result<(), CliError> {
 
     step(
         2,
-        "A holder creates a wallet and a fresh key for one credential",
+        "A holder creates a wallet with one fresh key per credential",
     );
     let mut wallet = Wallet::new();
-    let holder_key = wallet.generate_key(&mut rng);
-    println!("holder key thumbprint {}", holder_key.thumbprint());
+    let keys = [wallet.generate_key(&mut rng), wallet.generate_key(&mut rng)];
+    println!(
+        "holder keys: {}, {}",
+        keys[0].thumbprint(),
+        keys[1].thumbprint()
+    );
 
     step(
         3,
-        "The issuer signs the holder's standing as selectively disclosable claims",
+        "The issuer scores the holder's own records under a published policy",
     );
-    let mut claims = Claims::new();
-    claims
-        .insert("tier", "A")
-        .and_then(|c| c.insert("policy", "sesame-style/1"))
-        .and_then(|c| c.insert("no_deposit_rental", true))
-        .and_then(|c| c.insert("preferential_loan_rate", false))
-        .map_err(fail)?;
-    for (k, v) in claims.iter() {
-        println!("  {k} = {v}   (hidden behind a salted digest)");
-    }
-    let credential = issuer
-        .issue(&holder_key, &claims, now, &mut rng)
-        .map_err(fail)?;
-    wallet.store(credential).map_err(fail)?;
-    println!("credential stored; the JWT carries 16 digests (4 real, 12 decoys) and no claim in the clear");
+    let policy = Policy::from_json_slice(SESAME.as_bytes(), SESAME.len())
+        .map_err(|e| CliError(format!("demo policy: {e}")))?;
+    let records = Records::from_json_slice(DEMO_RECORDS.as_bytes(), DEMO_RECORDS.len(), 100)
+        .map_err(|e| CliError(format!("demo records: {e}")))?;
+    let as_of = Date::from_unix(now).ok_or_else(|| CliError("clock out of range".into()))?;
+    let report = score(&policy, records.as_slice(), as_of)
+        .map_err(|e| CliError(format!("demo scoring: {e}")))?;
+    print!("{}", report.render_table());
+    let breakdown = issuer.sign_breakdown(&report, &keys[0], now);
+    println!(
+        "(signed for the holder, {} bytes; never part of a presentation)",
+        breakdown.len()
+    );
 
     step(
         4,
+        "The issuer signs two single-use credentials from that score",
+    );
+    let claims = Claims::from_score(&policy, &report).map_err(fail)?;
+    for (k, v) in claims.iter() {
+        println!("  {k} = {v}   (behind a salted digest)");
+    }
+    println!(
+        "  score = {}   (inside a HashWires commitment; never disclosed)",
+        report.score
+    );
+    for k in &keys {
+        wallet
+            .store(issuer.issue(k, &claims, now, &mut rng).map_err(fail)?)
+            .map_err(fail)?;
+    }
+    println!("each credential carries 16 digests (real ones padded with decoys)");
+
+    step(
+        5,
         "A car-rental desk asks one question: eligible for a no-deposit rental?",
     );
-    let mut trust = TrustStore::new();
-    trust.add(issuer.id(), issuer.public_key());
-    let desk = Verifier::new(trust);
-    let request = PresentationRequest::builder("https://rental-desk.example")
-        .predicate("perk:no_deposit_rental".parse().map_err(fail)?)
-        .build(&mut rng)
-        .map_err(fail)?;
+    let desk_request = request(
+        "https://rental-desk.example",
+        "perk:no_deposit_rental",
+        &mut rng,
+    )?;
     println!(
         "request: aud {}, nonce {}, predicate perk:no_deposit_rental",
-        request.audience(),
-        request.nonce()
+        desk_request.audience(),
+        desk_request.nonce()
     );
 
-    step(5, "The holder reviews what would be revealed, then answers");
-    let preview = wallet
-        .preview(&request, PresentOptions::default(), now)
-        .map_err(fail)?;
-    println!("{preview}");
+    step(6, "The holder reviews what would be revealed, then answers");
+    println!(
+        "{}",
+        wallet.preview(&desk_request, opts, now).map_err(fail)?
+    );
     let presentation = wallet
-        .present(&request, PresentOptions::default(), now, &mut rng)
+        .present(&desk_request, opts, now, &mut rng)
         .map_err(fail)?;
     println!(
-        "presentation: {} bytes, bound to the desk's nonce and audience by the holder's key",
+        "presentation: {} bytes, bound to the desk's nonce and audience",
         presentation.as_str().len()
     );
 
-    step(6, "The desk verifies");
-    let outcome = desk.verify(&request, presentation.as_str(), now);
+    step(7, "The desk verifies");
+    let outcome = Verifier::new(trust(&issuer)).verify(&desk_request, presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&outcome)));
     let verified = outcome.map_err(fail)?;
 
-    step(7, "What the verifier learned, and what stayed private");
+    step(8, "What the desk learned, and what stayed private");
     println!(
-        "learned: the issuer is {}, and the holder is eligible for a no-deposit rental",
+        "learned: the issuer is {}; the holder is eligible for a no-deposit rental",
         verified.issuer()
     );
-    println!("private: the tier, the policy, every other perk flag, the number of claims, the score and every record");
+    println!("private: the score, the tier, the policy, every other perk, how many claims there are, every record");
 
-    step(8, "The same presentation replayed to a hotel is rejected");
-    let hotel_request = PresentationRequest::builder("https://hotel.example")
-        .predicate("perk:no_deposit_rental".parse().map_err(fail)?)
-        .build(&mut rng)
+    step(
+        9,
+        "A lender picks its own threshold, score >= 620, proven without the score",
+    );
+    let lender_request = request("https://lender.example", "score>=620", &mut rng)?;
+    let lender_presentation = wallet
+        .present(&lender_request, opts, now, &mut rng)
         .map_err(fail)?;
-    let mut hotel_trust = TrustStore::new();
-    hotel_trust.add(issuer.id(), issuer.public_key());
-    let replay = Verifier::new(hotel_trust).verify(&hotel_request, presentation.as_str(), now);
+    let lender =
+        Verifier::new(trust(&issuer)).verify(&lender_request, lender_presentation.as_str(), now);
+    println!("{}", pretty(&verdict_json(&lender)));
+    lender.map_err(fail)?;
+    let too_high = request("https://lender.example", "score>=700", &mut rng)?;
+    match wallet.preview(&too_high, opts.allow_reuse(true), now) {
+        Err(e) => {
+            println!("asked for score >= 700 instead, the wallet refuses and sends nothing: {e}")
+        }
+        Ok(_) => {
+            return Err(CliError(
+                "demo failed: a false predicate was provable".into(),
+            ))
+        }
+    }
+
+    step(
+        10,
+        "The desk's presentation replayed to a hotel is rejected",
+    );
+    let hotel_request = request("https://hotel.example", "perk:no_deposit_rental", &mut rng)?;
+    let replay = Verifier::new(trust(&issuer)).verify(&hotel_request, presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&replay)));
     if replay.is_ok() {
         return Err(CliError(

@@ -9,13 +9,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use creditproof::policy::{Date, Dispute, Policy, Records, ScoreReport};
 use creditproof::{
-    batch_to_json, parse_batch, verdict_json, Claims, HolderPublicKey, Limits, Predicate,
-    PresentOptions, PresentationRequest, SystemRng, TrustStore, UnixTime, Verifier,
+    batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Claims,
+    HolderPublicKey, Limits, Predicate, PresentOptions, PresentationRequest, SystemRng, TrustStore,
+    UnixTime, Verifier,
 };
 use serde_json::{json, Value};
 
 use files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
+
+/// Largest policy file accepted.
+const MAX_POLICY: u64 = 256 * 1024;
+/// Most records in one records file.
+const MAX_RECORDS: usize = 100_000;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +66,14 @@ struct Insecure {
 
 #[derive(Subcommand)]
 enum IssuerCmd {
+    /// Score records under a policy and print the itemized breakdown.
+    Score {
+        #[command(flatten)]
+        args: ScoreArgs,
+        /// Print the structured JSON report instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create an issuer directory with a fresh Ed25519 key.
     Init {
         /// Issuer identifier, an absolute URI (e.g. https://bureau.example).
@@ -90,8 +105,17 @@ enum IssuerCmd {
         #[arg(long)]
         keys: PathBuf,
         /// Claims as a JSON object, e.g. {"tier":"A","no_deposit_rental":true}.
+        #[arg(long, required_unless_present = "policy", conflicts_with_all = ["policy", "records"])]
+        claims: Option<PathBuf>,
+        /// Scoring policy (JSON); with --records, instead of --claims.
+        #[arg(long, requires = "records")]
+        policy: Option<PathBuf>,
+        /// The holder's own records (JSON array).
+        #[arg(long, requires = "policy")]
+        records: Option<PathBuf>,
+        /// Scoring date YYYY-MM-DD (default: today, UTC).
         #[arg(long)]
-        claims: PathBuf,
+        as_of: Option<String>,
         /// Output batch file (holder secret; owner-only).
         #[arg(long)]
         out: PathBuf,
@@ -103,6 +127,19 @@ enum IssuerCmd {
         #[command(flatten)]
         insecure: Insecure,
     },
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Scoring policy (JSON).
+    #[arg(long)]
+    policy: PathBuf,
+    /// The holder's own records (JSON array).
+    #[arg(long)]
+    records: PathBuf,
+    /// Scoring date YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    as_of: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -162,6 +199,27 @@ enum HolderCmd {
         now: Option<u64>,
         #[command(flatten)]
         insecure: Insecure,
+    },
+    /// Dispute entries of the signed score breakdown in a batch.
+    Dispute {
+        /// Batch file from `issuer issue --policy` (holds the breakdown).
+        #[arg(long)]
+        batch: PathBuf,
+        /// An entry to dispute, as REFERENCE=REASON (repeatable).
+        #[arg(long, required = true)]
+        entry: Vec<String>,
+        /// Output dispute file for the issuer.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the signed score breakdown in a batch.
+    Breakdown {
+        /// Batch file from `issuer issue --policy`.
+        #[arg(long)]
+        batch: PathBuf,
+        /// Issuer metadata to check the breakdown's signature with.
+        #[arg(long)]
+        trust: PathBuf,
     },
     /// Show how many unused credentials are left, per issuer.
     Status {
@@ -245,10 +303,25 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Issuer(IssuerCmd::Score { args, json }) => {
+            let (_, report) = score(&args)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print!("{}", report.render_table());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Issuer(IssuerCmd::Issue {
             dir,
             keys,
             claims,
+            policy,
+            records,
+            as_of,
             out,
             now,
             force,
@@ -256,20 +329,37 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         }) => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             let holder_keys = read_holder_keys(&keys, &limits)?;
-            let claims_bytes = read_bounded(&claims, MAX_FILE)?;
-            let claims_v = Claims::from_json(&claims_bytes, &limits).map_err(lib_err(&claims))?;
             let now = time(now);
+            let (claims_v, report) = match (claims, policy, records) {
+                (Some(claims), _, _) => {
+                    let claims_bytes = read_bounded(&claims, MAX_FILE)?;
+                    (
+                        Claims::from_json(&claims_bytes, &limits).map_err(lib_err(&claims))?,
+                        None,
+                    )
+                }
+                (None, Some(policy), Some(records)) => {
+                    let args = ScoreArgs {
+                        policy: policy.clone(),
+                        records,
+                        as_of,
+                    };
+                    let (p, report) = score(&args)?;
+                    (
+                        Claims::from_score(&p, &report).map_err(lib_err(&policy))?,
+                        Some(report),
+                    )
+                }
+                _ => return Err(CliError("give --claims, or --policy with --records".into())),
+            };
             let batch = holder_keys
                 .iter()
                 .map(|k| issuer.issue(k, &claims_v, now, &mut rng))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(lib_err(&keys))?;
-            write_file(
-                &out,
-                batch_to_json(issuer.id(), &batch).as_bytes(),
-                Access::Secret,
-                force.force,
-            )?;
+            let breakdown = report.map(|r| issuer.sign_breakdown(&r, &holder_keys[0], now));
+            let text = batch_to_json(issuer.id(), &batch, breakdown.as_deref());
+            write_file(&out, text.as_bytes(), Access::Secret, force.force)?;
             println!("issued {} credential(s) to {}", batch.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -343,6 +433,32 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Holder(HolderCmd::Dispute { batch, entry, out }) => {
+            let report = read_batch_breakdown(&batch, None)?;
+            let mut pairs = Vec::new();
+            for e in &entry {
+                let (r, why) = e
+                    .split_once('=')
+                    .ok_or_else(|| CliError(format!("--entry {e}: expected REFERENCE=REASON")))?;
+                pairs.push((r, why));
+            }
+            let dispute =
+                Dispute::new(&report, &pairs).map_err(|e| CliError(format!("--entry: {e}")))?;
+            let text = serde_json::to_string_pretty(&dispute).unwrap_or_default();
+            write_file(&out, text.as_bytes(), Access::Public, true)?;
+            println!(
+                "disputed {} entries of {}/{}",
+                pairs.len(),
+                report.policy_id,
+                report.policy_version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Holder(HolderCmd::Breakdown { batch, trust }) => {
+            let report = read_batch_breakdown(&batch, Some(&trust))?;
+            print!("{}", report.render_table());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Holder(HolderCmd::Status {
             wallet,
             now,
@@ -405,6 +521,55 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::from(1)
             })
+        }
+    }
+}
+
+/// Scores `--records` under `--policy` as of `--as-of` (default today).
+fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
+    let pbytes = read_bounded(&args.policy, MAX_POLICY)?;
+    let policy =
+        Policy::from_json_slice(&pbytes, usize::try_from(MAX_POLICY).unwrap_or(usize::MAX))
+            .map_err(|e| CliError::from((args.policy.as_path(), e)))?;
+    let rbytes = read_bounded(&args.records, MAX_FILE)?;
+    let records = Records::from_json_slice(
+        &rbytes,
+        usize::try_from(MAX_FILE).unwrap_or(usize::MAX),
+        MAX_RECORDS,
+    )
+    .map_err(|e| CliError::from((args.records.as_path(), e)))?;
+    let as_of = match &args.as_of {
+        Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
+        None => Date::from_unix(UnixTime::now())
+            .ok_or_else(|| CliError("the system clock is out of range".into()))?,
+    };
+    let report = creditproof::policy::score(&policy, records.as_slice(), as_of)
+        .map_err(|e| CliError::from((args.records.as_path(), e)))?;
+    Ok((policy, report))
+}
+
+/// The breakdown in a batch file, signature-checked when `trust` is given.
+fn read_batch_breakdown(batch: &Path, trust: Option<&Path>) -> Result<ScoreReport, CliError> {
+    let limits = Limits::default().with_max_string_bytes(1 << 20);
+    let bytes = read_bounded(batch, MAX_FILE)?;
+    let v: Value =
+        serde_json::from_slice(&bytes).map_err(|_| CliError::from((batch, "is not valid json")))?;
+    let token = v.get("breakdown").and_then(Value::as_str).ok_or_else(|| {
+        CliError::from((
+            batch,
+            "has no signed breakdown (issued with --claims, not --policy)",
+        ))
+    })?;
+    match trust {
+        None => read_breakdown_unverified(token, &limits).map_err(lib_err(batch)),
+        Some(t) => {
+            let mut store = TrustStore::new();
+            store
+                .add_metadata(&read_bounded(t, MAX_FILE)?, &limits)
+                .map_err(lib_err(t))?;
+            verify_breakdown(token, &store, &limits)
+                .map(|(_, _, r)| r)
+                .map_err(lib_err(batch))
         }
     }
 }

@@ -223,7 +223,7 @@ fn property_proof_exists_iff_ge_and_verifies() {
         for _ in 0..10 {
             let seed = rng.seed();
             let v = rng.interesting(max);
-            let t = if rng.next_u64() % 2 == 0 {
+            let t = if rng.next_u64().is_multiple_of(2) {
                 rng.interesting(max)
             } else {
                 rng.up_to(v)

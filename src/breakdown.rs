@@ -1,0 +1,83 @@
+//! The itemized score breakdown the issuer signs for the holder.
+//!
+//! It is a separate token (`typ: creditproof-breakdown+jwt`), bound to the
+//! holder by `sub` (the holder key's thumbprint) and never part of a
+//! presentation: it is for the holder to read and, if an entry is wrong, to
+//! dispute.
+
+use serde_json::{json, Value};
+
+use crate::encoding::{get_str, parse_json_object};
+use crate::error::{Error, HeaderError, MalformedError, SignatureError};
+use crate::jws::UnverifiedJws;
+use crate::keys::HolderPublicKey;
+use crate::policy::ScoreReport;
+use crate::time::UnixTime;
+use crate::trust::KeyProvider;
+use crate::{Issuer, Limits};
+
+/// JOSE `typ` of a signed score breakdown.
+pub const BREAKDOWN_TYP: &str = "creditproof-breakdown+jwt";
+
+impl Issuer {
+    /// Signs `report` for the holder of `holder` (one of the batch's keys).
+    pub fn sign_breakdown(
+        &self,
+        report: &ScoreReport,
+        holder: &HolderPublicKey,
+        now: UnixTime,
+    ) -> String {
+        let header = json!({"alg": "EdDSA", "typ": BREAKDOWN_TYP, "kid": self.kid()});
+        let payload = json!({
+            "iss": self.id(),
+            "sub": holder.thumbprint(),
+            "iat": now.start_of_day().as_secs(),
+            "breakdown": report,
+        });
+        self.sign_token(&header, &payload)
+    }
+}
+
+/// Checks a breakdown token's signature against the issuer's trusted key and
+/// returns the report with the issuer and the holder thumbprint it names.
+pub fn verify_breakdown(
+    token: &str,
+    keys: &impl KeyProvider,
+    limits: &Limits,
+) -> Result<(String, String, ScoreReport), Error> {
+    let jws = UnverifiedJws::parse(token, BREAKDOWN_TYP, limits, "breakdown")?;
+    let kid = jws
+        .header
+        .get("kid")
+        .and_then(Value::as_str)
+        .ok_or(HeaderError::MissingKid)?;
+    let iss = get_str(&jws.payload, "iss")?.to_owned();
+    let key = keys.issuer_key(&iss, kid)?;
+    if !jws.verify(&key) {
+        return Err(SignatureError::Token.into());
+    }
+    let sub = get_str(&jws.payload, "sub")?.to_owned();
+    let report = jws
+        .payload
+        .get("breakdown")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or(MalformedError::Claim { name: "breakdown" })?;
+    Ok((iss, sub, report))
+}
+
+/// Reads the report out of a breakdown token **without** checking its
+/// signature (for a holder who has no trust store at hand; the issuer
+/// re-checks every disputed reference against its own records).
+pub fn read_breakdown_unverified(token: &str, limits: &Limits) -> Result<ScoreReport, Error> {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or(MalformedError::JwsStructure { what: "breakdown" })?;
+    let bytes = crate::encoding::b64_decode(payload, "breakdown")?;
+    let m = parse_json_object(&bytes, limits, "breakdown")?;
+    m.get("breakdown")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| MalformedError::Claim { name: "breakdown" }.into())
+}
