@@ -35,6 +35,53 @@ pub enum Error {
     Holder(HolderError),
     /// A policy, records or dispute file was invalid, or scoring failed.
     Policy(crate::policy::PolicyError),
+    /// The credential's status could not be established as valid.
+    Status(StatusError),
+    /// A status list's `lst` could not be decoded within the limits.
+    StatusList(crate::status_list::StatusListError),
+}
+
+/// The credential's status is not "valid" according to its issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatusError {
+    /// The credential has a status, but the verifier supplied no list.
+    NoList,
+    /// No supplied list has the credential's `uri` as its `sub`.
+    UriMismatch,
+    /// The list for this `uri` was signed by another issuer.
+    WrongIssuer,
+    /// The list's issuer or key is not in the trust store.
+    UntrustedList,
+    /// The list's signature does not verify.
+    ListSignature,
+    /// The list has expired.
+    ListExpired,
+    /// The credential's index is outside the list.
+    IndexOutOfRange,
+    /// The credential has been revoked.
+    Revoked,
+    /// The credential is suspended.
+    Suspended,
+    /// The entry holds a status value this profile does not define.
+    UnknownStatus,
+}
+
+impl fmt::Display for StatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoList => "the credential has a status but no status list was supplied",
+            Self::UriMismatch => "no supplied status list is for the credential's uri",
+            Self::WrongIssuer => "the status list was signed by another issuer",
+            Self::UntrustedList => "the status list's issuer key is not trusted",
+            Self::ListSignature => "the status list signature does not verify",
+            Self::ListExpired => "the status list has expired",
+            Self::IndexOutOfRange => "the status index is outside the list",
+            Self::Revoked => "the credential has been revoked",
+            Self::Suspended => "the credential is suspended",
+            Self::UnknownStatus => "the status entry has an undefined value",
+        })
+    }
 }
 
 /// A bound from [`crate::Limits`] was exceeded.
@@ -372,6 +419,31 @@ impl Error {
                 IssuanceError::Config { .. } => "issuance.config",
             },
             E::Policy(_) => "policy.invalid",
+            E::Status(e) => match e {
+                StatusError::NoList => "status.no_list",
+                StatusError::UriMismatch => "status.uri",
+                StatusError::WrongIssuer => "status.issuer",
+                StatusError::UntrustedList => "status.untrusted",
+                StatusError::ListSignature => "status.signature",
+                StatusError::ListExpired => "status.expired",
+                StatusError::IndexOutOfRange => "status.index",
+                StatusError::Revoked => "status.revoked",
+                StatusError::Suspended => "status.suspended",
+                StatusError::UnknownStatus => "status.unknown_value",
+            },
+            E::StatusList(e) => {
+                use crate::status_list::StatusListError as S;
+                match e {
+                    S::InvalidBits(_) => "status_list.bits",
+                    S::InvalidBase64(_) => "status_list.base64url",
+                    S::CompressedTooLarge { .. } => "status_list.compressed_size",
+                    S::DecompressedTooLarge { .. } => "status_list.decompressed_size",
+                    S::TruncatedZlib => "status_list.truncated",
+                    S::CorruptZlib => "status_list.corrupt",
+                    S::TrailingData { .. } => "status_list.trailing_data",
+                    _ => "status_list.invalid",
+                }
+            }
             E::Holder(e) => match e {
                 HolderError::ClaimNotAvailable { .. } => "holder.claim_not_available",
                 HolderError::NoCredential => "holder.no_credential",
@@ -398,6 +470,8 @@ impl fmt::Display for Error {
             Error::Issuance(e) => write!(f, "issuance refused: {e}"),
             Error::Holder(e) => write!(f, "wallet refused to present: {e}"),
             Error::Policy(e) => write!(f, "policy error: {e}"),
+            Error::Status(e) => write!(f, "status check failed: {e}"),
+            Error::StatusList(e) => write!(f, "bad status list: {e}"),
         }
     }
 }
@@ -571,6 +645,8 @@ impl std::error::Error for Error {
             Error::Issuance(e) => Some(e),
             Error::Holder(e) => Some(e),
             Error::Policy(e) => Some(e),
+            Error::Status(e) => Some(e),
+            Error::StatusList(e) => Some(e),
         }
     }
 }
@@ -604,4 +680,5 @@ sub_error! {
     PredicateError => Predicate,
     IssuanceError => Issuance,
     HolderError => Holder,
+    StatusError => Status,
 }

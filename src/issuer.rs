@@ -14,6 +14,7 @@ use crate::policy::{Policy, ScoreReport};
 use crate::predicate::{commit, RangeSecrets};
 use crate::request::is_identifier;
 use crate::rng::SecureRng;
+use crate::status::StatusRef;
 use crate::time::{UnixTime, DAY};
 use crate::{jws, trust, Limits};
 
@@ -281,6 +282,31 @@ impl Issuer {
         now: UnixTime,
         rng: &mut dyn SecureRng,
     ) -> Result<IssuedCredential, Error> {
+        self.issue_inner(holder, claims, None, now, rng)
+    }
+
+    /// Issues one revocable credential: like [`Issuer::issue`], with
+    /// `status.status_list {idx, uri}` pointing at the credential's entry in
+    /// a Token Status List this issuer publishes.
+    pub fn issue_with_status(
+        &self,
+        holder: &HolderPublicKey,
+        claims: &Claims,
+        status: &StatusRef,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Result<IssuedCredential, Error> {
+        self.issue_inner(holder, claims, Some(status), now, rng)
+    }
+
+    fn issue_inner(
+        &self,
+        holder: &HolderPublicKey,
+        claims: &Claims,
+        status: Option<&StatusRef>,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Result<IssuedCredential, Error> {
         if holder.is_weak() {
             return Err(IssuanceError::WeakHolderKey.into());
         }
@@ -307,6 +333,9 @@ impl Issuer {
         payload.insert("iat".into(), json!(iat));
         payload.insert("exp".into(), json!(exp));
         payload.insert("cnf".into(), json!({"jwk": holder.to_jwk()}));
+        if let Some(status) = status {
+            payload.insert("status".into(), status.to_json());
+        }
         payload.insert("_sd_alg".into(), json!(SD_ALG));
         payload.insert("_sd".into(), json!(digests));
         let range = if claims.committed.is_empty() {

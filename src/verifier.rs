@@ -3,7 +3,7 @@
 //!
 //! Order: size limits → split and strict-decode → header (`alg`, `typ`) →
 //! issuer trusted (`iss` + `kid`) → issuer signature → time → disclosures →
-//! holder binding → predicates. The first failure is returned as its own
+//! holder binding → status → predicates. The first failure is returned as its own
 //! error variant.
 
 use std::collections::BTreeMap;
@@ -21,6 +21,7 @@ use crate::jws::UnverifiedJws;
 use crate::keys::HolderPublicKey;
 use crate::predicate::{self, parse_range_claim, proofs_of};
 use crate::request::{Predicate, PresentationRequest};
+use crate::status::{StatusLists, StatusRef};
 use crate::time::UnixTime;
 use crate::trust::KeyProvider;
 use crate::Limits;
@@ -70,6 +71,7 @@ impl VerifierOptions {
 pub struct Verifier<K: KeyProvider> {
     keys: K,
     options: VerifierOptions,
+    status_lists: StatusLists,
 }
 
 /// A presentation that passed every check. Only [`Verifier::verify`]
@@ -126,15 +128,32 @@ pub fn verdict_json(outcome: &Result<VerifiedPresentation, Error>) -> Value {
 impl<K: KeyProvider> Verifier<K> {
     /// A verifier with default options.
     pub fn new(keys: K) -> Self {
-        Self {
-            keys,
-            options: VerifierOptions::default(),
-        }
+        Self::with_options(keys, VerifierOptions::default())
     }
 
     /// A verifier with explicit options.
     pub fn with_options(keys: K, options: VerifierOptions) -> Self {
-        Self { keys, options }
+        Self {
+            keys,
+            options,
+            status_lists: StatusLists::new(),
+        }
+    }
+
+    /// Loads a status list token the verifier fetched: its signature is
+    /// checked against the trust store and its list decoded once, so each
+    /// later verification costs one lookup. A credential that carries a
+    /// status is rejected (`status.no_list`) until its list is loaded.
+    pub fn add_status_list(&mut self, token: &str) -> Result<&mut Self, Error> {
+        self.status_lists
+            .add(token, &self.keys, &self.options.limits)?;
+        Ok(self)
+    }
+
+    /// Replaces the loaded status lists (e.g. after a periodic refresh).
+    pub fn set_status_lists(&mut self, lists: StatusLists) -> &mut Self {
+        self.status_lists = lists;
+        self
     }
 
     /// Runs every check on `presentation` for `request` at time `now`.
@@ -202,6 +221,7 @@ impl<K: KeyProvider> Verifier<K> {
         // 7. Disclosures (RFC 9901 §7.1).
         let cnf = jws.payload.get("cnf").and_then(|c| c.get("jwk")).cloned();
         let ranges = parse_range_claim(&jws.payload)?;
+        let status = StatusRef::from_payload(&jws.payload)?;
         let processed = process(jws.payload, &disclosures, limits)?;
         // 8. Holder binding.
         let holder_key = cnf
@@ -234,7 +254,11 @@ impl<K: KeyProvider> Verifier<K> {
         {
             return Err(HolderBindingError::SdHash.into());
         }
-        // 9. Predicates and requested disclosures.
+        // 9. Status.
+        if let Some(status) = &status {
+            self.status_lists.check(&issuer, status, now, skew)?;
+        }
+        // 10. Predicates and requested disclosures.
         let mut disclosed: BTreeMap<String, Value> = processed
             .claims
             .into_iter()

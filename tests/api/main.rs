@@ -7,3 +7,4 @@ mod fixture;
 mod flow;
 mod policy;
 mod range;
+mod status;

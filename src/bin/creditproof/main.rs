@@ -21,6 +21,8 @@ use files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
 
 /// Largest policy file accepted.
 const MAX_POLICY: u64 = 256 * 1024;
+/// Largest status list token accepted (the decoder bounds its contents).
+const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
 /// Most records in one records file.
 const MAX_RECORDS: usize = 100_000;
 
@@ -262,6 +264,9 @@ enum VerifierCmd {
         /// The presentation.
         #[arg(long)]
         presentation: PathBuf,
+        /// Status list tokens fetched from the issuer (repeatable).
+        #[arg(long)]
+        status_list: Vec<PathBuf>,
         /// Verification time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
@@ -502,6 +507,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             trust,
             request,
             presentation,
+            status_list,
             now,
         }) => {
             let mut store = TrustStore::new();
@@ -511,7 +517,17 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             }
             let req = read_request(&request, &limits)?;
             let pres = read_text(&presentation, MAX_FILE)?;
-            let outcome = Verifier::new(store).verify(&req, &pres, time(now));
+            let mut verifier = Verifier::new(store);
+            let mut outcome = Ok(());
+            for path in &status_list {
+                let token = read_text(path, MAX_STATUS_LIST)?;
+                if outcome.is_ok() {
+                    outcome = verifier.add_status_list(&token).map(|_| ());
+                }
+            }
+            // A status list that fails its checks rejects the presentation
+            // with that check's name; it is never silently skipped.
+            let outcome = outcome.and_then(|()| verifier.verify(&req, &pres, time(now)));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&verdict_json(&outcome)).unwrap_or_default()

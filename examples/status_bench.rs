@@ -1,0 +1,83 @@
+//! Rough timings for status lists of 1,000,000 and 10,000,000 2-bit
+//! entries with 1 % of them randomly revoked.
+//!
+//! Run with `cargo run --release --example status_bench`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use creditproof::status_list::{DecodeLimits, StatusList, STATUS_INVALID};
+
+/// splitmix64, good enough for picking benchmark positions.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Roughly uniform index below `n` (slight modulo bias is irrelevant here).
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % u64::try_from(n).unwrap_or(u64::MAX)).unwrap_or(0)
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = SplitMix(0x5eed);
+    for len in [1_000_000usize, 10_000_000] {
+        let mut list = StatusList::new(2, len)?;
+        let revoked = len / 100;
+        let mut set = 0;
+        while set < revoked {
+            let i = rng.below(len);
+            if list.get(i) == Some(0) {
+                list.set(i, STATUS_INVALID)?;
+                set += 1;
+            }
+        }
+
+        let t = Instant::now();
+        let lst = list.encode_lst();
+        let encode = t.elapsed();
+        // base64url carries 3 bytes per 4 symbols.
+        let compressed = lst.len() * 3 / 4;
+
+        let limits = DecodeLimits::default();
+        let t = Instant::now();
+        let decoded = StatusList::decode(2, &lst, &limits)?;
+        let decode = t.elapsed();
+        assert_eq!(decoded.as_bytes(), list.as_bytes());
+
+        const BATCH: u32 = 1000;
+        let samples: Vec<Duration> = (0..1001)
+            .map(|_| {
+                let idx: Vec<usize> = (0..BATCH).map(|_| rng.below(len)).collect();
+                let t = Instant::now();
+                for &i in &idx {
+                    black_box(decoded.get(black_box(i)));
+                }
+                t.elapsed() / BATCH
+            })
+            .collect();
+
+        println!(
+            "{len:>10} entries x 2 bits, {revoked} revoked: raw {} B, compress+encode {:.1} ms, \
+             compressed {compressed} B (lst {} chars), decode {:.1} ms, get {} ns (median)",
+            list.as_bytes().len(),
+            encode.as_secs_f64() * 1e3,
+            lst.len(),
+            decode.as_secs_f64() * 1e3,
+            median(samples).as_nanos(),
+        );
+    }
+    Ok(())
+}
