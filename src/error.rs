@@ -311,6 +311,16 @@ pub enum IssuanceError {
     },
     /// The issuer identifier is not an absolute URI.
     InvalidIssuerId,
+    /// More keys than the issuer's batch limit.
+    BatchTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A holder's proof of possession failed a check.
+    ProofOfPossession {
+        /// Which check.
+        reason: &'static str,
+    },
     /// A configuration value is out of range.
     Config {
         /// Why.
@@ -417,6 +427,8 @@ impl Error {
                 IssuanceError::TooManyClaims { .. } => "issuance.too_many_claims",
                 IssuanceError::InvalidIssuerId => "issuance.issuer_id",
                 IssuanceError::Config { .. } => "issuance.config",
+                IssuanceError::BatchTooLarge { .. } => "issuance.batch_size",
+                IssuanceError::ProofOfPossession { .. } => "issuance.proof_of_possession",
             },
             E::Policy(_) => "policy.invalid",
             E::Status(e) => match e {
@@ -610,6 +622,13 @@ impl fmt::Display for IssuanceError {
             Self::TooManyClaims { limit } => write!(f, "more than {limit} disclosable claims"),
             Self::InvalidIssuerId => f.write_str("the issuer identifier is not an absolute uri"),
             Self::Config { reason } => write!(f, "bad issuer configuration: {reason}"),
+            Self::BatchTooLarge { limit } => write!(f, "more than {limit} keys in one batch"),
+            Self::ProofOfPossession { reason } => {
+                write!(
+                    f,
+                    "a proof of possession of a holder key failed its {reason} check"
+                )
+            }
         }
     }
 }

@@ -30,6 +30,7 @@ pub struct IssuerConfig {
     vct: String,
     validity_days: u32,
     sd_slots: usize,
+    max_batch: usize,
 }
 
 impl Default for IssuerConfig {
@@ -38,6 +39,7 @@ impl Default for IssuerConfig {
             vct: SCORE_VCT.into(),
             validity_days: 30,
             sd_slots: 16,
+            max_batch: 16,
         }
     }
 }
@@ -63,6 +65,13 @@ impl IssuerConfig {
     #[must_use]
     pub fn with_sd_slots(mut self, slots: usize) -> Self {
         self.sd_slots = slots;
+        self
+    }
+
+    /// Sets how many credentials one batch may hold (1 to 1024, default 16).
+    #[must_use]
+    pub fn with_max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n;
         self
     }
 }
@@ -233,6 +242,12 @@ impl Issuer {
             }
             .into());
         }
+        if !(1..=1024).contains(&config.max_batch) {
+            return Err(IssuanceError::Config {
+                reason: "max batch must be 1 to 1024",
+            }
+            .into());
+        }
         if !(1..=256).contains(&config.sd_slots) {
             return Err(IssuanceError::Config {
                 reason: "sd slots must be 1 to 256",
@@ -247,6 +262,25 @@ impl Issuer {
         }
         self.config = config;
         Ok(self)
+    }
+
+    /// The largest batch this issuer signs in one call.
+    pub fn max_batch(&self) -> usize {
+        self.config.max_batch
+    }
+
+    /// A 32-byte secret derived from the signing key for one purpose
+    /// (HKDF-SHA-256, `label` as info), e.g. the nonce MAC key.
+    pub(crate) fn secret_for(&self, label: &[u8]) -> zeroize::Zeroizing<[u8; 32]> {
+        let ikm = self.key.to_secret_bytes();
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"creditproof/issuer/v1")
+            .extract(ikm.as_ref());
+        let mut out = zeroize::Zeroizing::new([0u8; 32]);
+        let info = [label];
+        if let Ok(okm) = prk.expand(&info, ring::hkdf::HKDF_SHA256) {
+            let _ = okm.fill(out.as_mut());
+        }
+        out
     }
 
     /// The issuer identifier (`iss`).

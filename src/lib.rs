@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::mem_forget)]
 
+mod batch;
 mod breakdown;
 mod credential;
 mod disclosure;
@@ -24,6 +25,7 @@ mod trust;
 mod verifier;
 mod wallet;
 
+pub use batch::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
 pub use breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
 pub use credential::{
     batch_to_json, parse_batch, IssuedCredential, CREDENTIAL_TYP, KB_TYP, SCORE_VCT,
@@ -39,4 +41,4 @@ pub use status::{StatusLists, StatusRef, STATUS_LIST_TYP};
 pub use time::{UnixTime, DAY};
 pub use trust::{KeyProvider, TrustStore};
 pub use verifier::{verdict_json, VerifiedPresentation, Verifier, VerifierOptions};
-pub use wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet};
+pub use wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};

@@ -146,6 +146,17 @@ pub struct Inventory {
     pub expired: usize,
 }
 
+/// When fewer unspent credentials than this remain for an issuer, it is
+/// time to ask for a new batch.
+pub const REFILL_BELOW: usize = 3;
+
+impl Inventory {
+    /// Whether it is time to ask this issuer for a new batch.
+    pub fn needs_refill(&self) -> bool {
+        self.unspent < REFILL_BELOW
+    }
+}
+
 impl Wallet {
     /// An empty wallet.
     pub fn new() -> Self {
@@ -167,6 +178,18 @@ impl Wallet {
         let public = key.public_key();
         self.keys.insert(public.thumbprint(), key);
         public
+    }
+
+    /// Signs a JWS with the secret of `public`, if this wallet holds it.
+    pub(crate) fn sign_with(
+        &self,
+        public: &HolderPublicKey,
+        header: &Value,
+        payload: &Value,
+    ) -> Option<String> {
+        self.keys
+            .get(&public.thumbprint())
+            .map(|k| jws::sign(header, payload, k))
     }
 
     /// Stores an issued credential after checking its structure and that it

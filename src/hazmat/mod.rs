@@ -10,9 +10,10 @@ use zeroize::Zeroize;
 
 /// A deterministic byte stream: SHA-256 in counter mode over a seed.
 ///
-/// **Never use this for real credentials**: anyone who knows the seed knows
-/// every key and salt drawn from it. It exists so that test vectors and
-/// examples are reproducible byte for byte.
+/// With a public label ([`SeededRng::new`]) it makes test vectors and
+/// examples reproducible byte for byte — **never** use a known label for real
+/// credentials: anyone who knows it knows every key and salt. Seeded with
+/// 32 secret random bytes ([`SeededRng::from_seed`]) it is a sound DRBG.
 pub struct SeededRng {
     seed: [u8; 32],
     counter: u64,
@@ -23,6 +24,15 @@ impl SeededRng {
     pub fn new(label: &[u8]) -> Self {
         let mut seed = [0u8; 32];
         seed.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, label).as_ref());
+        Self { seed, counter: 0 }
+    }
+}
+
+impl SeededRng {
+    /// A stream from a 32-byte seed. Sound as a DRBG when the seed itself
+    /// is drawn from a CSPRNG (batch issuance uses it that way, one stream
+    /// per credential so credentials can be signed in parallel).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
         Self { seed, counter: 0 }
     }
 }

@@ -318,3 +318,104 @@ fn bad_usage_and_bad_files_exit_2() {
         &t.path("r.json"),
     ]));
 }
+
+/// A wallet killed while storing a batch or spending a credential comes
+/// back with every credential either unspent or spent: never lost, never
+/// duplicated (writes are a temporary file, fsync, rename).
+#[test]
+fn wallet_survives_kills_mid_write() {
+    let t = Tmp::new("kill");
+    setup(&t, r#"{"tier":"A"}"#, "16");
+    let wallet = t.path("wallet");
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://v.example",
+        &"--disclose",
+        &"tier",
+        &"--out",
+        &t.path("req.json"),
+    ]));
+    let count = |w: &Path| -> (u64, u64) {
+        let o = run(&[&"holder", &"status", &"--wallet", &w]);
+        ok(&o);
+        let s = String::from_utf8_lossy(&o.stdout).to_string();
+        let num = |label: &str| -> u64 {
+            let i = s.find(label).unwrap();
+            s[..i]
+                .trim_end()
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (num(" unused"), num(" spent"))
+    };
+    assert_eq!(count(&wallet), (16, 0));
+    // Calibrate: kill anywhere from start-up to just after a normal run.
+    let started = std::time::Instant::now();
+    ok(&run(&[
+        &"holder",
+        &"present",
+        &"--allow-reuse",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &t.path("req.json"),
+        &"--out",
+        &t.path("p.txt"),
+    ]));
+    let span = u64::try_from(started.elapsed().as_micros())
+        .unwrap()
+        .max(1000)
+        * 3
+        / 2;
+    assert_eq!(count(&wallet), (15, 1));
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut kills = 0;
+    for round in 0..24 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_micros(seed % span);
+        let mut child = if round % 3 == 0 {
+            // Re-storing the same batch is idempotent; killing it must not
+            // duplicate or drop anything.
+            bin()
+                .args(["holder", "store", "--wallet"])
+                .arg(&wallet)
+                .arg("--batch")
+                .arg(t.path("batch.json"))
+                .spawn()
+                .unwrap()
+        } else {
+            bin()
+                .args(["holder", "present", "--allow-reuse", "--wallet"])
+                .arg(&wallet)
+                .arg("--request")
+                .arg(t.path("req.json"))
+                .arg("--out")
+                .arg(t.path(&format!("p{round}.txt")))
+                .spawn()
+                .unwrap()
+        };
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            kills += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let (unused, spent) = count(&wallet);
+        assert_eq!(
+            unused + spent,
+            16,
+            "round {round}: a credential was lost or duplicated"
+        );
+        // No temporary file is mistaken for the wallet.
+        assert!(wallet.join("wallet.json").exists());
+    }
+    println!("wallet kill test: 24 rounds, {kills} killed before finishing (window {span} us)");
+    assert!(kills > 0, "no kill landed mid-run");
+}

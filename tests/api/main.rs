@@ -2,6 +2,7 @@
 //! named bad input of the core flow, each expecting its own error.
 
 mod bad_input;
+mod batch;
 mod cli;
 mod fixture;
 mod flow;

@@ -12,10 +12,10 @@ use clap::{Args, Parser, Subcommand};
 use creditproof::policy::{Date, Dispute, Policy, Records, ScoreReport};
 use creditproof::{
     batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Claims,
-    HolderPublicKey, Limits, Predicate, PresentOptions, PresentationRequest, SystemRng, TrustStore,
-    UnixTime, Verifier,
+    KeyRequest, Limits, NoncePolicy, Predicate, PresentOptions, PresentationRequest, SystemRng,
+    TrustStore, UnixTime, Verifier,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
 
@@ -98,6 +98,14 @@ enum IssuerCmd {
         #[command(flatten)]
         insecure: Insecure,
     },
+    /// Print a fresh nonce for holders' proofs of possession (valid 1 hour).
+    Nonce {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
     /// Issue one credential per holder key.
     Issue {
         /// Issuer directory.
@@ -124,6 +132,9 @@ enum IssuerCmd {
         /// Issuance time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
+        /// Refuse keys whose proofs do not carry a fresh nonce of this issuer.
+        #[arg(long)]
+        require_nonce: bool,
         #[command(flatten)]
         force: Force,
         #[command(flatten)]
@@ -160,8 +171,17 @@ enum HolderCmd {
         #[arg(long)]
         wallet: PathBuf,
         /// How many keys (one per credential).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
         count: u16,
+        /// The issuer's identifier, named as audience of the proofs.
+        #[arg(long, requires = "nonce")]
+        issuer: Option<String>,
+        /// The issuer's nonce (from `issuer nonce`), signed by every key.
+        #[arg(long, requires = "issuer")]
+        nonce: Option<String>,
+        /// Time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
         /// Output file with the public keys.
         #[arg(long)]
         out: PathBuf,
@@ -308,6 +328,11 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Issuer(IssuerCmd::Nonce { dir, insecure }) => {
+            let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
+            println!("{}", issuer.nonce(UnixTime::now(), &mut rng));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Issuer(IssuerCmd::Score { args, json }) => {
             let (_, report) = score(&args)?;
             if json {
@@ -329,12 +354,26 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             as_of,
             out,
             now,
+            require_nonce,
             force,
             insecure,
         }) => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
-            let holder_keys = read_holder_keys(&keys, &limits)?;
             let now = time(now);
+            let nonce_policy = if require_nonce {
+                NoncePolicy::Required
+            } else {
+                NoncePolicy::IfPresent
+            };
+            let key_request = KeyRequest::from_json(
+                &read_bounded(&keys, MAX_FILE)?,
+                &issuer,
+                nonce_policy,
+                now,
+                &limits,
+            )
+            .map_err(lib_err(&keys))?;
+            let holder_keys = key_request.keys();
             let (claims_v, report) = match (claims, policy, records) {
                 (Some(claims), _, _) => {
                     let claims_bytes = read_bounded(&claims, MAX_FILE)?;
@@ -357,10 +396,8 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
                 }
                 _ => return Err(CliError("give --claims, or --policy with --records".into())),
             };
-            let batch = holder_keys
-                .iter()
-                .map(|k| issuer.issue(k, &claims_v, now, &mut rng))
-                .collect::<Result<Vec<_>, _>>()
+            let batch = issuer
+                .issue_batch(&key_request, &claims_v, None, now, &mut rng)
                 .map_err(lib_err(&keys))?;
             let breakdown = report.map(|r| issuer.sign_breakdown(&r, &holder_keys[0], now));
             let text = batch_to_json(issuer.id(), &batch, breakdown.as_deref());
@@ -376,19 +413,32 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         Command::Holder(HolderCmd::Keys {
             wallet,
             count,
+            issuer,
+            nonce,
+            now,
             out,
             insecure,
         }) => {
             let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
-            let keys: Vec<Value> = (0..count)
-                .map(|_| w.generate_key(&mut rng).to_jwk())
-                .collect();
+            let target = match (&issuer, &nonce) {
+                (Some(i), Some(n)) => Some((i.as_str(), n.as_str())),
+                (None, None) => None,
+                _ => return Err(CliError("--issuer and --nonce go together".into())),
+            };
+            let request = w.request_keys(usize::from(count), target, time(now), &mut rng);
             // Keys first: a crash after this leaves unused keys, never a
             // published key whose secret was lost.
             state::save_wallet(&wallet, &w)?;
-            let text = json!({"type": "creditproof-holder-keys/1", "keys": keys});
-            write_file(&out, text.to_string().as_bytes(), Access::Public, true)?;
-            println!("{count} key(s) written to {}", out.display());
+            write_file(
+                &out,
+                request.to_json().to_string().as_bytes(),
+                Access::Public,
+                true,
+            )?;
+            println!(
+                "{count} key(s) with proofs of possession written to {}",
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Holder(HolderCmd::Store {
@@ -475,8 +525,13 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
                 println!("no credentials");
             }
             for i in inv {
+                let hint = if i.needs_refill() {
+                    "; time to ask for a new batch"
+                } else {
+                    ""
+                };
                 println!(
-                    "{}: {} unused, {} spent, {} expired",
+                    "{}: {} unused, {} spent, {} expired{hint}",
                     i.issuer, i.unspent, i.spent, i.expired
                 );
             }
@@ -593,28 +648,4 @@ fn read_batch_breakdown(batch: &Path, trust: Option<&Path>) -> Result<ScoreRepor
 fn read_request(path: &Path, limits: &Limits) -> Result<PresentationRequest, CliError> {
     let bytes = read_bounded(path, MAX_FILE)?;
     PresentationRequest::from_json(&bytes, limits).map_err(lib_err(path))
-}
-
-fn read_holder_keys(path: &Path, limits: &Limits) -> Result<Vec<HolderPublicKey>, CliError> {
-    let bytes = read_bounded(path, MAX_FILE)?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| CliError::from((path, format!("not valid json: {e}"))))?;
-    let _ = limits;
-    if v.get("type").and_then(Value::as_str) != Some("creditproof-holder-keys/1") {
-        return Err((
-            path,
-            "not a holder keys file (from `creditproof holder keys`)",
-        )
-            .into());
-    }
-    let keys = v
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| CliError::from((path, "no `keys` array")))?;
-    if keys.is_empty() || keys.len() > 256 {
-        return Err((path, "must hold 1 to 256 keys").into());
-    }
-    keys.iter()
-        .map(|k| HolderPublicKey::from_jwk(k).map_err(lib_err(path)))
-        .collect()
 }
