@@ -46,26 +46,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let block = [0x5au8; 64];
     let sha = median_ns(
         || {
-            black_box(ring::digest::digest(
-                &ring::digest::SHA256,
-                black_box(&block),
-            ));
+            black_box(ring::digest::digest(&ring::digest::SHA256, black_box(&block)));
         },
         1000,
     );
     println!("floor: SHA-256(64 bytes) = {sha:.0} ns");
     println!(
         "{:>4} {:>5} {:>3} {:>6} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8}",
-        "bits",
-        "base",
-        "n",
-        "bytes",
-        "commit_us",
-        "prove_us",
-        "verify_us",
-        "xSHA",
-        "vworst_us",
-        "xSHA"
+        "bits", "base", "n", "bytes", "commit_us", "prove_us", "verify_us", "xSHA", "vworst_us", "xSHA"
     );
     let seed = RangeSeed::from_bytes([0x11; 32]);
     for bits in [10u8, 11, 16, 32, 64] {
@@ -77,10 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t = max / 5 * 3;
             // worst-case verify: the threshold with the largest digit sum,
             // i.e. the MDP(max) element with the largest digit sum
-            let worst = mdp(&p, max)?
-                .into_iter()
-                .max_by_key(|&x| digit_sum(x, u64::from(base)))
-                .unwrap_or(max);
+            let worst = mdp(&p, max)?.into_iter().max_by_key(|&x| digit_sum(x, u64::from(base))).unwrap_or(max);
             let c = commit(&p, value, &seed)?;
             let proof = prove(&p, value, &seed, t)?;
             let cw = commit(&p, max, &seed)?;
@@ -133,54 +118,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn presentation_share() {
     use creditproof::hazmat::SeededRng;
     use creditproof::{
-        Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, TrustStore,
-        UnixTime, Verifier, Wallet,
+        Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, TrustStore, UnixTime, Verifier, Wallet,
     };
     let now = UnixTime(1_795_262_400);
     let mut rng = SeededRng::new(b"range bench presentation");
-    let issuer = Issuer::new(
-        "https://bureau.example",
-        IssuerSigningKey::generate(&mut rng),
-    )
-    .expect("issuer");
+    let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).expect("issuer");
     let mut trust = TrustStore::new();
     trust.add(issuer.id(), issuer.public_key());
     let verifier = Verifier::new(trust);
     println!();
-    println!(
-        "presentation verify (11-bit score, base {}): with vs without one range proof",
-        RangeParams::DEFAULT_BASE
-    );
-    for (label, predicates) in [
-        ("disclosure only (tier)", vec![]),
-        ("tier + score>=650", vec!["score>=650"]),
-    ] {
+    println!("presentation verify (11-bit score, base {}): with vs without one range proof", RangeParams::DEFAULT_BASE);
+    for (label, predicates) in [("disclosure only (tier)", vec![]), ("tier + score>=650", vec!["score>=650"])] {
         let mut wallet = Wallet::new();
         let pk = wallet.generate_key(&mut rng);
         let mut claims = Claims::new();
         claims.commit("score", 712, 1300).expect("commit");
         claims.insert("tier", "A").expect("tier");
-        wallet
-            .store(issuer.issue(&pk, &claims, now, &mut rng).expect("issue"))
-            .expect("store");
+        wallet.store(issuer.issue(&pk, &claims, now, &mut rng).expect("issue")).expect("store");
         let mut b = PresentationRequest::builder("https://v.example").disclose("tier");
         for p in &predicates {
             b = b.predicate(p.parse().expect("predicate"));
         }
         let req = b.build(&mut rng).expect("request");
-        let p = wallet
-            .present(&req, PresentOptions::default(), now, &mut rng)
-            .expect("present");
+        let p = wallet.present(&req, PresentOptions::default(), now, &mut rng).expect("present");
         let t = median_ns(
             || {
                 black_box(verifier.verify(&req, black_box(p.as_str()), now).is_ok());
             },
             1,
         );
-        println!(
-            "  {label:<24} {:>8.1} us  {:>5} bytes",
-            t / 1e3,
-            p.as_str().len()
-        );
+        println!("  {label:<24} {:>8.1} us  {:>5} bytes", t / 1e3, p.as_str().len());
     }
 }

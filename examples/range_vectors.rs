@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use creditproof::hazmat::range::{
-    commit, mdp, prove, verify, Commitment, RangeError, RangeParams, RangeProof, RangeSeed,
-    VECTORS_DIR,
+    commit, mdp, prove, verify, Commitment, RangeError, RangeParams, RangeProof, RangeSeed, VECTORS_DIR,
 };
 use serde_json::{json, Value};
 
@@ -17,10 +16,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Fixed seed `i`: SHA-256("creditproof range kat <i>").
 fn kat_seed(i: usize) -> [u8; 32] {
-    let d = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("creditproof range kat {i}").as_bytes(),
-    );
+    let d = ring::digest::digest(&ring::digest::SHA256, format!("creditproof range kat {i}").as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
@@ -79,21 +75,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (p, c, t, proof) = &proofs[0];
     let good = proof.to_bytes();
     let mut invalid = Vec::new();
-    let mut push = |name: &str,
-                    p: &RangeParams,
-                    c: &Commitment,
-                    t: u64,
-                    bytes: &[u8]|
-     -> Result<(), Box<dyn std::error::Error>> {
-        let res = RangeProof::from_bytes(p, bytes).and_then(|pr| verify(p, c, t, &pr));
-        let err = res.err().ok_or("failure case verified")?;
-        invalid.push(json!({
-            "name": name, "base": p.base(), "bits": p.bits(),
-            "commitment": hex(c.as_bytes()), "threshold": t.to_string(),
-            "proof": hex(bytes), "error": error_code(&err),
-        }));
-        Ok(())
-    };
+    let mut push =
+        |name: &str, p: &RangeParams, c: &Commitment, t: u64, bytes: &[u8]| -> Result<(), Box<dyn std::error::Error>> {
+            let res = RangeProof::from_bytes(p, bytes).and_then(|pr| verify(p, c, t, &pr));
+            let err = res.err().ok_or("failure case verified")?;
+            invalid.push(json!({
+                "name": name, "base": p.base(), "bits": p.bits(),
+                "commitment": hex(c.as_bytes()), "threshold": t.to_string(),
+                "proof": hex(bytes), "error": error_code(&err),
+            }));
+            Ok(())
+        };
     push("other threshold (701)", p, c, 701, &good)?;
     push("lower threshold (699)", p, c, 699, &good)?;
     let mut b = good.clone();
@@ -118,19 +110,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     push("other commitment", p, c_other, *t, &good)?;
 
     let mut unprovable = Vec::new();
-    for (i, &(base, bits, value, threshold)) in [
-        (16u16, 11u8, 699u64, 700u64),
-        (2, 64, u64::MAX - 1, u64::MAX),
-        (10, 16, 2999, 3000),
-    ]
-    .iter()
-    .enumerate()
+    for (i, &(base, bits, value, threshold)) in
+        [(16u16, 11u8, 699u64, 700u64), (2, 64, u64::MAX - 1, u64::MAX), (10, 16, 2999, 3000)].iter().enumerate()
     {
         let p = RangeParams::new(base, bits)?;
         let seed_bytes = kat_seed(100 + i);
-        let e = prove(&p, value, &RangeSeed::from_bytes(seed_bytes), threshold)
-            .err()
-            .ok_or("proved a false predicate")?;
+        let e =
+            prove(&p, value, &RangeSeed::from_bytes(seed_bytes), threshold).err().ok_or("proved a false predicate")?;
         unprovable.push(json!({
             "base": base, "bits": bits, "seed": hex(&seed_bytes),
             "value": value.to_string(), "threshold": threshold.to_string(), "error": error_code(&e),
@@ -162,10 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut mdp_out = Vec::new();
     for &(base, bits, value) in mdp_cases {
         let p = RangeParams::new(base, bits)?;
-        let m: Vec<Value> = mdp(&p, value)?
-            .iter()
-            .map(|x| Value::String(x.to_string()))
-            .collect();
+        let m: Vec<Value> = mdp(&p, value)?.iter().map(|x| Value::String(x.to_string())).collect();
         mdp_out.push(json!({"base": base, "bits": bits, "value": value.to_string(), "mdp": m}));
     }
     let mdp_doc = json!({
@@ -175,14 +158,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(VECTORS_DIR);
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(
-        dir.join("range_kat.json"),
-        serde_json::to_string_pretty(&kat)? + "\n",
-    )?;
-    std::fs::write(
-        dir.join("mdp.json"),
-        serde_json::to_string_pretty(&mdp_doc)? + "\n",
-    )?;
+    std::fs::write(dir.join("range_kat.json"), serde_json::to_string_pretty(&kat)? + "\n")?;
+    std::fs::write(dir.join("mdp.json"), serde_json::to_string_pretty(&mdp_doc)? + "\n")?;
     println!("wrote {}", dir.display());
     Ok(())
 }

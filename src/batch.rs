@@ -48,11 +48,7 @@ impl KeyRequest {
 
     /// The request as JSON: `{"type": "creditproof-holder-keys/1", "keys": [{"jwk", "proof"}]}`.
     pub fn to_json(&self) -> Value {
-        let keys: Vec<Value> = self
-            .entries
-            .iter()
-            .map(|(k, p)| json!({"jwk": k.to_jwk(), "proof": p}))
-            .collect();
+        let keys: Vec<Value> = self.entries.iter().map(|(k, p)| json!({"jwk": k.to_jwk(), "proof": p})).collect();
         json!({"type": "creditproof-holder-keys/1", "keys": keys})
     }
 
@@ -68,43 +64,26 @@ impl KeyRequest {
         limits: &Limits,
     ) -> Result<Self, Error> {
         let m = parse_json_object(bytes, limits, "holder keys")?;
-        let bad = |reason: &str| {
-            Error::from(MalformedError::Request {
-                reason: format!("holder keys: {reason}"),
-            })
-        };
+        let bad = |reason: &str| Error::from(MalformedError::Request { reason: format!("holder keys: {reason}") });
         if m.get("type").and_then(Value::as_str) != Some("creditproof-holder-keys/1") {
             return Err(bad("not a holder keys file"));
         }
-        let keys = m
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no `keys` array"))?;
+        let keys = m.get("keys").and_then(Value::as_array).ok_or_else(|| bad("no `keys` array"))?;
         if keys.is_empty() {
             return Err(bad("no keys"));
         }
         if keys.len() > issuer.max_batch() {
-            return Err(IssuanceError::BatchTooLarge {
-                limit: issuer.max_batch(),
-            }
-            .into());
+            return Err(IssuanceError::BatchTooLarge { limit: issuer.max_batch() }.into());
         }
         let mut entries = Vec::with_capacity(keys.len());
         for k in keys {
-            let key =
-                HolderPublicKey::from_jwk(k.get("jwk").ok_or_else(|| bad("entry without `jwk`"))?)?;
+            let key = HolderPublicKey::from_jwk(k.get("jwk").ok_or_else(|| bad("entry without `jwk`"))?)?;
             if key.is_weak() {
                 return Err(IssuanceError::WeakHolderKey.into());
             }
-            let proof = k
-                .get("proof")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("entry without `proof`"))?;
+            let proof = k.get("proof").and_then(Value::as_str).ok_or_else(|| bad("entry without `proof`"))?;
             check_proof(proof, &key, issuer, nonce, now, limits)?;
-            if entries
-                .iter()
-                .any(|(e, _): &(HolderPublicKey, String)| *e == key)
-            {
+            if entries.iter().any(|(e, _): &(HolderPublicKey, String)| *e == key) {
                 return Err(bad("the same key twice"));
             }
             entries.push((key, proof.to_owned()));
@@ -172,11 +151,7 @@ impl Wallet {
                     payload["aud"] = json!(aud);
                     payload["nonce"] = json!(nonce);
                 }
-                let proof = self.sign_with(
-                    &public,
-                    &json!({"alg": "EdDSA", "typ": PROOF_TYP}),
-                    &payload,
-                );
+                let proof = self.sign_with(&public, &json!({"alg": "EdDSA", "typ": PROOF_TYP}), &payload);
                 (public, proof.unwrap_or_default())
             })
             .collect();
@@ -234,22 +209,13 @@ impl Issuer {
     ) -> Result<Vec<IssuedCredential>, Error> {
         let keys = request.keys();
         if keys.len() > self.max_batch() {
-            return Err(IssuanceError::BatchTooLarge {
-                limit: self.max_batch(),
-            }
-            .into());
+            return Err(IssuanceError::BatchTooLarge { limit: self.max_batch() }.into());
         }
         if statuses.is_some_and(|s| s.len() != keys.len()) {
-            return Err(IssuanceError::Config {
-                reason: "one status entry per key is required",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "one status entry per key is required" }.into());
         }
         let seeds: Vec<[u8; 32]> = keys.iter().map(|_| random_array::<32>(rng)).collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(keys.len())
-            .max(1);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(keys.len()).max(1);
         let chunk = keys.len().div_ceil(threads);
         let results: Vec<Result<IssuedCredential, Error>> = std::thread::scope(|scope| {
             let handles: Vec<_> = keys
@@ -264,13 +230,7 @@ impl Issuer {
                             .map(|(i, (k, seed))| {
                                 let mut drbg = crate::hazmat::SeededRng::from_seed(*seed);
                                 match statuses {
-                                    Some(s) => self.issue_with_status(
-                                        k,
-                                        claims,
-                                        &s[c * chunk + i],
-                                        now,
-                                        &mut drbg,
-                                    ),
+                                    Some(s) => self.issue_with_status(k, claims, &s[c * chunk + i], now, &mut drbg),
                                     None => self.issue(k, claims, now, &mut drbg),
                                 }
                             })
@@ -282,10 +242,7 @@ impl Issuer {
                 .into_iter()
                 .flat_map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        vec![Err(IssuanceError::Config {
-                            reason: "an issuing thread failed",
-                        }
-                        .into())]
+                        vec![Err(IssuanceError::Config { reason: "an issuing thread failed" }.into())]
                     })
                 })
                 .collect()

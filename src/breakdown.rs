@@ -21,12 +21,7 @@ pub const BREAKDOWN_TYP: &str = "creditproof-breakdown+jwt";
 
 impl Issuer {
     /// Signs `report` for the holder of `holder` (one of the batch's keys).
-    pub fn sign_breakdown(
-        &self,
-        report: &ScoreReport,
-        holder: &HolderPublicKey,
-        now: UnixTime,
-    ) -> String {
+    pub fn sign_breakdown(&self, report: &ScoreReport, holder: &HolderPublicKey, now: UnixTime) -> String {
         let header = json!({"alg": "EdDSA", "typ": BREAKDOWN_TYP, "kid": self.kid()});
         let payload = json!({
             "iss": self.id(),
@@ -46,11 +41,7 @@ pub fn verify_breakdown(
     limits: &Limits,
 ) -> Result<(String, String, ScoreReport), Error> {
     let jws = UnverifiedJws::parse(token, BREAKDOWN_TYP, limits, "breakdown")?;
-    let kid = jws
-        .header
-        .get("kid")
-        .and_then(Value::as_str)
-        .ok_or(HeaderError::MissingKid)?;
+    let kid = jws.header.get("kid").and_then(Value::as_str).ok_or(HeaderError::MissingKid)?;
     let iss = get_str(&jws.payload, "iss")?.to_owned();
     let key = keys.issuer_key(&iss, kid)?;
     if !jws.verify(&key) {
@@ -66,18 +57,19 @@ pub fn verify_breakdown(
     Ok((iss, sub, report))
 }
 
-/// Reads the report out of a breakdown token **without** checking its
-/// signature (for a holder who has no trust store at hand; the issuer
-/// re-checks every disputed reference against its own records).
-pub fn read_breakdown_unverified(token: &str, limits: &Limits) -> Result<ScoreReport, Error> {
-    let payload = token
-        .split('.')
-        .nth(1)
-        .ok_or(MalformedError::JwsStructure { what: "breakdown" })?;
+/// Reads the holder thumbprint (`sub`) and the report out of a breakdown
+/// token **without** checking its signature (for a holder who has no trust
+/// store at hand; the issuer re-checks every disputed reference against its
+/// own records).
+pub fn read_breakdown_unverified(token: &str, limits: &Limits) -> Result<(String, ScoreReport), Error> {
+    let payload = token.split('.').nth(1).ok_or(MalformedError::JwsStructure { what: "breakdown" })?;
     let bytes = crate::encoding::b64_decode(payload, "breakdown")?;
     let m = parse_json_object(&bytes, limits, "breakdown")?;
-    m.get("breakdown")
+    let sub = get_str(&m, "sub")?.to_owned();
+    let report = m
+        .get("breakdown")
         .cloned()
         .and_then(|v| serde_json::from_value(v).ok())
-        .ok_or_else(|| MalformedError::Claim { name: "breakdown" }.into())
+        .ok_or(MalformedError::Claim { name: "breakdown" })?;
+    Ok((sub, report))
 }

@@ -35,10 +35,7 @@ pub struct IssuedCredential {
 
 impl IssuedCredential {
     pub(crate) fn new(sd_jwt: String, range: Option<RangeSecrets>) -> Self {
-        Self {
-            sd_jwt: Zeroizing::new(sd_jwt),
-            range,
-        }
+        Self { sd_jwt: Zeroizing::new(sd_jwt), range }
     }
 
     /// The holder's range-proof secrets, if the credential commits to
@@ -63,10 +60,7 @@ impl IssuedCredential {
 
     /// Reads a credential from a batch file entry.
     pub fn from_json(v: &Value) -> Result<Self, Error> {
-        let sd_jwt = v
-            .get("sd_jwt")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("entry has no `sd_jwt` string"))?;
+        let sd_jwt = v.get("sd_jwt").and_then(Value::as_str).ok_or_else(|| bad("entry has no `sd_jwt` string"))?;
         let range = v.get("range").map(RangeSecrets::from_json).transpose()?;
         Ok(Self::new(sd_jwt.to_owned(), range))
     }
@@ -79,10 +73,7 @@ impl fmt::Debug for IssuedCredential {
 }
 
 fn bad(reason: &str) -> Error {
-    HolderError::BadCredential {
-        reason: reason.into(),
-    }
-    .into()
+    HolderError::BadCredential { reason: reason.into() }.into()
 }
 
 /// What the wallet knows about a credential after checking its structure.
@@ -103,15 +94,11 @@ impl ParsedCredential {
     /// checked here (the wallet may not have the trust store).
     pub(crate) fn parse(c: &IssuedCredential, limits: &Limits) -> Result<Self, Error> {
         let s: &str = &c.sd_jwt;
-        let body = s
-            .strip_suffix('~')
-            .ok_or_else(|| bad("an issued sd-jwt ends with `~`"))?;
+        let body = s.strip_suffix('~').ok_or_else(|| bad("an issued sd-jwt ends with `~`"))?;
         let mut parts = body.split('~');
         let jwt = parts.next().unwrap_or_default();
         let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
-        let disclosures = parts
-            .map(|d| Disclosure::parse(d, limits))
-            .collect::<Result<Vec<_>, _>>()?;
+        let disclosures = parts.map(|d| Disclosure::parse(d, limits)).collect::<Result<Vec<_>, _>>()?;
         let sd: Vec<&str> = jws
             .payload
             .get("_sd")
@@ -119,9 +106,7 @@ impl ParsedCredential {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for (i, d) in disclosures.iter().enumerate() {
-            if !sd.contains(&d.digest())
-                || disclosures[..i].iter().any(|o| o.digest() == d.digest())
-            {
+            if !sd.contains(&d.digest()) || disclosures[..i].iter().any(|o| o.digest() == d.digest()) {
                 return Err(bad("a disclosure is not referenced exactly once"));
             }
         }
@@ -135,15 +120,10 @@ impl ParsedCredential {
         let exp = get_u64(&jws.payload, "exp")?;
         let ranges = parse_range_claim(&jws.payload)?;
         for (attribute, entry) in &ranges {
-            let secrets = c
-                .range
-                .as_ref()
-                .ok_or_else(|| bad("range commitments without their secrets"))?;
-            let value = secrets
-                .value(attribute)
-                .ok_or_else(|| bad("no secret value for a committed attribute"))?;
-            let ours = commit(secrets.seed(), attribute, value, entry.params.max_value())
-                .map_err(|e| bad(&e.to_string()))?;
+            let secrets = c.range.as_ref().ok_or_else(|| bad("range commitments without their secrets"))?;
+            let value = secrets.value(attribute).ok_or_else(|| bad("no secret value for a committed attribute"))?;
+            let ours =
+                commit(secrets.seed(), attribute, value, entry.params.max_value()).map_err(|e| bad(&e.to_string()))?;
             if ours.ge.as_bytes() != entry.ge.as_bytes()
                 || ours.le.as_bytes() != entry.le.as_bytes()
                 || ours.params != entry.params
@@ -151,14 +131,7 @@ impl ParsedCredential {
                 return Err(bad("the range commitment does not match its secrets"));
             }
         }
-        Ok(Self {
-            jwt: jwt.to_owned(),
-            disclosures,
-            holder_key,
-            iss,
-            exp,
-            ranges,
-        })
+        Ok(Self { jwt: jwt.to_owned(), disclosures, holder_key, iss, exp, ranges })
     }
 
     /// The disclosure of top-level claim `name`, if the credential has one.
@@ -170,20 +143,14 @@ impl ParsedCredential {
 /// Parses a batch file (`{"credentials": [...]}`) into credentials.
 pub fn parse_batch(bytes: &[u8], limits: &Limits) -> Result<Vec<IssuedCredential>, Error> {
     let m = parse_json_object(bytes, limits, "batch")?;
-    let items = m
-        .get("credentials")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("a batch has a `credentials` array"))?;
+    let items =
+        m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("a batch has a `credentials` array"))?;
     items.iter().map(IssuedCredential::from_json).collect()
 }
 
 /// Serializes credentials as a batch file, with the signed score breakdown
 /// when they were issued from a policy.
-pub fn batch_to_json(
-    issuer: &str,
-    credentials: &[IssuedCredential],
-    breakdown: Option<&str>,
-) -> Zeroizing<String> {
+pub fn batch_to_json(issuer: &str, credentials: &[IssuedCredential], breakdown: Option<&str>) -> Zeroizing<String> {
     let items: Vec<Value> = credentials.iter().map(IssuedCredential::to_json).collect();
     let mut v = json!({"type": "creditproof-batch/1", "issuer": issuer, "credentials": items});
     if let Some(b) = breakdown {

@@ -36,18 +36,9 @@ impl Disclosure {
     /// A fresh disclosure with a 128-bit random salt (RFC 9901 §9.3).
     pub(crate) fn new(name: &str, value: &Value, rng: &mut dyn SecureRng) -> Self {
         let salt = b64_encode(random_array::<16>(rng));
-        let json = to_json(&Value::Array(vec![
-            Value::String(salt),
-            Value::String(name.to_owned()),
-            value.clone(),
-        ]));
+        let json = to_json(&Value::Array(vec![Value::String(salt), Value::String(name.to_owned()), value.clone()]));
         let encoded = Zeroizing::new(b64_encode(json));
-        Self {
-            digest: sha256_b64(encoded.as_bytes()),
-            encoded,
-            name: name.to_owned(),
-            value: value.clone(),
-        }
+        Self { digest: sha256_b64(encoded.as_bytes()), encoded, name: name.to_owned(), value: value.clone() }
     }
 
     /// Parses an encoded object-property disclosure.
@@ -117,9 +108,7 @@ impl RawDisclosure {
                 }
                 Ok(Self::Property { name, value })
             }
-            2 => Ok(Self::Element {
-                value: items.pop().unwrap_or(Value::Null),
-            }),
+            2 => Ok(Self::Element { value: items.pop().unwrap_or(Value::Null) }),
             _ => Err(DisclosureError::Shape.into()),
         }
     }
@@ -148,34 +137,22 @@ pub(crate) fn process(
         Some(Value::String(s)) if s == SD_ALG => {}
         Some(_) => return Err(DisclosureError::UnsupportedHashAlg.into()),
     }
-    let mut pending: HashMap<String, Option<RawDisclosure>> =
-        HashMap::with_capacity(disclosures.len());
+    let mut pending: HashMap<String, Option<RawDisclosure>> = HashMap::with_capacity(disclosures.len());
     for d in disclosures {
         if d.is_empty() {
             return Err(MalformedError::SdJwtStructure.into());
         }
         let raw = RawDisclosure::parse(d, limits)?;
-        if pending
-            .insert(sha256_b64(d.as_bytes()), Some(raw))
-            .is_some()
-        {
+        if pending.insert(sha256_b64(d.as_bytes()), Some(raw)).is_some() {
             return Err(DisclosureError::Duplicate.into());
         }
     }
-    let mut state = State {
-        pending,
-        seen: BTreeSet::new(),
-        top: BTreeSet::new(),
-        max_depth: limits.max_json_depth(),
-    };
+    let mut state = State { pending, seen: BTreeSet::new(), top: BTreeSet::new(), max_depth: limits.max_json_depth() };
     state.object(&mut payload, 0)?;
     if state.pending.values().any(Option::is_some) {
         return Err(DisclosureError::Unreferenced.into());
     }
-    Ok(Processed {
-        claims: payload,
-        disclosed_top_level: state.top,
-    })
+    Ok(Processed { claims: payload, disclosed_top_level: state.top })
 }
 
 struct State {
@@ -195,10 +172,7 @@ impl State {
 
     fn depth_ok(&self, depth: usize) -> Result<(), Error> {
         if depth > self.max_depth {
-            return Err(LimitError::JsonTooDeep {
-                limit: self.max_depth,
-            }
-            .into());
+            return Err(LimitError::JsonTooDeep { limit: self.max_depth }.into());
         }
         Ok(())
     }
@@ -265,9 +239,7 @@ impl State {
                 }
                 Some(d) => match self.take(&d)? {
                     None => {} // undisclosed element or decoy: removed
-                    Some(RawDisclosure::Property { .. }) => {
-                        return Err(DisclosureError::Shape.into())
-                    }
+                    Some(RawDisclosure::Property { .. }) => return Err(DisclosureError::Shape.into()),
                     Some(RawDisclosure::Element { mut value }) => {
                         self.value(&mut value, depth + 1)?;
                         out.push(value);
@@ -287,9 +259,7 @@ mod tests {
     use serde_json::json;
 
     fn payload_with(digests: &[&str]) -> Map<String, Value> {
-        let Value::Object(m) = json!({"iss":"x","_sd_alg":"sha-256","_sd":digests}) else {
-            unreachable!()
-        };
+        let Value::Object(m) = json!({"iss":"x","_sd_alg":"sha-256","_sd":digests}) else { unreachable!() };
         m
     }
 
@@ -297,10 +267,7 @@ mod tests {
     fn rfc9901_disclosure_digest_example() {
         // RFC 9901 §4.2.1 / §4.2.3: the example disclosure of family_name.
         let d = "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0";
-        assert_eq!(
-            sha256_b64(d.as_bytes()),
-            "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0"
-        );
+        assert_eq!(sha256_b64(d.as_bytes()), "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0");
         let parsed = Disclosure::parse(d, &Limits::default()).unwrap();
         assert_eq!(parsed.name(), "family_name");
         assert_eq!(parsed.value(), &json!("Möbius"));
@@ -318,32 +285,17 @@ mod tests {
         assert_eq!(out.claims["tier"], "A");
         assert!(!out.claims.contains_key("perk") && !out.claims.contains_key("_sd"));
         let err = |r: Result<Processed, Error>| r.err().map(|e| e.check());
-        assert_eq!(
-            err(process(p.clone(), &[a.encoded(), a.encoded()], &l)),
-            Some("disclosure.duplicate")
-        );
+        assert_eq!(err(process(p.clone(), &[a.encoded(), a.encoded()], &l)), Some("disclosure.duplicate"));
         let other = Disclosure::new("tier", &json!("AAA"), &mut rng);
-        assert_eq!(
-            err(process(p.clone(), &[other.encoded()], &l)),
-            Some("disclosure.unreferenced")
-        );
+        assert_eq!(err(process(p.clone(), &[other.encoded()], &l)), Some("disclosure.unreferenced"));
         let dup = payload_with(&[a.digest(), &decoy, &decoy]);
-        assert_eq!(
-            err(process(dup, &[], &l)),
-            Some("disclosure.duplicate_digest")
-        );
+        assert_eq!(err(process(dup, &[], &l)), Some("disclosure.duplicate_digest"));
         let mut exists = p.clone();
         exists.insert("tier".into(), json!("B"));
-        assert_eq!(
-            err(process(exists, &[a.encoded()], &l)),
-            Some("disclosure.name_exists")
-        );
+        assert_eq!(err(process(exists, &[a.encoded()], &l)), Some("disclosure.name_exists"));
         let mut not_array = p.clone();
         not_array.insert("_sd".into(), json!(a.digest()));
-        assert_eq!(
-            err(process(not_array, &[], &l)),
-            Some("disclosure.sd_not_array")
-        );
+        assert_eq!(err(process(not_array, &[], &l)), Some("disclosure.sd_not_array"));
         let mut alg = p;
         alg.insert("_sd_alg".into(), json!("sha-512"));
         assert_eq!(err(process(alg, &[], &l)), Some("disclosure.hash_alg"));
@@ -356,30 +308,18 @@ mod tests {
         let sd = enc(json!(["salt", "_sd", 1]));
         let dots = enc(json!(["salt", "...", 1]));
         let elem = enc(json!(["salt", 1]));
-        for (d, want) in [
-            (sd, "disclosure.reserved_name"),
-            (dots, "disclosure.reserved_name"),
-            (elem.clone(), "disclosure.shape"),
-        ] {
+        for (d, want) in
+            [(sd, "disclosure.reserved_name"), (dots, "disclosure.reserved_name"), (elem.clone(), "disclosure.shape")]
+        {
             let p = payload_with(&[&sha256_b64(d.as_bytes())]);
             assert_eq!(process(p, &[&d], &l).err().unwrap().check(), want);
         }
         // A three-element disclosure referenced from an array element.
         let prop = enc(json!(["salt", "n", 1]));
-        let Value::Object(p) = json!({"arr":[{"...": sha256_b64(prop.as_bytes())}]}) else {
-            unreachable!()
-        };
-        assert_eq!(
-            process(p, &[&prop], &l).err().unwrap().check(),
-            "disclosure.shape"
-        );
+        let Value::Object(p) = json!({"arr":[{"...": sha256_b64(prop.as_bytes())}]}) else { unreachable!() };
+        assert_eq!(process(p, &[&prop], &l).err().unwrap().check(), "disclosure.shape");
         // A two-element one from an array element is fine.
-        let Value::Object(p) = json!({"arr":[{"...": sha256_b64(elem.as_bytes())}, 2]}) else {
-            unreachable!()
-        };
-        assert_eq!(
-            process(p, &[&elem], &l).unwrap().claims["arr"],
-            json!([1, 2])
-        );
+        let Value::Object(p) = json!({"arr":[{"...": sha256_b64(elem.as_bytes())}, 2]}) else { unreachable!() };
+        assert_eq!(process(p, &[&elem], &l).unwrap().claims["arr"], json!([1, 2]));
     }
 }

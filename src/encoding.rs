@@ -19,42 +19,29 @@ pub(crate) fn b64_encode(bytes: impl AsRef<[u8]>) -> String {
 /// alphabet, and no non-zero trailing bits (so every byte string has exactly
 /// one accepted encoding).
 pub(crate) fn b64_decode(s: &str, what: &'static str) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| MalformedError::Base64 { what }.into())
+    URL_SAFE_NO_PAD.decode(s).map_err(|_| MalformedError::Base64 { what }.into())
 }
 
 /// Decodes strict base64url into exactly `N` bytes.
-pub(crate) fn b64_decode_array<const N: usize>(
-    s: &str,
-    what: &'static str,
-) -> Result<[u8; N], Error> {
+pub(crate) fn b64_decode_array<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], Error> {
     // Exact-length inputs only: avoids decoding an attacker-sized buffer.
     if s.len() != (N * 4).div_ceil(3) {
         return Err(MalformedError::Base64 { what }.into());
     }
     let v = b64_decode(s, what)?;
-    v.try_into()
-        .map_err(|_| MalformedError::Base64 { what }.into())
+    v.try_into().map_err(|_| MalformedError::Base64 { what }.into())
 }
 
 /// Parses untrusted JSON bytes into a [`Value`], enforcing the nesting depth
 /// and string length limits before any allocation by the parser, and
 /// rejecting objects with duplicate keys (which different parsers resolve
 /// differently).
-pub(crate) fn parse_json(
-    bytes: &[u8],
-    limits: &Limits,
-    what: &'static str,
-) -> Result<Value, Error> {
+pub(crate) fn parse_json(bytes: &[u8], limits: &Limits, what: &'static str) -> Result<Value, Error> {
     prescan(bytes, limits)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = StrictValue::deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| MalformedError::Json {
-            what,
-            reason: short_reason(&e),
-        })?;
+        .map_err(|e| MalformedError::Json { what, reason: short_reason(&e) })?;
     Ok(value.0)
 }
 
@@ -66,11 +53,7 @@ pub(crate) fn parse_json_object(
 ) -> Result<Map<String, Value>, Error> {
     match parse_json(bytes, limits, what)? {
         Value::Object(m) => Ok(m),
-        _ => Err(MalformedError::Json {
-            what,
-            reason: "expected a json object".into(),
-        }
-        .into()),
+        _ => Err(MalformedError::Json { what, reason: "expected a json object".into() }.into()),
     }
 }
 
@@ -88,10 +71,7 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
         if in_str {
             str_len += 1;
             if str_len > limits.max_string_bytes() {
-                return Err(LimitError::StringTooLong {
-                    limit: limits.max_string_bytes(),
-                }
-                .into());
+                return Err(LimitError::StringTooLong { limit: limits.max_string_bytes() }.into());
             }
             if escaped {
                 escaped = false;
@@ -110,10 +90,7 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limits.max_json_depth() {
-                    return Err(LimitError::JsonTooDeep {
-                        limit: limits.max_json_depth(),
-                    }
-                    .into());
+                    return Err(LimitError::JsonTooDeep { limit: limits.max_json_depth() }.into());
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
@@ -150,9 +127,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -193,30 +168,20 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 /// Reads a string claim.
 pub(crate) fn get_str<'a>(m: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, Error> {
-    m.get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| MalformedError::Claim { name }.into())
+    m.get(name).and_then(Value::as_str).ok_or_else(|| MalformedError::Claim { name }.into())
 }
 
 /// Reads a non-negative integer claim (rejects floats and out-of-range
 /// numbers instead of rounding them).
 pub(crate) fn get_u64(m: &Map<String, Value>, name: &'static str) -> Result<u64, Error> {
-    m.get(name)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| MalformedError::Claim { name }.into())
+    m.get(name).and_then(Value::as_u64).ok_or_else(|| MalformedError::Claim { name }.into())
 }
 
 /// Reads an optional non-negative integer claim.
-pub(crate) fn get_opt_u64(
-    m: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<u64>, Error> {
+pub(crate) fn get_opt_u64(m: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, Error> {
     match m.get(name) {
         None => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| MalformedError::Claim { name }.into()),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| MalformedError::Claim { name }.into()),
     }
 }
 
@@ -239,15 +204,9 @@ mod tests {
         assert!(parse_json(br#"{"a":1,"a":2}"#, &l, "t").is_err());
         assert!(parse_json(br#"{"a":{"b":1},"c":{"b":2}}"#, &l, "t").is_ok());
         let deep = "[".repeat(17) + &"]".repeat(17);
-        assert_eq!(
-            parse_json(deep.as_bytes(), &l, "t").unwrap_err().check(),
-            "limit.json_depth"
-        );
+        assert_eq!(parse_json(deep.as_bytes(), &l, "t").unwrap_err().check(), "limit.json_depth");
         let long = format!("\"{}\"", "x".repeat(20_000));
-        assert_eq!(
-            parse_json(long.as_bytes(), &l, "t").unwrap_err().check(),
-            "limit.string_length"
-        );
+        assert_eq!(parse_json(long.as_bytes(), &l, "t").unwrap_err().check(), "limit.string_length");
         assert!(parse_json(b"{} x", &l, "t").is_err(), "trailing garbage");
         assert!(parse_json(b"\"\xff\"", &l, "t").is_err(), "non-utf-8");
     }

@@ -513,9 +513,7 @@ impl fmt::Display for MalformedError {
             Self::JwsStructure { what } => {
                 write!(f, "{what} is not a compact jws with three non-empty parts")
             }
-            Self::SdJwtStructure => {
-                f.write_str("not an sd-jwt of the form jwt~disclosure~...~kb-jwt")
-            }
+            Self::SdJwtStructure => f.write_str("not an sd-jwt of the form jwt~disclosure~...~kb-jwt"),
             Self::Claim { name } => write!(f, "claim `{name}` is missing or has the wrong type"),
             Self::Jwk => f.write_str("not a valid okp/ed25519 jwk"),
             Self::Request { reason } => write!(f, "bad request: {reason}"),
@@ -576,9 +574,7 @@ impl fmt::Display for DisclosureError {
             Self::Duplicate => f.write_str("the same disclosure appears twice"),
             Self::ReservedName => f.write_str("a disclosure uses the reserved name `_sd` or `...`"),
             Self::NameExists => f.write_str("a disclosed claim name already exists in the payload"),
-            Self::Shape => {
-                f.write_str("a disclosure has the wrong shape for where it is referenced")
-            }
+            Self::Shape => f.write_str("a disclosure has the wrong shape for where it is referenced"),
             Self::Missing { name } => write!(f, "the requested claim `{name}` is not disclosed"),
         }
     }
@@ -615,19 +611,14 @@ impl fmt::Display for PredicateError {
 impl fmt::Display for IssuanceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::WeakHolderKey => {
-                f.write_str("the holder key is a weak (small-order) ed25519 key")
-            }
+            Self::WeakHolderKey => f.write_str("the holder key is a weak (small-order) ed25519 key"),
             Self::ReservedClaim { name } => write!(f, "claim name `{name}` is reserved or invalid"),
             Self::TooManyClaims { limit } => write!(f, "more than {limit} disclosable claims"),
             Self::InvalidIssuerId => f.write_str("the issuer identifier is not an absolute uri"),
             Self::Config { reason } => write!(f, "bad issuer configuration: {reason}"),
             Self::BatchTooLarge { limit } => write!(f, "more than {limit} keys in one batch"),
             Self::ProofOfPossession { reason } => {
-                write!(
-                    f,
-                    "a proof of possession of a holder key failed its {reason} check"
-                )
+                write!(f, "a proof of possession of a holder key failed its {reason} check")
             }
         }
     }

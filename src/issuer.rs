@@ -19,10 +19,8 @@ use crate::time::{UnixTime, DAY};
 use crate::{jws, trust, Limits};
 
 /// Claim names the credential format itself uses; a caller cannot set them.
-const RESERVED: [&str; 14] = [
-    "iss", "sub", "aud", "jti", "vct", "iat", "nbf", "exp", "cnf", "status", "range", "_sd",
-    "_sd_alg", "...",
-];
+const RESERVED: [&str; 14] =
+    ["iss", "sub", "aud", "jti", "vct", "iat", "nbf", "exp", "cnf", "status", "range", "_sd", "_sd_alg", "..."];
 
 /// How credentials are shaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +33,7 @@ pub struct IssuerConfig {
 
 impl Default for IssuerConfig {
     fn default() -> Self {
-        Self {
-            vct: SCORE_VCT.into(),
-            validity_days: 30,
-            sd_slots: 16,
-            max_batch: 16,
-        }
+        Self { vct: SCORE_VCT.into(), validity_days: 30, sd_slots: 16, max_batch: 16 }
     }
 }
 
@@ -118,10 +111,7 @@ impl Claims {
     pub fn commit(&mut self, name: &str, value: u64, max: u64) -> Result<&mut Self, Error> {
         self.check_name(name)?;
         if value > max {
-            return Err(IssuanceError::Config {
-                reason: "a committed value is above its maximum",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "a committed value is above its maximum" }.into());
         }
         self.committed.insert(name.to_owned(), (value, max));
         Ok(self)
@@ -133,10 +123,7 @@ impl Claims {
             || self.disclosable.contains_key(name)
             || self.committed.contains_key(name)
         {
-            return Err(IssuanceError::ReservedClaim {
-                name: name.chars().take(64).collect(),
-            }
-            .into());
+            return Err(IssuanceError::ReservedClaim { name: name.chars().take(64).collect() }.into());
         }
         Ok(())
     }
@@ -150,22 +137,12 @@ impl Claims {
         let mut claims = Self::new();
         if let Some(score) = m.remove("score") {
             let bad = |reason| Error::from(IssuanceError::Config { reason });
-            let score = score
-                .as_u64()
-                .ok_or_else(|| bad("`score` must be a non-negative integer"))?;
-            let scale = m
-                .get("score_scale")
-                .ok_or_else(|| bad("`score` needs `score_scale` {min, max}"))?;
-            let (min, max) = match (
-                scale.get("min").and_then(Value::as_u64),
-                scale.get("max").and_then(Value::as_u64),
-            ) {
+            let score = score.as_u64().ok_or_else(|| bad("`score` must be a non-negative integer"))?;
+            let scale = m.get("score_scale").ok_or_else(|| bad("`score` needs `score_scale` {min, max}"))?;
+            let (min, max) = match (scale.get("min").and_then(Value::as_u64), scale.get("max").and_then(Value::as_u64))
+            {
                 (Some(min), Some(max)) if min < max => (min, max),
-                _ => {
-                    return Err(bad(
-                        "`score_scale` must be {min, max} integers with min < max",
-                    ))
-                }
+                _ => return Err(bad("`score_scale` must be {min, max} integers with min < max")),
             };
             if !(min..=max).contains(&score) {
                 return Err(bad("`score` is outside `score_scale`"));
@@ -184,10 +161,7 @@ impl Claims {
     /// and one boolean flag per perk of the policy.
     pub fn from_score(policy: &Policy, report: &ScoreReport) -> Result<Self, Error> {
         if report.policy_id != policy.id() || report.policy_version != policy.version() {
-            return Err(IssuanceError::Config {
-                reason: "the score report is from another policy",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "the score report is from another policy" }.into());
         }
         let scale = policy.scale();
         let mut claims = Self::new();
@@ -226,39 +200,22 @@ impl Issuer {
             return Err(IssuanceError::InvalidIssuerId.into());
         }
         let kid = key.public_key().thumbprint();
-        Ok(Self {
-            id,
-            key,
-            kid,
-            config: IssuerConfig::default(),
-        })
+        Ok(Self { id, key, kid, config: IssuerConfig::default() })
     }
 
     /// Replaces the credential configuration.
     pub fn with_config(mut self, config: IssuerConfig) -> Result<Self, Error> {
         if !(1..=3660).contains(&config.validity_days) {
-            return Err(IssuanceError::Config {
-                reason: "validity must be 1 to 3660 days",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "validity must be 1 to 3660 days" }.into());
         }
         if !(1..=1024).contains(&config.max_batch) {
-            return Err(IssuanceError::Config {
-                reason: "max batch must be 1 to 1024",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "max batch must be 1 to 1024" }.into());
         }
         if !(1..=256).contains(&config.sd_slots) {
-            return Err(IssuanceError::Config {
-                reason: "sd slots must be 1 to 256",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "sd slots must be 1 to 256" }.into());
         }
         if config.vct.is_empty() || config.vct.len() > 256 {
-            return Err(IssuanceError::Config {
-                reason: "vct must be 1 to 256 bytes",
-            }
-            .into());
+            return Err(IssuanceError::Config { reason: "vct must be 1 to 256 bytes" }.into());
         }
         self.config = config;
         Ok(self)
@@ -273,8 +230,7 @@ impl Issuer {
     /// (HKDF-SHA-256, `label` as info), e.g. the nonce MAC key.
     pub(crate) fn secret_for(&self, label: &[u8]) -> zeroize::Zeroizing<[u8; 32]> {
         let ikm = self.key.to_secret_bytes();
-        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"creditproof/issuer/v1")
-            .extract(ikm.as_ref());
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"creditproof/issuer/v1").extract(ikm.as_ref());
         let mut out = zeroize::Zeroizing::new([0u8; 32]);
         let info = [label];
         if let Ok(okm) = prk.expand(&info, ring::hkdf::HKDF_SHA256) {
@@ -348,10 +304,7 @@ impl Issuer {
         if claims.disclosable.len() > slots {
             return Err(IssuanceError::TooManyClaims { limit: slots }.into());
         }
-        let disclosures: Vec<Disclosure> = claims
-            .iter()
-            .map(|(k, v)| Disclosure::new(k, v, rng))
-            .collect();
+        let disclosures: Vec<Disclosure> = claims.iter().map(|(k, v)| Disclosure::new(k, v, rng)).collect();
         let mut digests: Vec<String> = disclosures.iter().map(|d| d.digest().to_owned()).collect();
         while digests.len() < slots {
             digests.push(decoy_digest(rng));
@@ -379,9 +332,8 @@ impl Issuer {
             let mut entries = Map::new();
             let mut values = BTreeMap::new();
             for (name, &(value, max)) in &claims.committed {
-                let entry = commit(&seed, name, value, max).map_err(|_| IssuanceError::Config {
-                    reason: "range commitment failed",
-                })?;
+                let entry = commit(&seed, name, value, max)
+                    .map_err(|_| IssuanceError::Config { reason: "range commitment failed" })?;
                 entries.insert(name.clone(), entry.to_json());
                 values.insert(name.clone(), value);
             }
@@ -407,12 +359,8 @@ fn is_absolute_uri(s: &str) -> bool {
     s.len() <= 512
         && !rest.is_empty()
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        && !s
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
 #[cfg(test)]
@@ -421,11 +369,7 @@ mod tests {
 
     #[test]
     fn issuer_ids() {
-        for ok in [
-            "https://bureau.example",
-            "urn:creditproof:issuer:1",
-            "did:web:x.example",
-        ] {
+        for ok in ["https://bureau.example", "urn:creditproof:issuer:1", "did:web:x.example"] {
             assert!(is_absolute_uri(ok), "{ok}");
         }
         for bad in ["", "bureau", "://x", "https:", "http://a b", "1http://x"] {

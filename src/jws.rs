@@ -45,9 +45,7 @@ impl<'a> UnverifiedJws<'a> {
         what: &'static str,
     ) -> Result<Self, Error> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(MalformedError::JwsStructure { what }.into());
         };
         if h.is_empty() || p.is_empty() || s.is_empty() {
@@ -58,12 +56,7 @@ impl<'a> UnverifiedJws<'a> {
         let signature = b64_decode_array::<64>(s, "jws signature")?;
         let payload = parse_json_object(&b64_decode(p, "jws payload")?, limits, "jws payload")?;
         let signing_input = &token[..h.len() + 1 + p.len()];
-        Ok(Self {
-            header,
-            payload,
-            signing_input,
-            signature,
-        })
+        Ok(Self { header, payload, signing_input, signature })
     }
 
     /// Whether the signature verifies under `key` (Ed25519 `verify_strict`).
@@ -92,10 +85,7 @@ fn check_header(header: &Map<String, Value>, expected_typ: &'static str) -> Resu
     }
     match header.get("typ").and_then(Value::as_str) {
         Some(t) if t == expected_typ => Ok(()),
-        _ => Err(HeaderError::WrongTyp {
-            expected: expected_typ,
-        }
-        .into()),
+        _ => Err(HeaderError::WrongTyp { expected: expected_typ }.into()),
     }
 }
 
@@ -126,11 +116,7 @@ mod tests {
             let e = UnverifiedJws::parse(&t, "x", &l, "t").err().unwrap();
             assert_eq!(e.check(), "header.alg", "{alg}");
         }
-        let t = sign(
-            &json!({"alg":"EdDSA","typ":"x","crit":["b64"]}),
-            &json!({}),
-            &key,
-        );
+        let t = sign(&json!({"alg":"EdDSA","typ":"x","crit":["b64"]}), &json!({}), &key);
         let e = UnverifiedJws::parse(&t, "x", &l, "t").err().unwrap();
         assert_eq!(e.check(), "header.forbidden");
         let t = sign(&json!({"alg":"EdDSA","typ":"y"}), &json!({}), &key);

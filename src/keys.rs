@@ -67,10 +67,7 @@ impl<R: Role> SigningKey<R> {
 
     /// Rebuilds a key from its 32 secret bytes (the RFC 8032 seed).
     pub fn from_secret_bytes(bytes: &[u8; 32]) -> Self {
-        Self {
-            inner: ed25519_dalek::SigningKey::from_bytes(bytes),
-            role: PhantomData,
-        }
+        Self { inner: ed25519_dalek::SigningKey::from_bytes(bytes), role: PhantomData }
     }
 
     /// The 32 secret bytes, for storing the key in an owner-only file.
@@ -81,10 +78,7 @@ impl<R: Role> SigningKey<R> {
 
     /// The public half.
     pub fn public_key(&self) -> PublicKey<R> {
-        PublicKey {
-            inner: self.inner.verifying_key(),
-            role: PhantomData,
-        }
+        PublicKey { inner: self.inner.verifying_key(), role: PhantomData }
     }
 
     /// Signs `msg` (pure Ed25519, RFC 8032).
@@ -95,12 +89,7 @@ impl<R: Role> SigningKey<R> {
 
 impl<R: Role> fmt::Debug for SigningKey<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SigningKey<{}>{{ public: {}, secret: [redacted] }}",
-            R::NAME,
-            self.public_key().thumbprint()
-        )
+        write!(f, "SigningKey<{}>{{ public: {}, secret: [redacted] }}", R::NAME, self.public_key().thumbprint())
     }
 }
 
@@ -116,10 +105,7 @@ impl<R: Role> PublicKey<R> {
     /// not a point.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, Error> {
         ed25519_dalek::VerifyingKey::from_bytes(bytes)
-            .map(|inner| Self {
-                inner,
-                role: PhantomData,
-            })
+            .map(|inner| Self { inner, role: PhantomData })
             .map_err(|_| MalformedError::Jwk.into())
     }
 
@@ -162,14 +148,8 @@ impl<R: Role> PublicKey<R> {
     pub fn thumbprint(&self) -> String {
         // RFC 7638 §3.2: required members only, lexicographic order, no
         // whitespace.
-        let canonical = format!(
-            r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-            b64_encode(self.to_bytes())
-        );
-        b64_encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            canonical.as_bytes(),
-        ))
+        let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64_encode(self.to_bytes()));
+        b64_encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()))
     }
 
     /// Verifies an Ed25519 signature with `verify_strict` (rejects
@@ -209,10 +189,7 @@ mod tests {
         let jwk = json!({"kty":"OKP","crv":"Ed25519",
             "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
         let pk = HolderPublicKey::from_jwk(&jwk).unwrap();
-        assert_eq!(
-            pk.thumbprint(),
-            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-        );
+        assert_eq!(pk.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]

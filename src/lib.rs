@@ -16,6 +16,8 @@ pub mod keys;
 mod limits;
 pub mod policy;
 mod predicate;
+#[cfg(feature = "registry")]
+pub mod registry;
 mod request;
 mod rng;
 mod status;
@@ -27,9 +29,7 @@ mod wallet;
 
 pub use batch::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
 pub use breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
-pub use credential::{
-    batch_to_json, parse_batch, IssuedCredential, CREDENTIAL_TYP, KB_TYP, SCORE_VCT,
-};
+pub use credential::{batch_to_json, parse_batch, IssuedCredential, CREDENTIAL_TYP, KB_TYP, SCORE_VCT};
 pub use error::Error;
 pub use issuer::{Claims, Issuer, IssuerConfig};
 pub use keys::{HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};

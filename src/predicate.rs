@@ -59,42 +59,22 @@ impl RangeEntry {
         if m.len() != 5 || m.get("scheme").and_then(Value::as_str) != Some(RANGE_SCHEME) {
             return Err(bad());
         }
-        let base = m
-            .get("base")
-            .and_then(Value::as_u64)
-            .and_then(|b| u16::try_from(b).ok())
-            .ok_or_else(bad)?;
-        let bits = m
-            .get("bits")
-            .and_then(Value::as_u64)
-            .and_then(|b| u8::try_from(b).ok())
-            .ok_or_else(bad)?;
+        let base = m.get("base").and_then(Value::as_u64).and_then(|b| u16::try_from(b).ok()).ok_or_else(bad)?;
+        let bits = m.get("bits").and_then(Value::as_u64).and_then(|b| u8::try_from(b).ok()).ok_or_else(bad)?;
         let params = RangeParams::new(base, bits).map_err(|_| bad())?;
         let commitment = |k: &str| -> Result<Commitment, Error> {
             let s = m.get(k).and_then(Value::as_str).ok_or_else(bad)?;
-            Ok(Commitment::from_bytes(b64_decode_array::<32>(
-                s,
-                "range commitment",
-            )?))
+            Ok(Commitment::from_bytes(b64_decode_array::<32>(s, "range commitment")?))
         };
-        Ok(Self {
-            params,
-            ge: commitment("ge")?,
-            le: commitment("le")?,
-        })
+        Ok(Self { params, ge: commitment("ge")?, le: commitment("le")? })
     }
 }
 
 /// Reads the signed `range` claim (absent means no committed attributes).
-pub(crate) fn parse_range_claim(
-    payload: &Map<String, Value>,
-) -> Result<BTreeMap<String, RangeEntry>, Error> {
+pub(crate) fn parse_range_claim(payload: &Map<String, Value>) -> Result<BTreeMap<String, RangeEntry>, Error> {
     match payload.get("range") {
         None => Ok(BTreeMap::new()),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), RangeEntry::from_json(v)?)))
-            .collect(),
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| Ok((k.clone(), RangeEntry::from_json(v)?))).collect(),
         Some(_) => Err(MalformedError::Claim { name: "range" }.into()),
     }
 }
@@ -106,26 +86,16 @@ pub(crate) fn bits_for(max: u64) -> u8 {
 
 /// The seed of attribute `attribute`'s commitment in direction `dir`.
 pub(crate) fn child_seed(seed: &RangeSeed, attribute: &str, dir: Direction) -> RangeSeed {
-    seed.derive_child(attribute.as_bytes())
-        .derive_child(dir.label())
+    seed.derive_child(attribute.as_bytes()).derive_child(dir.label())
 }
 
 /// Commits to `value` for `attribute` (issuer side).
-pub(crate) fn commit(
-    seed: &RangeSeed,
-    attribute: &str,
-    value: u64,
-    max: u64,
-) -> Result<RangeEntry, RangeError> {
+pub(crate) fn commit(seed: &RangeSeed, attribute: &str, value: u64, max: u64) -> Result<RangeEntry, RangeError> {
     let params = RangeParams::with_default_base(bits_for(max))?;
     Ok(RangeEntry {
         params,
         ge: range::commit(&params, value, &child_seed(seed, attribute, Direction::Ge))?,
-        le: range::commit(
-            &params,
-            params.mirror(value)?,
-            &child_seed(seed, attribute, Direction::Le),
-        )?,
+        le: range::commit(&params, params.mirror(value)?, &child_seed(seed, attribute, Direction::Le))?,
     })
 }
 
@@ -157,11 +127,7 @@ pub(crate) struct Atom<'a> {
 
 impl fmt::Display for Atom<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = if self.dir == Direction::Ge {
-            ">="
-        } else {
-            "<="
-        };
+        let op = if self.dir == Direction::Ge { ">=" } else { "<=" };
         write!(f, "{}{op}{}", self.attribute, self.threshold)
     }
 }
@@ -169,30 +135,13 @@ impl fmt::Display for Atom<'_> {
 /// The atoms a predicate needs (none for perks).
 pub(crate) fn atoms(p: &Predicate) -> Vec<Atom<'_>> {
     fn atom(attribute: &str, dir: Direction, threshold: u64) -> Atom<'_> {
-        Atom {
-            attribute,
-            dir,
-            threshold,
-        }
+        Atom { attribute, dir, threshold }
     }
     match p {
-        Predicate::AtLeast {
-            attribute,
-            threshold,
-        } => vec![atom(attribute, Direction::Ge, *threshold)],
-        Predicate::AtMost {
-            attribute,
-            threshold,
-        } => vec![atom(attribute, Direction::Le, *threshold)],
-        Predicate::Between {
-            attribute,
-            low,
-            high,
-        } => {
-            vec![
-                atom(attribute, Direction::Ge, *low),
-                atom(attribute, Direction::Le, *high),
-            ]
+        Predicate::AtLeast { attribute, threshold } => vec![atom(attribute, Direction::Ge, *threshold)],
+        Predicate::AtMost { attribute, threshold } => vec![atom(attribute, Direction::Le, *threshold)],
+        Predicate::Between { attribute, low, high } => {
+            vec![atom(attribute, Direction::Ge, *low), atom(attribute, Direction::Le, *high)]
         }
         Predicate::Perk { .. } => Vec::new(),
     }
@@ -202,33 +151,18 @@ pub(crate) fn atoms(p: &Predicate) -> Vec<Atom<'_>> {
 fn target(entry: &RangeEntry, atom: &Atom<'_>) -> Result<(Commitment, u64), RangeError> {
     match atom.dir {
         Direction::Ge => Ok((entry.ge, atom.threshold)),
-        Direction::Le => Ok((
-            entry.le,
-            entry
-                .params
-                .mirror(atom.threshold.min(entry.params.max_value()))?,
-        )),
+        Direction::Le => Ok((entry.le, entry.params.mirror(atom.threshold.min(entry.params.max_value()))?)),
     }
 }
 
 /// Holder: proves `atom` for the committed `value`.
-pub(crate) fn prove(
-    entry: &RangeEntry,
-    seed: &RangeSeed,
-    value: u64,
-    atom: &Atom<'_>,
-) -> Result<String, RangeError> {
+pub(crate) fn prove(entry: &RangeEntry, seed: &RangeSeed, value: u64, atom: &Atom<'_>) -> Result<String, RangeError> {
     let (_, t) = target(entry, atom)?;
     let (v, s) = match atom.dir {
         Direction::Ge => (value, child_seed(seed, atom.attribute, Direction::Ge)),
-        Direction::Le => (
-            entry.params.mirror(value)?,
-            child_seed(seed, atom.attribute, Direction::Le),
-        ),
+        Direction::Le => (entry.params.mirror(value)?, child_seed(seed, atom.attribute, Direction::Le)),
     };
-    Ok(b64_encode(
-        range::prove(&entry.params, v, &s, t)?.to_bytes(),
-    ))
+    Ok(b64_encode(range::prove(&entry.params, v, &s, t)?.to_bytes()))
 }
 
 /// Verifier: checks every atom of `predicate` against the signed entries and
@@ -242,14 +176,10 @@ pub(crate) fn verify(
     for atom in atoms(predicate) {
         let entry = entries
             .get(atom.attribute)
-            .ok_or_else(|| PredicateError::NoCommitment {
-                attribute: atom.attribute.to_owned(),
-            })?;
+            .ok_or_else(|| PredicateError::NoCommitment { attribute: atom.attribute.to_owned() })?;
         let key = atom.to_string();
-        let encoded = proofs
-            .get(&key)
-            .and_then(Value::as_str)
-            .ok_or(PredicateError::MissingProof { predicate: name() })?;
+        let encoded =
+            proofs.get(&key).and_then(Value::as_str).ok_or(PredicateError::MissingProof { predicate: name() })?;
         let invalid = || Error::from(PredicateError::ProofInvalid { predicate: name() });
         // Bound the decode by the one length the parameters allow.
         if encoded.len() != (entry.params.proof_len() * 4).div_ceil(3) {
@@ -264,18 +194,12 @@ pub(crate) fn verify(
 }
 
 /// Reads `range_proofs` from a KB-JWT payload, bounded.
-pub(crate) fn proofs_of(
-    kb_payload: &Map<String, Value>,
-    max: usize,
-) -> Result<Map<String, Value>, Error> {
+pub(crate) fn proofs_of(kb_payload: &Map<String, Value>, max: usize) -> Result<Map<String, Value>, Error> {
     match kb_payload.get("range_proofs") {
         None => Ok(Map::new()),
         Some(Value::Object(m)) if m.len() <= max => Ok(m.clone()),
         Some(Value::Object(_)) => Err(LimitError::TooManyPredicates { limit: max }.into()),
-        Some(_) => Err(MalformedError::Claim {
-            name: "range_proofs",
-        }
-        .into()),
+        Some(_) => Err(MalformedError::Claim { name: "range_proofs" }.into()),
     }
 }
 
@@ -301,11 +225,7 @@ impl RangeSecrets {
         json!({"seed": b64_encode(self.seed.expose_secret_bytes()), "values": self.values})
     }
     pub(crate) fn from_json(v: &Value) -> Result<Self, Error> {
-        let bad = || {
-            Error::from(MalformedError::Claim {
-                name: "range secrets",
-            })
-        };
+        let bad = || Error::from(MalformedError::Claim { name: "range secrets" });
         let seed = v.get("seed").and_then(Value::as_str).ok_or_else(bad)?;
         let seed = RangeSeed::from_bytes(b64_decode_array::<32>(seed, "range seed")?);
         let values = v
@@ -359,15 +279,9 @@ mod tests {
         let entries = BTreeMap::from([("score".to_owned(), entry)]);
         verify(&p, &entries, &proofs).unwrap();
         let other: Predicate = "713<=score<=5000".parse().unwrap();
-        assert_eq!(
-            verify(&other, &entries, &proofs).unwrap_err().check(),
-            "predicate.missing_proof"
-        );
+        assert_eq!(verify(&other, &entries, &proofs).unwrap_err().check(), "predicate.missing_proof");
         let p713: Predicate = "score>=713".parse().unwrap();
         let a = &atoms(&p713)[0];
-        assert_eq!(
-            prove(&entry, &seed, 712, a),
-            Err(RangeError::PredicateFalse)
-        );
+        assert_eq!(prove(&entry, &seed, 712, a), Err(RangeError::PredicateFalse));
     }
 }

@@ -62,25 +62,17 @@ pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl FromStr for Predicate {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || {
-            Error::from(MalformedError::Predicate {
-                expr: s.chars().take(80).collect(),
-            })
-        };
+        let bad = || Error::from(MalformedError::Predicate { expr: s.chars().take(80).collect() });
         let num = |t: &str| -> Result<u64, Error> {
             // Plain decimal only: no sign, no leading zeros, no spaces.
-            if t.is_empty()
-                || (t.len() > 1 && t.starts_with('0'))
-                || !t.bytes().all(|b| b.is_ascii_digit())
-            {
+            if t.is_empty() || (t.len() > 1 && t.starts_with('0')) || !t.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
             t.parse().map_err(|_| bad())
@@ -102,21 +94,11 @@ impl FromStr for Predicate {
                 if low > high {
                     return Err(bad());
                 }
-                Ok(Self::Between {
-                    attribute: ident(attr)?,
-                    low,
-                    high,
-                })
+                Ok(Self::Between { attribute: ident(attr)?, low, high })
             }
-            [attr, t] => Ok(Self::AtMost {
-                attribute: ident(attr)?,
-                threshold: num(t)?,
-            }),
+            [attr, t] => Ok(Self::AtMost { attribute: ident(attr)?, threshold: num(t)? }),
             [one] => match one.split_once(">=") {
-                Some((attr, t)) => Ok(Self::AtLeast {
-                    attribute: ident(attr)?,
-                    threshold: num(t)?,
-                }),
+                Some((attr, t)) => Ok(Self::AtLeast { attribute: ident(attr)?, threshold: num(t)? }),
                 None => Err(bad()),
             },
             _ => Err(bad()),
@@ -127,19 +109,9 @@ impl FromStr for Predicate {
 impl fmt::Display for Predicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::AtLeast {
-                attribute,
-                threshold,
-            } => write!(f, "{attribute}>={threshold}"),
-            Self::AtMost {
-                attribute,
-                threshold,
-            } => write!(f, "{attribute}<={threshold}"),
-            Self::Between {
-                attribute,
-                low,
-                high,
-            } => write!(f, "{low}<={attribute}<={high}"),
+            Self::AtLeast { attribute, threshold } => write!(f, "{attribute}>={threshold}"),
+            Self::AtMost { attribute, threshold } => write!(f, "{attribute}<={threshold}"),
+            Self::Between { attribute, low, high } => write!(f, "{low}<={attribute}<={high}"),
             Self::Perk { name } => write!(f, "perk:{name}"),
         }
     }
@@ -204,11 +176,7 @@ impl RequestBuilder {
 impl PresentationRequest {
     /// Starts a request for audience `aud` (the verifier's identifier).
     pub fn builder(aud: impl Into<String>) -> RequestBuilder {
-        RequestBuilder {
-            aud: aud.into(),
-            disclose: Vec::new(),
-            predicates: Vec::new(),
-        }
+        RequestBuilder { aud: aud.into(), disclose: Vec::new(), predicates: Vec::new() }
     }
 
     /// The verifier's identifier the holder must bind to (`aud`).
@@ -229,11 +197,7 @@ impl PresentationRequest {
     }
 
     fn validate(&self, limits: &Limits) -> Result<(), Error> {
-        let bad = |reason: &str| {
-            Error::from(MalformedError::Request {
-                reason: reason.into(),
-            })
-        };
+        let bad = |reason: &str| Error::from(MalformedError::Request { reason: reason.into() });
         if self.aud.is_empty() || self.aud.len() > 512 {
             return Err(bad("aud must be 1 to 512 bytes"));
         }
@@ -241,16 +205,10 @@ impl PresentationRequest {
             return Err(bad("nonce must be 16 to 256 bytes"));
         }
         if self.predicates.len() > limits.max_predicates() {
-            return Err(LimitError::TooManyPredicates {
-                limit: limits.max_predicates(),
-            }
-            .into());
+            return Err(LimitError::TooManyPredicates { limit: limits.max_predicates() }.into());
         }
         if self.disclose.len() > limits.max_disclosures() {
-            return Err(LimitError::TooManyDisclosures {
-                limit: limits.max_disclosures(),
-            }
-            .into());
+            return Err(LimitError::TooManyDisclosures { limit: limits.max_disclosures() }.into());
         }
         if let Some(c) = self.disclose.iter().find(|c| !is_identifier(c)) {
             return Err(bad(&format!("`{c:.64}` is not a claim name")));
@@ -277,54 +235,28 @@ impl PresentationRequest {
     /// Parses a request received from a verifier (untrusted input).
     pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
         if bytes.len() > limits.max_request_bytes() {
-            return Err(LimitError::InputTooLarge {
-                what: "request",
-                limit: limits.max_request_bytes(),
-            }
-            .into());
+            return Err(LimitError::InputTooLarge { what: "request", limit: limits.max_request_bytes() }.into());
         }
         let m = parse_json_object(bytes, limits, "request")?;
-        let bad = |reason: &str| {
-            Error::from(MalformedError::Request {
-                reason: reason.into(),
-            })
-        };
-        if let Some(k) = m
-            .keys()
-            .find(|k| !["aud", "nonce", "disclose", "predicates"].contains(&k.as_str()))
-        {
+        let bad = |reason: &str| Error::from(MalformedError::Request { reason: reason.into() });
+        if let Some(k) = m.keys().find(|k| !["aud", "nonce", "disclose", "predicates"].contains(&k.as_str())) {
             return Err(bad(&format!("unknown field `{k:.40}`")));
         }
         let string = |k: &str| {
-            m.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+            m.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| bad(&format!("`{k}` must be a string")))
         };
         let strings = |k: &str| -> Result<Vec<String>, Error> {
             match m.get(k) {
                 None => Ok(Vec::new()),
                 Some(Value::Array(a)) => a
                     .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| bad(&format!("`{k}` must hold strings")))
-                    })
+                    .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("`{k}` must hold strings"))))
                     .collect(),
                 Some(_) => Err(bad(&format!("`{k}` must be an array"))),
             }
         };
-        let predicates = strings("predicates")?
-            .iter()
-            .map(|p| p.parse())
-            .collect::<Result<Vec<Predicate>, Error>>()?;
-        let request = Self {
-            aud: string("aud")?,
-            nonce: string("nonce")?,
-            disclose: strings("disclose")?,
-            predicates,
-        };
+        let predicates = strings("predicates")?.iter().map(|p| p.parse()).collect::<Result<Vec<Predicate>, Error>>()?;
+        let request = Self { aud: string("aud")?, nonce: string("nonce")?, disclose: strings("disclose")?, predicates };
         request.validate(limits)?;
         Ok(request)
     }
@@ -337,13 +269,7 @@ mod tests {
 
     #[test]
     fn predicate_syntax() {
-        for ok in [
-            "score>=0",
-            "score<=900",
-            "600<=score<=800",
-            "perk:no_deposit_rental",
-            "months_on_time>=12",
-        ] {
+        for ok in ["score>=0", "score<=900", "600<=score<=800", "perk:no_deposit_rental", "months_on_time>=12"] {
             let p: Predicate = ok.parse().unwrap();
             assert_eq!(p.to_string(), ok);
         }
@@ -373,10 +299,7 @@ mod tests {
             .unwrap();
         let bytes = r.to_json().to_string();
         let l = Limits::default();
-        assert_eq!(
-            PresentationRequest::from_json(bytes.as_bytes(), &l).unwrap(),
-            r
-        );
+        assert_eq!(PresentationRequest::from_json(bytes.as_bytes(), &l).unwrap(), r);
         for bad in [
             r#"{"aud":"a","nonce":"short"}"#,
             r#"{"aud":"","nonce":"0123456789abcdef"}"#,
@@ -385,10 +308,7 @@ mod tests {
             r#"{"aud":"a","nonce":"0123456789abcdef","disclose":"x"}"#,
             r#"[]"#,
         ] {
-            assert!(
-                PresentationRequest::from_json(bad.as_bytes(), &l).is_err(),
-                "{bad}"
-            );
+            assert!(PresentationRequest::from_json(bad.as_bytes(), &l).is_err(), "{bad}");
         }
     }
 }

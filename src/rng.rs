@@ -33,9 +33,7 @@ impl SecureRng for SystemRng {
         // Continuing without randomness would silently produce predictable
         // keys and salts; the OS generator failing is not recoverable.
         #[allow(clippy::expect_used)]
-        self.0
-            .fill(dest)
-            .expect("the operating system random number generator failed");
+        self.0.fill(dest).expect("the operating system random number generator failed");
     }
 }
 

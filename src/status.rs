@@ -17,9 +17,7 @@ use serde_json::{json, Map, Value};
 use crate::encoding::{get_str, get_u64};
 use crate::error::{Error, HeaderError, LimitError, MalformedError, StatusError};
 use crate::jws::UnverifiedJws;
-use crate::status_list::{
-    DecodeLimits, StatusList, STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID,
-};
+use crate::status_list::{DecodeLimits, StatusList, STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID};
 use crate::time::UnixTime;
 use crate::trust::KeyProvider;
 use crate::{Issuer, Limits};
@@ -47,16 +45,10 @@ impl StatusRef {
             return Ok(None);
         };
         let bad = || Error::from(MalformedError::Claim { name: "status" });
-        let sl = status
-            .get("status_list")
-            .and_then(Value::as_object)
-            .ok_or_else(bad)?;
+        let sl = status.get("status_list").and_then(Value::as_object).ok_or_else(bad)?;
         let uri = sl.get("uri").and_then(Value::as_str).ok_or_else(bad)?;
         let idx = sl.get("idx").and_then(Value::as_u64).ok_or_else(bad)?;
-        Ok(Some(Self {
-            uri: uri.to_owned(),
-            idx,
-        }))
+        Ok(Some(Self { uri: uri.to_owned(), idx }))
     }
 }
 
@@ -135,34 +127,19 @@ impl StatusLists {
     /// Checks a status list token's header, its signature by a trusted key
     /// of the issuer it names, and decodes its list within the limits.
     /// Expiry is checked at each verification, against that moment.
-    pub fn add(
-        &mut self,
-        token: &str,
-        keys: &impl KeyProvider,
-        limits: &Limits,
-    ) -> Result<&mut Self, Error> {
+    pub fn add(&mut self, token: &str, keys: &impl KeyProvider, limits: &Limits) -> Result<&mut Self, Error> {
         // `lst` is one long string: allow it up to the compressed-size bound
         // (base64url: 4/3), and bound the whole token by the same figure.
         let lst_max = self.decode_limits.max_compressed_bytes().saturating_mul(4) / 3 + 4;
         let token_max = lst_max.saturating_add(limits.max_request_bytes());
         if token.len() > token_max {
-            return Err(LimitError::InputTooLarge {
-                what: "status list token",
-                limit: token_max,
-            }
-            .into());
+            return Err(LimitError::InputTooLarge { what: "status list token", limit: token_max }.into());
         }
         let limits = limits.with_max_string_bytes(limits.max_string_bytes().max(lst_max));
         let jws = UnverifiedJws::parse(token, STATUS_LIST_TYP, &limits, "status list")?;
-        let kid = jws
-            .header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or(HeaderError::MissingKid)?;
+        let kid = jws.header.get("kid").and_then(Value::as_str).ok_or(HeaderError::MissingKid)?;
         let iss = get_str(&jws.payload, "iss")?;
-        let key = keys
-            .issuer_key(iss, kid)
-            .map_err(|_| StatusError::UntrustedList)?;
+        let key = keys.issuer_key(iss, kid).map_err(|_| StatusError::UntrustedList)?;
         if !jws.verify(&key) {
             return Err(StatusError::ListSignature.into());
         }
@@ -172,49 +149,24 @@ impl StatusLists {
             .payload
             .get("status_list")
             .and_then(Value::as_object)
-            .ok_or(MalformedError::Claim {
-                name: "status_list",
-            })?;
+            .ok_or(MalformedError::Claim { name: "status_list" })?;
         let bits = sl
             .get("bits")
             .and_then(Value::as_u64)
             .and_then(|b| u8::try_from(b).ok())
-            .ok_or(MalformedError::Claim {
-                name: "status_list.bits",
-            })?;
-        let lst = sl
-            .get("lst")
-            .and_then(Value::as_str)
-            .ok_or(MalformedError::Claim {
-                name: "status_list.lst",
-            })?;
+            .ok_or(MalformedError::Claim { name: "status_list.bits" })?;
+        let lst = sl.get("lst").and_then(Value::as_str).ok_or(MalformedError::Claim { name: "status_list.lst" })?;
         let list = StatusList::decode(bits, lst, &self.decode_limits).map_err(Error::StatusList)?;
-        self.by_uri.insert(
-            sub,
-            CheckedList {
-                iss: iss.to_owned(),
-                exp,
-                list,
-            },
-        );
+        self.by_uri.insert(sub, CheckedList { iss: iss.to_owned(), exp, list });
         Ok(self)
     }
 
     /// The status of `status` for a credential of issuer `iss` at `now`.
-    pub(crate) fn check(
-        &self,
-        iss: &str,
-        status: &StatusRef,
-        now: u64,
-        skew: u64,
-    ) -> Result<(), Error> {
+    pub(crate) fn check(&self, iss: &str, status: &StatusRef, now: u64, skew: u64) -> Result<(), Error> {
         if self.by_uri.is_empty() {
             return Err(StatusError::NoList.into());
         }
-        let checked = self
-            .by_uri
-            .get(&status.uri)
-            .ok_or(StatusError::UriMismatch)?;
+        let checked = self.by_uri.get(&status.uri).ok_or(StatusError::UriMismatch)?;
         if checked.iss != iss {
             return Err(StatusError::WrongIssuer.into());
         }

@@ -72,9 +72,7 @@ impl fmt::Display for Base64Defect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Padding => f.write_str("padding is not allowed"),
-            Self::NonCanonicalTrailingBits => {
-                f.write_str("non-canonical encoding (non-zero trailing bits)")
-            }
+            Self::NonCanonicalTrailingBits => f.write_str("non-canonical encoding (non-zero trailing bits)"),
             Self::InvalidCharacter { offset } => {
                 write!(f, "character outside the alphabet at offset {offset}")
             }
@@ -141,20 +139,15 @@ impl fmt::Display for StatusListError {
                 write!(f, "invalid bits per status {bits}: must be 1, 2, 4 or 8")
             }
             Self::InvalidBase64(defect) => write!(f, "invalid base64url status list: {defect}"),
-            Self::CompressedTooLarge { limit } => write!(
-                f,
-                "compressed status list exceeds the limit of {limit} bytes"
-            ),
-            Self::DecompressedTooLarge { limit } => write!(
-                f,
-                "decompressed status list exceeds the limit of {limit} bytes"
-            ),
+            Self::CompressedTooLarge { limit } => {
+                write!(f, "compressed status list exceeds the limit of {limit} bytes")
+            }
+            Self::DecompressedTooLarge { limit } => {
+                write!(f, "decompressed status list exceeds the limit of {limit} bytes")
+            }
             Self::TruncatedZlib => f.write_str("truncated zlib stream in status list"),
             Self::CorruptZlib => f.write_str("corrupt zlib stream in status list"),
-            Self::TrailingData { bytes } => write!(
-                f,
-                "{bytes} trailing bytes after the zlib stream in status list"
-            ),
+            Self::TrailingData { bytes } => write!(f, "{bytes} trailing bytes after the zlib stream in status list"),
             Self::ValueTooLarge { value, bits } => {
                 write!(f, "status value {value} does not fit in {bits} bits")
             }
@@ -271,16 +264,9 @@ impl StatusList {
     /// [`StatusListError::LengthTooLarge`] if `len * bits` overflows.
     pub fn new(bits: u8, len: usize) -> Result<Self, StatusListError> {
         let mask = entry_mask(bits)?;
-        let total_bits = len
-            .checked_mul(usize::from(bits))
-            .ok_or(StatusListError::LengthTooLarge)?;
+        let total_bits = len.checked_mul(usize::from(bits)).ok_or(StatusListError::LengthTooLarge)?;
         let byte_len = total_bits / 8 + usize::from(total_bits % 8 != 0);
-        Ok(Self {
-            bits,
-            mask,
-            len,
-            bytes: vec![0; byte_len],
-        })
+        Ok(Self { bits, mask, len, bytes: vec![0; byte_len] })
     }
 
     /// A list over an existing (uncompressed) byte array; it has
@@ -292,17 +278,8 @@ impl StatusList {
     /// [`StatusListError::LengthTooLarge`] if the entry count overflows.
     pub fn from_bytes(bits: u8, bytes: Vec<u8>) -> Result<Self, StatusListError> {
         let mask = entry_mask(bits)?;
-        let len = bytes
-            .len()
-            .checked_mul(8)
-            .ok_or(StatusListError::LengthTooLarge)?
-            / usize::from(bits);
-        Ok(Self {
-            bits,
-            mask,
-            len,
-            bytes,
-        })
+        let len = bytes.len().checked_mul(8).ok_or(StatusListError::LengthTooLarge)? / usize::from(bits);
+        Ok(Self { bits, mask, len, bytes })
     }
 
     /// Bits per entry: 1, 2, 4 or 8.
@@ -356,15 +333,9 @@ impl StatusList {
     /// `bits()` bits. The list is unchanged on error.
     pub fn set(&mut self, idx: usize, value: u8) -> Result<(), StatusListError> {
         if value & !self.mask != 0 {
-            return Err(StatusListError::ValueTooLarge {
-                value,
-                bits: self.bits,
-            });
+            return Err(StatusListError::ValueTooLarge { value, bits: self.bits });
         }
-        let out_of_range = StatusListError::IndexOutOfRange {
-            index: idx,
-            len: self.len,
-        };
+        let out_of_range = StatusListError::IndexOutOfRange { index: idx, len: self.len };
         let (byte, shift) = self.locate(idx).ok_or(out_of_range.clone())?;
         let b = self.bytes.get_mut(byte).ok_or(out_of_range)?;
         *b = (*b & !(self.mask << shift)) | (value << shift);
@@ -378,8 +349,7 @@ impl StatusList {
         // Compressing into a Vec cannot fail; should the encoder ever report
         // an error anyway, fall back to a valid uncompressed (stored-block)
         // zlib stream rather than panicking.
-        let compressed =
-            zlib_compress_best(&self.bytes).unwrap_or_else(|_| zlib_stored(&self.bytes));
+        let compressed = zlib_compress_best(&self.bytes).unwrap_or_else(|_| zlib_stored(&self.bytes));
         B64URL_STRICT.encode(compressed)
     }
 
@@ -403,20 +373,14 @@ impl StatusList {
         // Unpadded base64 of n bytes has ceil(4n / 3) symbols.
         let max_encoded = max_compressed.saturating_mul(4).saturating_add(2) / 3;
         if lst.len() > max_encoded {
-            return Err(StatusListError::CompressedTooLarge {
-                limit: max_compressed,
-            });
+            return Err(StatusListError::CompressedTooLarge { limit: max_compressed });
         }
         if lst.as_bytes().contains(&b'=') {
             return Err(StatusListError::InvalidBase64(Base64Defect::Padding));
         }
-        let compressed = B64URL_STRICT
-            .decode(lst)
-            .map_err(|e| StatusListError::InvalidBase64(base64_defect(&e)))?;
+        let compressed = B64URL_STRICT.decode(lst).map_err(|e| StatusListError::InvalidBase64(base64_defect(&e)))?;
         if compressed.len() > max_compressed {
-            return Err(StatusListError::CompressedTooLarge {
-                limit: max_compressed,
-            });
+            return Err(StatusListError::CompressedTooLarge { limit: max_compressed });
         }
         let bytes = zlib_decompress_bounded(&compressed, limits.max_decompressed_bytes)?;
         Self::from_bytes(bits, bytes)
@@ -433,10 +397,7 @@ fn base64_defect(e: &DecodeError) -> Base64Defect {
 }
 
 fn zlib_compress_best(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(bytes.len() / 16 + 64),
-        Compression::best(),
-    );
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(bytes.len() / 16 + 64), Compression::best());
     enc.write_all(bytes)?;
     enc.finish()
 }
@@ -489,9 +450,7 @@ fn zlib_decompress_bounded(compressed: &[u8], max_out: usize) -> Result<Vec<u8>,
     let mut out = Vec::new();
     match decoder.by_ref().take(limit).read_to_end(&mut out) {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(StatusListError::TruncatedZlib)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(StatusListError::TruncatedZlib),
         Err(_) => return Err(StatusListError::CorruptZlib),
     }
     if out.len() > max_out {
@@ -577,11 +536,7 @@ impl IndexAllocator {
         if let (Some(last), true) = (words.last_mut(), tail != 0) {
             *last = u64::MAX << tail;
         }
-        Self {
-            capacity,
-            used: 0,
-            words,
-        }
+        Self { capacity, used: 0, words }
     }
 
     /// An allocator that treats the given indexes as already used (e.g.
@@ -590,10 +545,7 @@ impl IndexAllocator {
     /// # Errors
     ///
     /// [`StatusListError::IndexOutOfRange`] for an index `>= capacity`.
-    pub fn with_used<I: IntoIterator<Item = usize>>(
-        capacity: usize,
-        used: I,
-    ) -> Result<Self, StatusListError> {
+    pub fn with_used<I: IntoIterator<Item = usize>>(capacity: usize, used: I) -> Result<Self, StatusListError> {
         let mut alloc = Self::new(capacity);
         for idx in used {
             alloc.mark_used(idx)?;
@@ -622,11 +574,7 @@ impl IndexAllocator {
     /// Whether `idx` is used; `false` for out-of-range indexes.
     #[must_use]
     pub fn is_used(&self, idx: usize) -> bool {
-        idx < self.capacity
-            && self
-                .words
-                .get(idx / 64)
-                .is_some_and(|w| w & (1u64 << (idx % 64)) != 0)
+        idx < self.capacity && self.words.get(idx / 64).is_some_and(|w| w & (1u64 << (idx % 64)) != 0)
     }
 
     /// Marks `idx` as used; returns whether it was free before.
@@ -635,10 +583,7 @@ impl IndexAllocator {
     ///
     /// [`StatusListError::IndexOutOfRange`] if `idx >= capacity`.
     pub fn mark_used(&mut self, idx: usize) -> Result<bool, StatusListError> {
-        let out_of_range = StatusListError::IndexOutOfRange {
-            index: idx,
-            len: self.capacity,
-        };
+        let out_of_range = StatusListError::IndexOutOfRange { index: idx, len: self.capacity };
         if idx >= self.capacity {
             return Err(out_of_range);
         }

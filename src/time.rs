@@ -16,11 +16,7 @@ pub const DAY: u64 = 86_400;
 impl UnixTime {
     /// The current system time (0 if the clock is before 1970).
     pub fn now() -> Self {
-        Self(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        )
+        Self(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
     }
 
     /// This time rounded down to the start of its UTC day, so that issuance

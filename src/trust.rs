@@ -36,16 +36,8 @@ impl TrustStore {
     }
 
     /// Trusts `key` for issuer `iss` under an explicit `kid`.
-    pub fn add_with_kid(
-        &mut self,
-        iss: impl Into<String>,
-        kid: impl Into<String>,
-        key: IssuerPublicKey,
-    ) -> &mut Self {
-        self.issuers
-            .entry(iss.into())
-            .or_default()
-            .insert(kid.into(), key);
+    pub fn add_with_kid(&mut self, iss: impl Into<String>, kid: impl Into<String>, key: IssuerPublicKey) -> &mut Self {
+        self.issuers.entry(iss.into()).or_default().insert(kid.into(), key);
         self
     }
 
@@ -53,16 +45,9 @@ impl TrustStore {
     /// (draft-ietf-oauth-sd-jwt-vc: `{"issuer": ..., "jwks": {"keys": [...]}}`).
     /// A key without `kid` is trusted under its thumbprint.
     pub fn add_metadata(&mut self, bytes: &[u8], limits: &Limits) -> Result<&mut Self, Error> {
-        let bad = |reason: &str| {
-            Error::from(MalformedError::Request {
-                reason: format!("issuer metadata: {reason}"),
-            })
-        };
+        let bad = |reason: &str| Error::from(MalformedError::Request { reason: format!("issuer metadata: {reason}") });
         let m = parse_json_object(bytes, limits, "issuer metadata")?;
-        let iss = m
-            .get("issuer")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("`issuer` must be a string"))?;
+        let iss = m.get("issuer").and_then(Value::as_str).ok_or_else(|| bad("`issuer` must be a string"))?;
         let keys = m
             .get("jwks")
             .and_then(|j| j.get("keys"))

@@ -14,8 +14,8 @@ use crate::credential::{CREDENTIAL_TYP, KB_TYP};
 use crate::disclosure::{process, sha256_b64};
 use crate::encoding::{get_opt_u64, get_str, get_u64};
 use crate::error::{
-    DisclosureError, Error, HeaderError, HolderBindingError, LimitError, MalformedError,
-    PredicateError, SignatureError, TimeError,
+    DisclosureError, Error, HeaderError, HolderBindingError, LimitError, MalformedError, PredicateError,
+    SignatureError, TimeError,
 };
 use crate::jws::UnverifiedJws;
 use crate::keys::HolderPublicKey;
@@ -37,11 +37,7 @@ pub struct VerifierOptions {
 
 impl Default for VerifierOptions {
     fn default() -> Self {
-        Self {
-            limits: Limits::default(),
-            clock_skew_secs: 300,
-            kb_max_age_secs: 300,
-        }
+        Self { limits: Limits::default(), clock_skew_secs: 300, kb_max_age_secs: 300 }
     }
 }
 
@@ -133,11 +129,7 @@ impl<K: KeyProvider> Verifier<K> {
 
     /// A verifier with explicit options.
     pub fn with_options(keys: K, options: VerifierOptions) -> Self {
-        Self {
-            keys,
-            options,
-            status_lists: StatusLists::new(),
-        }
+        Self { keys, options, status_lists: StatusLists::new() }
     }
 
     /// Loads a status list token the verifier fetched: its signature is
@@ -145,8 +137,7 @@ impl<K: KeyProvider> Verifier<K> {
     /// later verification costs one lookup. A credential that carries a
     /// status is rejected (`status.no_list`) until its list is loaded.
     pub fn add_status_list(&mut self, token: &str) -> Result<&mut Self, Error> {
-        self.status_lists
-            .add(token, &self.keys, &self.options.limits)?;
+        self.status_lists.add(token, &self.keys, &self.options.limits)?;
         Ok(self)
     }
 
@@ -169,11 +160,9 @@ impl<K: KeyProvider> Verifier<K> {
 
         // 1. Size.
         if presentation.len() > limits.max_presentation_bytes() {
-            return Err(LimitError::InputTooLarge {
-                what: "presentation",
-                limit: limits.max_presentation_bytes(),
-            }
-            .into());
+            return Err(
+                LimitError::InputTooLarge { what: "presentation", limit: limits.max_presentation_bytes() }.into()
+            );
         }
         // 2. Split: `<jwt>~<d1>~...~<dn>~<kb>`.
         let (sd_jwt_part, kb) = match presentation.rfind('~') {
@@ -184,21 +173,14 @@ impl<K: KeyProvider> Verifier<K> {
         let jwt = parts.next().unwrap_or_default();
         let disclosures: Vec<&str> = parts.by_ref().take(limits.max_disclosures() + 1).collect();
         if disclosures.len() > limits.max_disclosures() {
-            return Err(LimitError::TooManyDisclosures {
-                limit: limits.max_disclosures(),
-            }
-            .into());
+            return Err(LimitError::TooManyDisclosures { limit: limits.max_disclosures() }.into());
         }
         if disclosures.iter().any(|d| d.is_empty()) {
             return Err(MalformedError::SdJwtStructure.into());
         }
         // 3. Header (alg first, then typ) and strict decoding of the JWT.
         let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
-        let kid = jws
-            .header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or(HeaderError::MissingKid)?;
+        let kid = jws.header.get("kid").and_then(Value::as_str).ok_or(HeaderError::MissingKid)?;
         // 4. Issuer trusted.
         let iss = get_str(&jws.payload, "iss")?;
         let issuer_key = self.keys.issuer_key(iss, kid)?;
@@ -249,9 +231,7 @@ impl<K: KeyProvider> Verifier<K> {
         if now.saturating_sub(kb_iat) > self.options.kb_max_age_secs {
             return Err(HolderBindingError::Stale.into());
         }
-        if kb.payload.get("sd_hash").and_then(Value::as_str)
-            != Some(sha256_b64(sd_jwt_part.as_bytes()).as_str())
-        {
+        if kb.payload.get("sd_hash").and_then(Value::as_str) != Some(sha256_b64(sd_jwt_part.as_bytes()).as_str()) {
             return Err(HolderBindingError::SdHash.into());
         }
         // 9. Status.
@@ -259,11 +239,8 @@ impl<K: KeyProvider> Verifier<K> {
             self.status_lists.check(&issuer, status, now, skew)?;
         }
         // 10. Predicates and requested disclosures.
-        let mut disclosed: BTreeMap<String, Value> = processed
-            .claims
-            .into_iter()
-            .filter(|(k, _)| processed.disclosed_top_level.contains(k))
-            .collect();
+        let mut disclosed: BTreeMap<String, Value> =
+            processed.claims.into_iter().filter(|(k, _)| processed.disclosed_top_level.contains(k)).collect();
         for name in request.disclose() {
             if !disclosed.contains_key(name) {
                 return Err(DisclosureError::Missing { name: name.clone() }.into());
@@ -279,28 +256,13 @@ impl<K: KeyProvider> Verifier<K> {
                             disclosed.remove(name);
                         }
                     }
-                    Some(_) => {
-                        return Err(PredicateError::ProofInvalid {
-                            predicate: p.to_string(),
-                        }
-                        .into())
-                    }
-                    None => {
-                        return Err(PredicateError::MissingProof {
-                            predicate: p.to_string(),
-                        }
-                        .into())
-                    }
+                    Some(_) => return Err(PredicateError::ProofInvalid { predicate: p.to_string() }.into()),
+                    None => return Err(PredicateError::MissingProof { predicate: p.to_string() }.into()),
                 },
                 _ => predicate::verify(p, &ranges, &range_proofs)?,
             }
             proven.push(p.clone());
         }
-        Ok(VerifiedPresentation {
-            issuer,
-            vct,
-            disclosed,
-            proven,
-        })
+        Ok(VerifiedPresentation { issuer, vct, disclosed, proven })
     }
 }

@@ -80,10 +80,7 @@ impl fmt::Display for Preview {
             writeln!(f, "predicate proven (value stays hidden): {p}")?;
         }
         if self.linkable {
-            writeln!(
-                f,
-                "WARNING: this credential was presented before; the verifiers can link the two"
-            )?;
+            writeln!(f, "WARNING: this credential was presented before; the verifiers can link the two")?;
         }
         write!(f, "nothing else from the credential is sent")
     }
@@ -111,12 +108,7 @@ impl Presentation {
 
 impl fmt::Debug for Presentation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Presentation({} bytes, linkable: {})",
-            self.compact.len(),
-            self.linkable
-        )
+        write!(f, "Presentation({} bytes, linkable: {})", self.compact.len(), self.linkable)
     }
 }
 
@@ -125,10 +117,7 @@ impl fmt::Debug for Wallet {
         f.debug_struct("Wallet")
             .field("keys", &self.keys.len())
             .field("credentials", &self.credentials.len())
-            .field(
-                "unspent",
-                &self.credentials.iter().filter(|e| !e.spent).count(),
-            )
+            .field("unspent", &self.credentials.iter().filter(|e| !e.spent).count())
             .finish_non_exhaustive()
     }
 }
@@ -181,15 +170,8 @@ impl Wallet {
     }
 
     /// Signs a JWS with the secret of `public`, if this wallet holds it.
-    pub(crate) fn sign_with(
-        &self,
-        public: &HolderPublicKey,
-        header: &Value,
-        payload: &Value,
-    ) -> Option<String> {
-        self.keys
-            .get(&public.thumbprint())
-            .map(|k| jws::sign(header, payload, k))
+    pub(crate) fn sign_with(&self, public: &HolderPublicKey, header: &Value, payload: &Value) -> Option<String> {
+        self.keys.get(&public.thumbprint()).map(|k| jws::sign(header, payload, k))
     }
 
     /// Stores an issued credential after checking its structure and that it
@@ -203,11 +185,7 @@ impl Wallet {
         if self.credentials.iter().any(|e| e.parsed.jwt == parsed.jwt) {
             return Ok(());
         }
-        self.credentials.push(Entry {
-            issued,
-            parsed,
-            spent: false,
-        });
+        self.credentials.push(Entry { issued, parsed, spent: false });
         Ok(())
     }
 
@@ -248,11 +226,7 @@ impl Wallet {
             claims: request
                 .disclose()
                 .iter()
-                .filter_map(|n| {
-                    e.parsed
-                        .disclosure(n)
-                        .map(|d| (n.clone(), d.value().clone()))
-                })
+                .filter_map(|n| e.parsed.disclosure(n).map(|d| (n.clone(), d.value().clone())))
                 .collect(),
             predicates: answer.proven,
             linkable: e.spent,
@@ -272,10 +246,7 @@ impl Wallet {
         let (i, answer) = self.choose(request, options, now)?;
         let _ = rng; // range proofs are deterministic given the seed; kept for API stability
         let e = &self.credentials[i];
-        let key = self
-            .keys
-            .get(&e.parsed.holder_key.thumbprint())
-            .ok_or(HolderError::UnknownKey)?;
+        let key = self.keys.get(&e.parsed.holder_key.thumbprint()).ok_or(HolderError::UnknownKey)?;
         let mut compact = e.parsed.jwt.clone();
         compact.push('~');
         for name in &answer.disclose {
@@ -314,11 +285,7 @@ impl Wallet {
                 .enumerate()
                 .filter(move |(_, e)| e.parsed.exp > now.as_secs() && (spent_ok || !e.spent))
         };
-        let passes: &[bool] = if options.allow_reuse {
-            &[false, true]
-        } else {
-            &[false]
-        };
+        let passes: &[bool] = if options.allow_reuse { &[false, true] } else { &[false] };
         for &spent_ok in passes {
             for (i, e) in usable(spent_ok) {
                 match answer(e, request) {
@@ -335,11 +302,8 @@ impl Wallet {
     /// The wallet as JSON, including every secret key. Write it only to an
     /// owner-only file; the buffer zeroizes on drop.
     pub fn to_secret_json(&self) -> Zeroizing<String> {
-        let keys: Vec<Zeroizing<String>> = self
-            .keys
-            .values()
-            .map(|k| Zeroizing::new(b64_encode(*k.to_secret_bytes())))
-            .collect();
+        let keys: Vec<Zeroizing<String>> =
+            self.keys.values().map(|k| Zeroizing::new(b64_encode(*k.to_secret_bytes()))).collect();
         let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
         let creds: Vec<Value> = self
             .credentials
@@ -350,45 +314,25 @@ impl Wallet {
                 v
             })
             .collect();
-        Zeroizing::new(to_json(
-            &json!({"type": "creditproof-wallet/1", "keys": keys, "credentials": creds}),
-        ))
+        Zeroizing::new(to_json(&json!({"type": "creditproof-wallet/1", "keys": keys, "credentials": creds})))
     }
 
     /// Reads a wallet written by [`Wallet::to_secret_json`].
     pub fn from_secret_json(bytes: &[u8]) -> Result<Self, Error> {
         let limits = Limits::default().with_max_json_depth(8);
         let m = parse_json_object(bytes, &limits, "wallet")?;
-        let bad = |r: &str| {
-            Error::from(MalformedError::Request {
-                reason: format!("wallet: {r}"),
-            })
-        };
+        let bad = |r: &str| Error::from(MalformedError::Request { reason: format!("wallet: {r}") });
         if m.get("type").and_then(Value::as_str) != Some("creditproof-wallet/1") {
             return Err(bad("not a creditproof wallet file"));
         }
         let mut w = Self::new();
-        for k in m
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no keys array"))?
-        {
-            let secret = Zeroizing::new(b64_decode_array::<32>(
-                k.as_str().unwrap_or_default(),
-                "wallet key",
-            )?);
+        for k in m.get("keys").and_then(Value::as_array).ok_or_else(|| bad("no keys array"))? {
+            let secret = Zeroizing::new(b64_decode_array::<32>(k.as_str().unwrap_or_default(), "wallet key")?);
             let key = HolderSigningKey::from_secret_bytes(&secret);
             w.keys.insert(key.public_key().thumbprint(), key);
         }
-        for c in m
-            .get("credentials")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no credentials array"))?
-        {
-            let spent = c
-                .get("spent")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| bad("credential without `spent`"))?;
+        for c in m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("no credentials array"))? {
+            let spent = c.get("spent").and_then(Value::as_bool).ok_or_else(|| bad("credential without `spent`"))?;
             w.store(IssuedCredential::from_json(c)?)?;
             if let Some(last) = w.credentials.last_mut() {
                 last.spent = spent;
@@ -426,42 +370,25 @@ fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
                             disclose.push(name.clone());
                         }
                     }
-                    Some(_) => {
-                        return Err(HolderError::PredicateNotSatisfied {
-                            predicate: p.to_string(),
-                        }
-                        .into())
-                    }
-                    None => {
-                        return Err(HolderError::ClaimNotAvailable { name: name.clone() }.into())
-                    }
+                    Some(_) => return Err(HolderError::PredicateNotSatisfied { predicate: p.to_string() }.into()),
+                    None => return Err(HolderError::ClaimNotAvailable { name: name.clone() }.into()),
                 }
             }
             _ => {
-                let not_satisfied = || {
-                    Error::from(HolderError::PredicateNotSatisfied {
-                        predicate: p.to_string(),
-                    })
-                };
+                let not_satisfied = || Error::from(HolderError::PredicateNotSatisfied { predicate: p.to_string() });
                 for atom in atoms(p) {
-                    let entry = c.ranges.get(atom.attribute).ok_or_else(|| {
-                        HolderError::ClaimNotAvailable {
-                            name: atom.attribute.to_owned(),
-                        }
-                    })?;
+                    let entry = c
+                        .ranges
+                        .get(atom.attribute)
+                        .ok_or_else(|| HolderError::ClaimNotAvailable { name: atom.attribute.to_owned() })?;
                     let secrets = e.issued.range_secrets().ok_or_else(not_satisfied)?;
                     let value = secrets.value(atom.attribute).ok_or_else(not_satisfied)?;
-                    let proof =
-                        prove(entry, secrets.seed(), value, &atom).map_err(|_| not_satisfied())?;
+                    let proof = prove(entry, secrets.seed(), value, &atom).map_err(|_| not_satisfied())?;
                     range_proofs.insert(atom.to_string(), Value::String(proof));
                 }
             }
         }
         proven.push(p.to_string());
     }
-    Ok(Answer {
-        disclose,
-        proven,
-        range_proofs,
-    })
+    Ok(Answer { disclose, proven, range_proofs })
 }

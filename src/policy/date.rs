@@ -51,19 +51,12 @@ impl Date {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        Date::new(
-            u16::try_from(year).ok()?,
-            u8::try_from(month).ok()?,
-            u8::try_from(day).ok()?,
-        )
+        Date::new(u16::try_from(year).ok()?, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
     }
 
     /// Parses `YYYY-MM-DD`; any other form is [`PolicyError::InvalidDate`].
     pub fn parse(text: &str) -> Result<Date, PolicyError> {
-        parse_opt(text).ok_or_else(|| PolicyError::InvalidDate {
-            context: "date".to_owned(),
-            value: clip(text),
-        })
+        parse_opt(text).ok_or_else(|| PolicyError::InvalidDate { context: "date".to_owned(), value: clip(text) })
     }
 
     /// The year, `1..=9999`.

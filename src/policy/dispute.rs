@@ -43,14 +43,10 @@ impl Dispute {
         let mut out = Vec::with_capacity(entries.len());
         for &(reference, reason) in entries {
             if !known.contains(reference) {
-                return Err(PolicyError::UnknownDisputeReference {
-                    reference: clip(reference),
-                });
+                return Err(PolicyError::UnknownDisputeReference { reference: clip(reference) });
             }
             if !seen.insert(reference) {
-                return Err(PolicyError::DuplicateDisputeEntry {
-                    reference: reference.to_owned(),
-                });
+                return Err(PolicyError::DuplicateDisputeEntry { reference: reference.to_owned() });
             }
             if reason.len() > MAX_REASON_LEN {
                 return Err(PolicyError::InvalidField {
@@ -58,16 +54,9 @@ impl Dispute {
                     reason: "it is longer than 2048 bytes",
                 });
             }
-            out.push(DisputeEntry {
-                reference: reference.to_owned(),
-                reason: reason.to_owned(),
-            });
+            out.push(DisputeEntry { reference: reference.to_owned(), reason: reason.to_owned() });
         }
-        Ok(Dispute {
-            policy_id: report.policy_id.clone(),
-            policy_version: report.policy_version.clone(),
-            entries: out,
-        })
+        Ok(Dispute { policy_id: report.policy_id.clone(), policy_version: report.policy_version.clone(), entries: out })
     }
 
     /// The disputed references.
@@ -94,31 +83,20 @@ pub fn apply_corrections(
     let mut disputed = BTreeSet::new();
     for reference in dispute.references() {
         if !disputed.insert(reference) {
-            return Err(PolicyError::DuplicateDisputeEntry {
-                reference: clip(reference),
-            });
+            return Err(PolicyError::DuplicateDisputeEntry { reference: clip(reference) });
         }
     }
     let present: BTreeSet<&str> = records.iter().map(|r| r.reference.as_str()).collect();
     if let Some(missing) = disputed.iter().find(|r| !present.contains(*r)) {
-        return Err(PolicyError::UnknownDisputeReference {
-            reference: clip(missing),
-        });
+        return Err(PolicyError::UnknownDisputeReference { reference: clip(missing) });
     }
     let mut replacements = BTreeMap::new();
     for record in corrected {
         if !disputed.contains(record.reference.as_str()) {
-            return Err(PolicyError::CorrectionNotDisputed {
-                reference: clip(&record.reference),
-            });
+            return Err(PolicyError::CorrectionNotDisputed { reference: clip(&record.reference) });
         }
-        if replacements
-            .insert(record.reference.as_str(), record)
-            .is_some()
-        {
-            return Err(PolicyError::DuplicateReference {
-                reference: record.reference.clone(),
-            });
+        if replacements.insert(record.reference.as_str(), record).is_some() {
+            return Err(PolicyError::DuplicateReference { reference: record.reference.clone() });
         }
     }
     let out: Vec<Record> = records

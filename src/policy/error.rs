@@ -206,10 +206,7 @@ impl fmt::Display for PolicyError {
             Self::StartOutsideScale { start, min, max } => {
                 write!(f, "scale.start ({start}) is outside the scale {min}..={max}")
             }
-            Self::EmptyCap { kind } => write!(
-                f,
-                "rules.{kind:?}.cap sets neither max_records nor max_points"
-            ),
+            Self::EmptyCap { kind } => write!(f, "rules.{kind:?}.cap sets neither max_records nor max_points"),
             Self::NoTiers => write!(f, "tiers is empty: the policy needs at least one tier"),
             Self::DuplicateTierName { name } => write!(f, "tier name {name:?} is used twice"),
             Self::InvertedTier { name, min, max } => {
@@ -218,54 +215,33 @@ impl fmt::Display for PolicyError {
             Self::TierOverlap { lower, upper } => {
                 write!(f, "tiers {lower:?} and {upper:?} overlap")
             }
-            Self::TierGap {
-                lower,
-                upper,
-                from,
-                to,
-            } => write!(
-                f,
-                "scores {from}..={to} between tiers {lower:?} and {upper:?} belong to no tier"
-            ),
-            Self::TiersDoNotCoverScale {
-                tiers_min,
-                tiers_max,
-                scale_min,
-                scale_max,
-            } => write!(
-                f,
-                "tiers span {tiers_min}..={tiers_max} but must span the scale {scale_min}..={scale_max}"
-            ),
+            Self::TierGap { lower, upper, from, to } => {
+                write!(f, "scores {from}..={to} between tiers {lower:?} and {upper:?} belong to no tier")
+            }
+            Self::TiersDoNotCoverScale { tiers_min, tiers_max, scale_min, scale_max } => {
+                write!(f, "tiers span {tiers_min}..={tiers_max} but must span the scale {scale_min}..={scale_max}")
+            }
             Self::UnknownTier { perk, tier } => {
                 write!(f, "perk {perk:?} names unknown min_tier {tier:?}")
             }
-            Self::PerkThresholdOutOfScale {
-                perk,
-                min_score,
-                min,
-                max,
-            } => write!(
-                f,
-                "perk {perk:?} has min_score {min_score} outside the scale {min}..={max}"
-            ),
+            Self::PerkThresholdOutOfScale { perk, min_score, min, max } => {
+                write!(f, "perk {perk:?} has min_score {min_score} outside the scale {min}..={max}")
+            }
             Self::UnknownRecordKind { reference, kind } => {
                 write!(f, "record {reference:?} has kind {kind:?}, which the policy has no rule for")
             }
-            Self::RecordAfterAsOf {
-                reference,
-                date,
-                as_of,
-            } => write!(f, "record {reference:?} is dated {date}, after the scoring date {as_of}"),
+            Self::RecordAfterAsOf { reference, date, as_of } => {
+                write!(f, "record {reference:?} is dated {date}, after the scoring date {as_of}")
+            }
             Self::InvalidDate { context, value } => {
                 write!(f, "{context} {value:?} is not a calendar date of the form YYYY-MM-DD")
             }
             Self::DuplicateReference { reference } => {
                 write!(f, "reference {reference:?} is used by more than one record")
             }
-            Self::ArithmeticOverflow { reference } => write!(
-                f,
-                "running total overflows at record {reference:?}: point values are too large"
-            ),
+            Self::ArithmeticOverflow { reference } => {
+                write!(f, "running total overflows at record {reference:?}: point values are too large")
+            }
             Self::UnknownDisputeReference { reference } => {
                 write!(f, "disputed reference {reference:?} is not among the scored records")
             }

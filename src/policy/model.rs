@@ -191,17 +191,10 @@ impl Policy {
     /// `max_len` before any parsing.
     pub fn from_json_slice(bytes: &[u8], max_len: usize) -> Result<Policy, PolicyError> {
         if bytes.len() > max_len {
-            return Err(PolicyError::TooLarge {
-                what: "policy",
-                len: bytes.len(),
-                max: max_len,
-            });
+            return Err(PolicyError::TooLarge { what: "policy", len: bytes.len(), max: max_len });
         }
-        let spec: PolicySpec =
-            serde_json::from_slice(bytes).map_err(|e| PolicyError::InvalidJson {
-                what: "policy",
-                message: e.to_string(),
-            })?;
+        let spec: PolicySpec = serde_json::from_slice(bytes)
+            .map_err(|e| PolicyError::InvalidJson { what: "policy", message: e.to_string() })?;
         Policy::new(spec)
     }
 
@@ -217,10 +210,7 @@ impl Policy {
         check_name("version", &spec.version)?;
         let scale = spec.scale;
         if scale.min >= scale.max {
-            return Err(PolicyError::EmptyScale {
-                min: scale.min,
-                max: scale.max,
-            });
+            return Err(PolicyError::EmptyScale { min: scale.min, max: scale.max });
         }
         if i64::try_from(scale.max).is_err() {
             return Err(PolicyError::InvalidField {
@@ -229,11 +219,7 @@ impl Policy {
             });
         }
         if scale.start < scale.min || scale.start > scale.max {
-            return Err(PolicyError::StartOutsideScale {
-                start: scale.start,
-                min: scale.min,
-                max: scale.max,
-            });
+            return Err(PolicyError::StartOutsideScale { start: scale.start, min: scale.min, max: scale.max });
         }
         for (kind, rule) in &spec.rules {
             check_name(&format!("rules key {:?}", clip(kind)), kind)?;
@@ -249,10 +235,7 @@ impl Policy {
             check_name(&format!("perks key {:?}", clip(name)), name)?;
             if let Some(tier) = &perk.min_tier {
                 if policy.tier(tier).is_none() {
-                    return Err(PolicyError::UnknownTier {
-                        perk: name.clone(),
-                        tier: clip(tier),
-                    });
+                    return Err(PolicyError::UnknownTier { perk: name.clone(), tier: clip(tier) });
                 }
             }
             if let Some(min_score) = perk.min_score {
@@ -316,10 +299,7 @@ impl Policy {
 
     /// The tier a score falls in, or `None` if the score is outside the scale.
     pub fn tier_for(&self, score: u64) -> Option<&Tier> {
-        self.spec
-            .tiers
-            .iter()
-            .find(|t| t.min <= score && score <= t.max)
+        self.spec.tiers.iter().find(|t| t.min <= score && score <= t.max)
     }
 
     /// All perks, keyed by name.
@@ -367,18 +347,12 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<(), PolicyError> {
         "it is empty"
     } else if name.len() > MAX_NAME_LEN {
         "it is longer than 64 bytes"
-    } else if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'.'))
-    {
+    } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'.')) {
         "only ASCII letters, digits, '_', '-', '+' and '.' are allowed"
     } else {
         return Ok(());
     };
-    Err(PolicyError::InvalidField {
-        field: field.to_owned(),
-        reason,
-    })
+    Err(PolicyError::InvalidField { field: field.to_owned(), reason })
 }
 
 fn check_tiers(tiers: &mut [Tier], scale: Scale) -> Result<(), PolicyError> {
@@ -389,16 +363,10 @@ fn check_tiers(tiers: &mut [Tier], scale: Scale) -> Result<(), PolicyError> {
     for tier in tiers.iter() {
         check_name(&format!("tier name {:?}", clip(&tier.name)), &tier.name)?;
         if !names.insert(tier.name.as_str()) {
-            return Err(PolicyError::DuplicateTierName {
-                name: tier.name.clone(),
-            });
+            return Err(PolicyError::DuplicateTierName { name: tier.name.clone() });
         }
         if tier.min > tier.max {
-            return Err(PolicyError::InvertedTier {
-                name: tier.name.clone(),
-                min: tier.min,
-                max: tier.max,
-            });
+            return Err(PolicyError::InvertedTier { name: tier.name.clone(), min: tier.min, max: tier.max });
         }
     }
     tiers.sort_by_key(|t| (t.min, t.max));
@@ -414,12 +382,7 @@ fn check_tiers(tiers: &mut [Tier], scale: Scale) -> Result<(), PolicyError> {
                     to: upper.min - 1,
                 })
             }
-            _ => {
-                return Err(PolicyError::TierOverlap {
-                    lower: lower.name.clone(),
-                    upper: upper.name.clone(),
-                })
-            }
+            _ => return Err(PolicyError::TierOverlap { lower: lower.name.clone(), upper: upper.name.clone() }),
         }
     }
     let (first, last) = (&tiers[0], &tiers[tiers.len() - 1]);
@@ -451,10 +414,7 @@ where
             let mut map = BTreeMap::new();
             while let Some(key) = access.next_key::<String>()? {
                 if map.contains_key(&key) {
-                    return Err(A::Error::custom(format_args!(
-                        "duplicate key {:?}",
-                        clip(&key)
-                    )));
+                    return Err(A::Error::custom(format_args!("duplicate key {:?}", clip(&key))));
                 }
                 let value = access.next_value()?;
                 map.insert(key, value);

@@ -58,10 +58,7 @@ impl Record {
                 reason,
             });
         }
-        check_name(
-            &format!("record {:?} kind {:?}", self.reference, clip(&self.kind)),
-            &self.kind,
-        )?;
+        check_name(&format!("record {:?} kind {:?}", self.reference, clip(&self.kind)), &self.kind)?;
         if let Some(evidence) = &self.evidence {
             let reason = if evidence.len() > MAX_EVIDENCE_LEN {
                 Some("it is longer than 1024 bytes")
@@ -138,35 +135,17 @@ impl Records {
     /// against `max_len` before parsing, and parsing stops as soon as the array
     /// holds more than `max_records` elements, so memory stays proportional to
     /// `max_len`.
-    pub fn from_json_slice(
-        bytes: &[u8],
-        max_len: usize,
-        max_records: usize,
-    ) -> Result<Records, PolicyError> {
+    pub fn from_json_slice(bytes: &[u8], max_len: usize, max_records: usize) -> Result<Records, PolicyError> {
         if bytes.len() > max_len {
-            return Err(PolicyError::TooLarge {
-                what: "records",
-                len: bytes.len(),
-                max: max_len,
-            });
+            return Err(PolicyError::TooLarge { what: "records", len: bytes.len(), max: max_len });
         }
-        let seed = BoundedSeq {
-            max: max_records,
-            exceeded: Cell::new(false),
-        };
+        let seed = BoundedSeq { max: max_records, exceeded: Cell::new(false) };
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
         let raw = match parsed {
             Ok(raw) => raw,
-            Err(_) if seed.exceeded.get() => {
-                return Err(PolicyError::TooManyRecords { max: max_records })
-            }
-            Err(e) => {
-                return Err(PolicyError::InvalidJson {
-                    what: "records",
-                    message: e.to_string(),
-                })
-            }
+            Err(_) if seed.exceeded.get() => return Err(PolicyError::TooManyRecords { max: max_records }),
+            Err(e) => return Err(PolicyError::InvalidJson { what: "records", message: e.to_string() }),
         };
         let mut records = Vec::with_capacity(raw.len());
         for r in raw {
@@ -174,12 +153,7 @@ impl Records {
                 context: format!("record {:?} date", clip(&r.reference)),
                 value: clip(&r.date),
             })?;
-            records.push(Record {
-                kind: r.kind,
-                date,
-                reference: r.reference,
-                evidence: r.evidence,
-            });
+            records.push(Record { kind: r.kind, date, reference: r.reference, evidence: r.evidence });
         }
         Records::new(records)
     }
@@ -207,9 +181,7 @@ pub(crate) fn check_all(records: &[Record]) -> Result<(), PolicyError> {
     for record in records {
         record.check()?;
         if !seen.insert(record.reference.as_str()) {
-            return Err(PolicyError::DuplicateReference {
-                reference: record.reference.clone(),
-            });
+            return Err(PolicyError::DuplicateReference { reference: record.reference.clone() });
         }
     }
     Ok(())

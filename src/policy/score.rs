@@ -129,11 +129,7 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
             });
         }
         if record.date > as_of {
-            return Err(PolicyError::RecordAfterAsOf {
-                reference: record.reference.clone(),
-                date: record.date,
-                as_of,
-            });
+            return Err(PolicyError::RecordAfterAsOf { reference: record.reference.clone(), date: record.date, as_of });
         }
     }
     let mut order: Vec<&Record> = records.iter().collect();
@@ -145,9 +141,7 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
     let mut total = i128::from(scale.start);
     let mut items = Vec::with_capacity(order.len());
     for record in order {
-        let overflow = || PolicyError::ArithmeticOverflow {
-            reference: record.reference.clone(),
-        };
+        let overflow = || PolicyError::ArithmeticOverflow { reference: record.reference.clone() };
         let Some(rule) = policy.rule(&record.kind) else {
             // Checked above; kept as an error rather than a panic.
             return Err(PolicyError::UnknownRecordKind {
@@ -163,21 +157,11 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
                     (record.date.year(), record.date.month()),
                     format!("{:04}-{:02}", record.date.year(), record.date.month()),
                 ),
-                Period::CalendarYear => (
-                    (record.date.year(), 0),
-                    format!("{:04}", record.date.year()),
-                ),
+                Period::CalendarYear => ((record.date.year(), 0), format!("{:04}", record.date.year())),
                 Period::AllTime => ((0, 0), "all".to_owned()),
             };
-            let (count, used) = usage
-                .entry((record.kind.as_str(), key.0, key.1))
-                .or_insert((0, 0));
-            let hit = |limit, value| CapHit {
-                limit,
-                per: cap.per,
-                period: label.clone(),
-                value,
-            };
+            let (count, used) = usage.entry((record.kind.as_str(), key.0, key.1)).or_insert((0, 0));
+            let hit = |limit, value| CapHit { limit, per: cap.per, period: label.clone(), value };
             match cap.max_records {
                 Some(max) if *count >= max => {
                     applied = 0;
@@ -192,11 +176,7 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
                 if take < want {
                     caps.push(hit(CapLimit::MaxPoints, max));
                 }
-                applied = if rule.points < 0 {
-                    -i128::from(take)
-                } else {
-                    i128::from(take)
-                };
+                applied = if rule.points < 0 { -i128::from(take) } else { i128::from(take) };
             }
         }
         total = total.checked_add(applied).ok_or_else(overflow)?;
@@ -219,14 +199,10 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
         // In [min, max], so it fits in u64.
         (u64::try_from(total).unwrap_or(scale.max), Clamp::None)
     };
-    let unclamped_total = i64::try_from(total).map_err(|_| PolicyError::ArithmeticOverflow {
-        reference: "(start)".to_owned(),
-    })?;
+    let unclamped_total =
+        i64::try_from(total).map_err(|_| PolicyError::ArithmeticOverflow { reference: "(start)".to_owned() })?;
     // Tiers cover the whole scale (validated), so a tier is always found.
-    let tier = policy
-        .tier_for(value)
-        .map(|t| t.name.clone())
-        .unwrap_or_default();
+    let tier = policy.tier_for(value).map(|t| t.name.clone()).unwrap_or_default();
     let perks = policy
         .perks()
         .iter()
@@ -251,9 +227,7 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
 
 /// Replaces control characters so untrusted text cannot garble the table.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 impl ScoreReport {
@@ -264,15 +238,7 @@ impl ScoreReport {
 
     /// A plain-text table of the breakdown for the command line.
     pub fn render_table(&self) -> String {
-        let header = [
-            "date",
-            "kind",
-            "reference",
-            "rule",
-            "applied",
-            "total",
-            "caps",
-        ];
+        let header = ["date", "kind", "reference", "rule", "applied", "total", "caps"];
         let mut rows: Vec<[String; 7]> = vec![header.map(str::to_owned)];
         for item in &self.items {
             let caps: Vec<String> = item
@@ -283,12 +249,7 @@ impl ScoreReport {
                         CapLimit::MaxRecords => "max_records",
                         CapLimit::MaxPoints => "max_points",
                     };
-                    format!(
-                        "{limit} {} per {} ({})",
-                        c.value,
-                        c.per,
-                        printable(&c.period)
-                    )
+                    format!("{limit} {} per {} ({})", c.value, c.per, printable(&c.period))
                 })
                 .collect();
             rows.push([
@@ -322,11 +283,7 @@ impl ScoreReport {
             let mut line = String::new();
             for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
                 // Text columns left-aligned, number columns right-aligned.
-                let _ = if (3..=5).contains(&i) {
-                    write!(line, "{cell:>w$}  ")
-                } else {
-                    write!(line, "{cell:<w$}  ")
-                };
+                let _ = if (3..=5).contains(&i) { write!(line, "{cell:>w$}  ") } else { write!(line, "{cell:<w$}  ") };
             }
             let _ = writeln!(out, "{}", line.trim_end());
         }

@@ -18,19 +18,12 @@ fn d(text: &str) -> Date {
 }
 
 fn rec(kind: &str, date: &str, reference: &str) -> Record {
-    Record {
-        kind: kind.to_owned(),
-        date: d(date),
-        reference: reference.to_owned(),
-        evidence: None,
-    }
+    Record { kind: kind.to_owned(), date: d(date), reference: reference.to_owned(), evidence: None }
 }
 
 /// `n` records of one kind, references `{prefix}{i}`, all on `date`.
 fn many(kind: &str, date: &str, prefix: &str, n: usize) -> Vec<Record> {
-    (0..n)
-        .map(|i| rec(kind, date, &format!("{prefix}{i}")))
-        .collect()
+    (0..n).map(|i| rec(kind, date, &format!("{prefix}{i}"))).collect()
 }
 
 fn as_of() -> Date {
@@ -60,11 +53,7 @@ fn err_of(v: &Value) -> PolicyError {
 
 #[test]
 fn shipped_policies_load() {
-    for (text, id) in [
-        (SUINING, "suining-2013"),
-        (SESAME, "sesame-style"),
-        (CIVIC, "civic-1300"),
-    ] {
+    for (text, id) in [(SUINING, "suining-2013"), (SESAME, "sesame-style"), (CIVIC, "civic-1300")] {
         let p = load(text);
         assert_eq!(p.id(), id);
         assert!(!p.source().is_empty() && !p.description().is_empty());
@@ -80,9 +69,7 @@ fn shipped_policies_load() {
 
 #[test]
 fn shipped_policies_only_use_financial_and_civic_kinds() {
-    let banned = [
-        "relative", "family", "friend", "opinion", "speech", "associat", "religio",
-    ];
+    let banned = ["relative", "family", "friend", "opinion", "speech", "associat", "religio"];
     for text in [SUINING, SESAME, CIVIC] {
         for kind in load(text).rules().keys() {
             assert!(!banned.iter().any(|b| kind.contains(b)), "{kind}");
@@ -96,10 +83,7 @@ fn perk_thresholds() {
     // max(min_score 1000, tier A's lower bound 960) = 1000
     assert_eq!(civic.perk_threshold("no_deposit_rental"), Some(1000));
     assert_eq!(civic.perk_threshold("express_airport_security"), Some(1050));
-    assert_eq!(
-        civic.perk_threshold("travel_without_restriction"),
-        Some(600)
-    );
+    assert_eq!(civic.perk_threshold("travel_without_restriction"), Some(600));
     assert_eq!(civic.perk_threshold("nope"), None);
     let sesame = load(SESAME);
     assert_eq!(sesame.perk_threshold("no_deposit_rental"), Some(650));
@@ -116,18 +100,10 @@ fn perk_thresholds() {
     assert!(!travel.is_granted(&civic, 599, false));
 
     // No predicate at all: threshold is the scale minimum.
-    let bare = Perk {
-        description: None,
-        min_score: None,
-        min_tier: None,
-        requires_valid_status: true,
-    };
+    let bare = Perk { description: None, min_score: None, min_tier: None, requires_valid_status: true };
     assert_eq!(bare.score_threshold(&sesame), 350);
     // A tier from another policy fails closed.
-    let foreign = Perk {
-        min_tier: Some("AAA".to_owned()),
-        ..bare
-    };
+    let foreign = Perk { min_tier: Some("AAA".to_owned()), ..bare };
     assert_eq!(foreign.score_threshold(&sesame), u64::MAX);
 }
 
@@ -157,22 +133,10 @@ fn suining_hand_computed_with_cap() {
     assert_eq!(r.items[3].rule_points, -50);
     assert_eq!(
         r.items[3].caps,
-        [CapHit {
-            limit: CapLimit::MaxRecords,
-            per: Period::CalendarYear,
-            period: "2022".to_owned(),
-            value: 2
-        }]
+        [CapHit { limit: CapLimit::MaxRecords, per: Period::CalendarYear, period: "2022".to_owned(), value: 2 }]
     );
-    assert!(r
-        .items
-        .iter()
-        .enumerate()
-        .all(|(i, it)| (i == 3) != it.caps.is_empty()));
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (800, Clamp::None, "C")
-    );
+    assert!(r.items.iter().enumerate().all(|(i, it)| (i == 3) != it.caps.is_empty()));
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (800, Clamp::None, "C"));
     assert_eq!(r.perks, ["travel_without_restriction"]);
 }
 
@@ -182,32 +146,19 @@ fn suining_clamps_at_both_ends() {
     // 1000 - 11 * 100 = -100 -> clamped up to 0, tier D, no perks.
     let r = score(&p, &many("default", "2020-01-01", "d", 11), as_of()).expect("score");
     assert_eq!(r.unclamped_total, -100);
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (0, Clamp::AtMin, "D")
-    );
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (0, Clamp::AtMin, "D"));
     assert!(r.perks.is_empty());
     // No records: the start, 1000 = max, tier A, every perk.
     let r = score(&p, &[], as_of()).expect("score");
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (1000, Clamp::None, "A")
-    );
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (1000, Clamp::None, "A"));
     assert_eq!(r.perks.len(), 4);
 }
 
 #[test]
 fn sesame_hand_computed_with_caps() {
     let p = load(SESAME);
-    let mut records: Vec<Record> = (1..=10)
-        .map(|m| {
-            rec(
-                "repayment_on_time",
-                &format!("2022-{m:02}-05"),
-                &format!("on{m}"),
-            )
-        })
-        .collect();
+    let mut records: Vec<Record> =
+        (1..=10).map(|m| rec("repayment_on_time", &format!("2022-{m:02}-05"), &format!("on{m}"))).collect();
     records.extend([
         rec("bill_paid_on_time", "2022-05-03", "bill1"),
         rec("bill_paid_on_time", "2022-05-20", "bill2"),
@@ -229,58 +180,24 @@ fn sesame_hand_computed_with_caps() {
     assert_eq!(r.unclamped_total, 677);
     assert_eq!((r.score, r.tier.as_str()), (677, "very_good"));
     assert_eq!(r.perks, ["no_deposit_rental"]);
-    let capped: Vec<(&str, CapLimit)> = r
-        .items
-        .iter()
-        .filter(|i| !i.caps.is_empty())
-        .map(|i| (i.reference.as_str(), i.caps[0].limit))
-        .collect();
-    assert_eq!(
-        capped,
-        [
-            ("bill2", CapLimit::MaxRecords),
-            ("on9", CapLimit::MaxPoints),
-            ("on10", CapLimit::MaxPoints)
-        ]
-    );
+    let capped: Vec<(&str, CapLimit)> =
+        r.items.iter().filter(|i| !i.caps.is_empty()).map(|i| (i.reference.as_str(), i.caps[0].limit)).collect();
+    assert_eq!(capped, [("bill2", CapLimit::MaxRecords), ("on9", CapLimit::MaxPoints), ("on10", CapLimit::MaxPoints)]);
 }
 
 #[test]
 fn sesame_clamps_at_both_ends() {
     let p = load(SESAME);
     // 600 + 8 * 50 = 1000 -> clamped down to 950, excellent, all three perks.
-    let r = score(
-        &p,
-        &many("judgement_settled", "2021-01-01", "s", 8),
-        as_of(),
-    )
-    .expect("s");
+    let r = score(&p, &many("judgement_settled", "2021-01-01", "s", 8), as_of()).expect("s");
     assert_eq!(r.unclamped_total, 1000);
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (950, Clamp::AtMax, "excellent")
-    );
-    assert_eq!(
-        r.perks,
-        [
-            "express_airport_security",
-            "no_deposit_rental",
-            "preferential_loan_rate"
-        ]
-    );
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (950, Clamp::AtMax, "excellent"));
+    assert_eq!(r.perks, ["express_airport_security", "no_deposit_rental", "preferential_loan_rate"]);
     // 600 - 3 * 100 = 300 -> clamped up to 350, poor.
     let r = score(&p, &many("default", "2021-01-01", "d", 3), as_of()).expect("s");
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (350, Clamp::AtMin, "poor")
-    );
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (350, Clamp::AtMin, "poor"));
     // 600 + 50 = 650: exactly the deposit-free threshold.
-    let r = score(
-        &p,
-        &many("judgement_settled", "2021-01-01", "s", 1),
-        as_of(),
-    )
-    .expect("s");
+    let r = score(&p, &many("judgement_settled", "2021-01-01", "s", 1), as_of()).expect("s");
     assert_eq!((r.score, r.tier.as_str()), (650, "very_good"));
     assert_eq!(r.perks, ["no_deposit_rental"]);
 }
@@ -299,13 +216,7 @@ fn civic_hand_computed_with_caps() {
         rec("repayment_on_time", "2022-12-20", "r13"),
         rec("repayment_on_time", "2022-12-28", "r14"),
     ];
-    records.extend((1..=12).map(|m| {
-        rec(
-            "repayment_on_time",
-            &format!("2022-{m:02}-15"),
-            &format!("r{m}"),
-        )
-    }));
+    records.extend((1..=12).map(|m| rec("repayment_on_time", &format!("2022-{m:02}-15"), &format!("r{m}"))));
     let r = score(&p, &records, as_of()).expect("score");
     // 1000
     //  + 10  (tax1)          ; tax2 same year: max_records 1 bites, 0
@@ -314,25 +225,12 @@ fn civic_hand_computed_with_caps() {
     //  - 20  (f4, April: new month)
     //  + 12 * 5 = 60 (r1..r12) ; r13, r14: 2022 max_points 60 used up, 0
     //  = 1030 -> tier A (960..=1049)
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (1030, Clamp::None, "A")
-    );
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (1030, Clamp::None, "A"));
     assert_eq!(
         r.perks,
-        [
-            "no_deposit_rental",
-            "preferential_loan_rate",
-            "soft_sleeper_booking",
-            "travel_without_restriction"
-        ]
+        ["no_deposit_rental", "preferential_loan_rate", "soft_sleeper_booking", "travel_without_restriction"]
     );
-    let mut capped: Vec<&str> = r
-        .items
-        .iter()
-        .filter(|i| !i.caps.is_empty())
-        .map(|i| i.reference.as_str())
-        .collect();
+    let mut capped: Vec<&str> = r.items.iter().filter(|i| !i.caps.is_empty()).map(|i| i.reference.as_str()).collect();
     capped.sort_unstable();
     assert_eq!(capped, ["f3", "r13", "r14", "tax2"]);
     let f3 = r.items.iter().find(|i| i.reference == "f3").expect("f3");
@@ -344,23 +242,12 @@ fn civic_hand_computed_with_caps() {
 fn civic_clamps_at_both_ends() {
     let p = load(CIVIC);
     // 1000 + 7 * 50 = 1350 -> 1300, AAA, all five perks.
-    let r = score(
-        &p,
-        &many("judgement_settled", "2020-05-05", "s", 7),
-        as_of(),
-    )
-    .expect("s");
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (1300, Clamp::AtMax, "AAA")
-    );
+    let r = score(&p, &many("judgement_settled", "2020-05-05", "s", 7), as_of()).expect("s");
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (1300, Clamp::AtMax, "AAA"));
     assert_eq!(r.perks.len(), 5);
     // 1000 - 11 * 100 = -100 -> 0, D, no perks.
     let r = score(&p, &many("default", "2020-05-05", "d", 11), as_of()).expect("s");
-    assert_eq!(
-        (r.score, r.clamped, r.tier.as_str()),
-        (0, Clamp::AtMin, "D")
-    );
+    assert_eq!((r.score, r.clamped, r.tier.as_str()), (0, Clamp::AtMin, "D"));
     assert!(r.perks.is_empty());
 }
 
@@ -411,29 +298,13 @@ fn report_round_trips_and_renders() {
 #[test]
 fn rejects_oversized_policy_before_parsing() {
     let junk = vec![b'{'; 101];
-    assert_eq!(
-        Policy::from_json_slice(&junk, 100),
-        Err(PolicyError::TooLarge {
-            what: "policy",
-            len: 101,
-            max: 100
-        })
-    );
+    assert_eq!(Policy::from_json_slice(&junk, 100), Err(PolicyError::TooLarge { what: "policy", len: 101, max: 100 }));
 }
 
 #[test]
 fn rejects_invalid_json_and_unknown_fields() {
-    for bad in [
-        &b"not json"[..],
-        b"",
-        b"[]",
-        b"{\"id\": 1}",
-        &SESAME.as_bytes()[..SESAME.len() - 2],
-    ] {
-        assert!(matches!(
-            Policy::from_json_slice(bad, LIMIT),
-            Err(PolicyError::InvalidJson { what: "policy", .. })
-        ));
+    for bad in [&b"not json"[..], b"", b"[]", b"{\"id\": 1}", &SESAME.as_bytes()[..SESAME.len() - 2]] {
+        assert!(matches!(Policy::from_json_slice(bad, LIMIT), Err(PolicyError::InvalidJson { what: "policy", .. })));
     }
     let mut v = mini();
     v["relatives_weight"] = json!(1);
@@ -442,11 +313,7 @@ fn rejects_invalid_json_and_unknown_fields() {
     v["rules"]["x"]["subject"] = json!("someone else");
     assert!(matches!(err_of(&v), PolicyError::InvalidJson { .. }));
     // Duplicate rule keys would otherwise silently keep the last one.
-    let dup = SESAME.replacen(
-        "\"default\": {",
-        "\"default\": { \"points\": 0 }, \"default\": {",
-        1,
-    );
+    let dup = SESAME.replacen("\"default\": {", "\"default\": { \"points\": 0 }, \"default\": {", 1);
     match Policy::from_json_slice(dup.as_bytes(), LIMIT) {
         Err(PolicyError::InvalidJson { message, .. }) => assert!(message.contains("duplicate")),
         other => panic!("{other:?}"),
@@ -459,17 +326,10 @@ fn rejects_invalid_json_and_unknown_fields() {
 
 #[test]
 fn rejects_bad_names() {
-    for (path, value) in [
-        ("id", json!("has space")),
-        ("version", json!("")),
-        ("id", json!("x".repeat(65))),
-    ] {
+    for (path, value) in [("id", json!("has space")), ("version", json!("")), ("id", json!("x".repeat(65)))] {
         let mut v = mini();
         v[path] = value;
-        assert!(
-            matches!(err_of(&v), PolicyError::InvalidField { .. }),
-            "{path}"
-        );
+        assert!(matches!(err_of(&v), PolicyError::InvalidField { .. }), "{path}");
     }
     let mut v = mini();
     v["rules"]["bad kind"] = json!({"points": 1});
@@ -489,14 +349,7 @@ fn rejects_bad_scales() {
         let mut v = mini();
         v["scale"] = json!({"min": 1, "max": 100, "start": start});
         v["tiers"][0]["min"] = json!(1);
-        assert_eq!(
-            err_of(&v),
-            PolicyError::StartOutsideScale {
-                start,
-                min: 1,
-                max: 100
-            }
-        );
+        assert_eq!(err_of(&v), PolicyError::StartOutsideScale { start, min: 1, max: 100 });
     }
     let mut v = mini();
     v["scale"]["max"] = json!(u64::MAX);
@@ -526,18 +379,11 @@ fn rejects_bad_tiers() {
     );
     assert_eq!(
         tiers(json!([{"name": "a", "min": 0, "max": 49}, {"name": "b", "min": 100, "max": 50}])),
-        PolicyError::InvertedTier {
-            name: "b".into(),
-            min: 100,
-            max: 50
-        }
+        PolicyError::InvertedTier { name: "b".into(), min: 100, max: 50 }
     );
     assert_eq!(
         tiers(json!([{"name": "a", "min": 0, "max": 50}, {"name": "b", "min": 50, "max": 100}])),
-        PolicyError::TierOverlap {
-            lower: "a".into(),
-            upper: "b".into()
-        }
+        PolicyError::TierOverlap { lower: "a".into(), upper: "b".into() }
     );
     // A tier nested inside another is an overlap too.
     assert!(matches!(
@@ -546,12 +392,7 @@ fn rejects_bad_tiers() {
     ));
     assert_eq!(
         tiers(json!([{"name": "a", "min": 0, "max": 40}, {"name": "b", "min": 50, "max": 100}])),
-        PolicyError::TierGap {
-            lower: "a".into(),
-            upper: "b".into(),
-            from: 41,
-            to: 49
-        }
+        PolicyError::TierGap { lower: "a".into(), upper: "b".into(), from: 41, to: 49 }
     );
     let cover = |lo: u64, hi: u64| PolicyError::TiersDoNotCoverScale {
         tiers_min: lo,
@@ -559,28 +400,16 @@ fn rejects_bad_tiers() {
         scale_min: 0,
         scale_max: 100,
     };
-    assert_eq!(
-        tiers(json!([{"name": "a", "min": 1, "max": 100}])),
-        cover(1, 100)
-    );
-    assert_eq!(
-        tiers(json!([{"name": "a", "min": 0, "max": 99}])),
-        cover(0, 99)
-    );
-    assert_eq!(
-        tiers(json!([{"name": "a", "min": 0, "max": 101}])),
-        cover(0, 101)
-    );
+    assert_eq!(tiers(json!([{"name": "a", "min": 1, "max": 100}])), cover(1, 100));
+    assert_eq!(tiers(json!([{"name": "a", "min": 0, "max": 99}])), cover(0, 99));
+    assert_eq!(tiers(json!([{"name": "a", "min": 0, "max": 101}])), cover(0, 101));
     // Order in the file does not matter.
     let mut v = mini();
-    v["tiers"] =
-        json!([{"name": "high", "min": 50, "max": 100}, {"name": "low", "min": 0, "max": 49}]);
+    v["tiers"] = json!([{"name": "high", "min": 50, "max": 100}, {"name": "low", "min": 0, "max": 49}]);
     assert_eq!(try_load(&v).expect("ok").tiers()[0].name, "low");
     // u64::MAX tier bound does not overflow the adjacency check.
     assert!(matches!(
-        tiers(
-            json!([{"name": "a", "min": 0, "max": u64::MAX}, {"name": "b", "min": 5, "max": u64::MAX}])
-        ),
+        tiers(json!([{"name": "a", "min": 0, "max": u64::MAX}, {"name": "b", "min": 5, "max": u64::MAX}])),
         PolicyError::TierOverlap { .. }
     ));
 }
@@ -589,34 +418,17 @@ fn rejects_bad_tiers() {
 fn rejects_bad_perks() {
     let mut v = mini();
     v["perks"]["p"] = json!({"min_tier": "gold"});
-    assert_eq!(
-        err_of(&v),
-        PolicyError::UnknownTier {
-            perk: "p".into(),
-            tier: "gold".into()
-        }
-    );
+    assert_eq!(err_of(&v), PolicyError::UnknownTier { perk: "p".into(), tier: "gold".into() });
     for min_score in [101, u64::MAX] {
         let mut v = mini();
         v["perks"]["p"] = json!({ "min_score": min_score });
-        assert_eq!(
-            err_of(&v),
-            PolicyError::PerkThresholdOutOfScale {
-                perk: "p".into(),
-                min_score,
-                min: 0,
-                max: 100
-            }
-        );
+        assert_eq!(err_of(&v), PolicyError::PerkThresholdOutOfScale { perk: "p".into(), min_score, min: 0, max: 100 });
     }
     let mut v = mini();
     v["scale"]["min"] = json!(10);
     v["tiers"][0]["min"] = json!(10);
     v["perks"]["p"] = json!({"min_score": 9});
-    assert!(matches!(
-        err_of(&v),
-        PolicyError::PerkThresholdOutOfScale { .. }
-    ));
+    assert!(matches!(err_of(&v), PolicyError::PerkThresholdOutOfScale { .. }));
     let mut v = mini();
     v["perks"]["p"]["requires_relatives"] = json!(false);
     assert!(matches!(err_of(&v), PolicyError::InvalidJson { .. }));
@@ -634,20 +446,10 @@ fn records_parse_and_reject() {
 
     assert_eq!(
         Records::from_json_slice(&[b'x'; 11], 10, 10),
-        Err(PolicyError::TooLarge {
-            what: "records",
-            len: 11,
-            max: 10
-        })
+        Err(PolicyError::TooLarge { what: "records", len: 11, max: 10 })
     );
-    assert_eq!(
-        Records::from_json_slice(ok, LIMIT, 1),
-        Err(PolicyError::TooManyRecords { max: 1 })
-    );
-    assert_eq!(
-        Records::from_json_slice(b"[]", LIMIT, 0).map(|r| r.into_vec()),
-        Ok(vec![])
-    );
+    assert_eq!(Records::from_json_slice(ok, LIMIT, 1), Err(PolicyError::TooManyRecords { max: 1 }));
+    assert_eq!(Records::from_json_slice(b"[]", LIMIT, 0).map(|r| r.into_vec()), Ok(vec![]));
     for bad in [
         &b"{}"[..],
         b"[1]",
@@ -656,38 +458,23 @@ fn records_parse_and_reject() {
         br#"[{"kind": "default", "date": "2023-04-01"}]"#,
     ] {
         assert!(
-            matches!(
-                Records::from_json_slice(bad, LIMIT, 10),
-                Err(PolicyError::InvalidJson { what: "records", .. })
-            ),
+            matches!(Records::from_json_slice(bad, LIMIT, 10), Err(PolicyError::InvalidJson { what: "records", .. })),
             "{}",
             String::from_utf8_lossy(bad)
         );
     }
-    for date in [
-        "2023-02-29",
-        "2023-1-05",
-        "2024-13-01",
-        "0000-01-01",
-        "2023-04-31",
-        "２０２３-01-01",
-    ] {
+    for date in ["2023-02-29", "2023-1-05", "2024-13-01", "0000-01-01", "2023-04-31", "２０２３-01-01"] {
         let text = format!(r#"[{{"kind": "default", "date": "{date}", "reference": "r9"}}]"#);
         assert_eq!(
             Records::from_json_slice(text.as_bytes(), LIMIT, 10),
-            Err(PolicyError::InvalidDate {
-                context: "record \"r9\" date".into(),
-                value: date.into()
-            })
+            Err(PolicyError::InvalidDate { context: "record \"r9\" date".into(), value: date.into() })
         );
     }
     let dup = br#"[{"kind": "default", "date": "2023-04-01", "reference": "a"},
                    {"kind": "default", "date": "2023-05-01", "reference": "a"}]"#;
     assert_eq!(
         Records::from_json_slice(dup, LIMIT, 10),
-        Err(PolicyError::DuplicateReference {
-            reference: "a".into()
-        })
+        Err(PolicyError::DuplicateReference { reference: "a".into() })
     );
     for (reference, kind, evidence) in [
         ("", "default", None),
@@ -695,67 +482,24 @@ fn records_parse_and_reject() {
         ("a", "bad kind", None),
         ("a", "default", Some("x".repeat(MAX_EVIDENCE_LEN + 1))),
     ] {
-        let r = Record {
-            kind: kind.into(),
-            date: d("2020-01-01"),
-            reference: reference.into(),
-            evidence,
-        };
-        assert!(matches!(
-            Records::new(vec![r]),
-            Err(PolicyError::InvalidField { .. })
-        ));
+        let r = Record { kind: kind.into(), date: d("2020-01-01"), reference: reference.into(), evidence };
+        assert!(matches!(Records::new(vec![r]), Err(PolicyError::InvalidField { .. })));
     }
-    let long = Record {
-        reference: "r".repeat(MAX_REFERENCE_LEN + 1),
-        ..rec("default", "2020-01-01", "x")
-    };
-    assert!(matches!(
-        long.check(),
-        Err(PolicyError::InvalidField { .. })
-    ));
+    let long = Record { reference: "r".repeat(MAX_REFERENCE_LEN + 1), ..rec("default", "2020-01-01", "x") };
+    assert!(matches!(long.check(), Err(PolicyError::InvalidField { .. })));
 }
 
 #[test]
 fn score_rejects_unknown_kind_future_date_and_duplicates() {
     let p = load(SESAME);
-    let e = score(
-        &p,
-        &[rec("relative_defaulted", "2020-01-01", "r1")],
-        as_of(),
-    );
-    assert_eq!(
-        e,
-        Err(PolicyError::UnknownRecordKind {
-            reference: "r1".into(),
-            kind: "relative_defaulted".into()
-        })
-    );
+    let e = score(&p, &[rec("relative_defaulted", "2020-01-01", "r1")], as_of());
+    assert_eq!(e, Err(PolicyError::UnknownRecordKind { reference: "r1".into(), kind: "relative_defaulted".into() }));
     let e = score(&p, &[rec("default", "2025-01-01", "r1")], as_of());
-    assert_eq!(
-        e,
-        Err(PolicyError::RecordAfterAsOf {
-            reference: "r1".into(),
-            date: d("2025-01-01"),
-            as_of: as_of()
-        })
-    );
+    assert_eq!(e, Err(PolicyError::RecordAfterAsOf { reference: "r1".into(), date: d("2025-01-01"), as_of: as_of() }));
     // A record on the scoring date itself counts.
     assert!(score(&p, &[rec("default", "2024-12-31", "r1")], as_of()).is_ok());
-    let e = score(
-        &p,
-        &[
-            rec("default", "2020-01-01", "r1"),
-            rec("judgement_settled", "2021-01-01", "r1"),
-        ],
-        as_of(),
-    );
-    assert_eq!(
-        e,
-        Err(PolicyError::DuplicateReference {
-            reference: "r1".into()
-        })
-    );
+    let e = score(&p, &[rec("default", "2020-01-01", "r1"), rec("judgement_settled", "2021-01-01", "r1")], as_of());
+    assert_eq!(e, Err(PolicyError::DuplicateReference { reference: "r1".into() }));
     let e = score(&p, &[rec("default", "2020-01-01", "")], as_of());
     assert!(matches!(e, Err(PolicyError::InvalidField { .. })));
 }
@@ -769,15 +513,9 @@ fn dates() {
     assert!(d("2023-12-31") < d("2024-01-01"));
     assert_eq!(d("0001-01-01").to_string(), "0001-01-01");
     assert_eq!("2024-02-29".parse::<Date>().map(|x| x.day()), Ok(29));
-    assert!(matches!(
-        Date::parse("2024-02-30"),
-        Err(PolicyError::InvalidDate { .. })
-    ));
+    assert!(matches!(Date::parse("2024-02-30"), Err(PolicyError::InvalidDate { .. })));
     assert!(serde_json::from_str::<Date>("\"2023-02-29\"").is_err());
-    assert_eq!(
-        serde_json::to_string(&d("2023-07-04")).expect("ser"),
-        "\"2023-07-04\""
-    );
+    assert_eq!(serde_json::to_string(&d("2023-07-04")).expect("ser"), "\"2023-07-04\"");
 }
 
 #[test]
@@ -785,10 +523,7 @@ fn error_messages_are_lowercase_sentences_naming_the_field() {
     let cases = [
         PolicyError::NoTiers,
         PolicyError::EmptyCap { kind: "x".into() },
-        PolicyError::UnknownRecordKind {
-            reference: "r1".into(),
-            kind: "k".into(),
-        },
+        PolicyError::UnknownRecordKind { reference: "r1".into(), kind: "k".into() },
         PolicyError::TooManyRecords { max: 3 },
     ];
     for e in cases {
@@ -814,51 +549,33 @@ fn disputes_and_corrections() {
     assert_eq!(report.score, 485); // 600 - 100 - 20 + 5
     assert_eq!(
         Dispute::new(&report, &[("zz", "not mine")]),
-        Err(PolicyError::UnknownDisputeReference {
-            reference: "zz".into()
-        })
+        Err(PolicyError::UnknownDisputeReference { reference: "zz".into() })
     );
     assert_eq!(
         Dispute::new(&report, &[("d1", "a"), ("d1", "b")]),
-        Err(PolicyError::DuplicateDisputeEntry {
-            reference: "d1".into()
-        })
+        Err(PolicyError::DuplicateDisputeEntry { reference: "d1".into() })
     );
-    let dispute = Dispute::new(
-        &report,
-        &[
-            ("d1", "loan was repaid, see receipt"),
-            ("l1", "paid 10 days late, not 30"),
-        ],
-    )
-    .expect("dispute");
+    let dispute = Dispute::new(&report, &[("d1", "loan was repaid, see receipt"), ("l1", "paid 10 days late, not 30")])
+        .expect("dispute");
     assert_eq!(dispute.policy_id, "sesame-style");
     let text = serde_json::to_string(&dispute).expect("ser");
     assert_eq!(serde_json::from_str::<Dispute>(&text).expect("de"), dispute);
-    assert!(serde_json::from_str::<Dispute>(
-        r#"{"policy_id":"a","policy_version":"1","entries":[],"x":1}"#
-    )
-    .is_err());
+    assert!(serde_json::from_str::<Dispute>(r#"{"policy_id":"a","policy_version":"1","entries":[],"x":1}"#).is_err());
 
     // Issuer upholds d1 (removed) and corrects l1 to an on-time repayment.
     let corrected = rec("repayment_on_time", "2022-02-01", "l1");
-    let fixed =
-        apply_corrections(&records, &dispute, std::slice::from_ref(&corrected)).expect("fix");
+    let fixed = apply_corrections(&records, &dispute, std::slice::from_ref(&corrected)).expect("fix");
     assert_eq!(fixed, [corrected.clone(), records[2].clone()]);
     let rescored = score(&p, &fixed, as_of()).expect("s");
     assert_eq!(rescored.score, 610); // 600 + 5 + 5
 
     assert_eq!(
         apply_corrections(&records, &dispute, &[rec("default", "2022-01-01", "o1")]),
-        Err(PolicyError::CorrectionNotDisputed {
-            reference: "o1".into()
-        })
+        Err(PolicyError::CorrectionNotDisputed { reference: "o1".into() })
     );
     assert_eq!(
         apply_corrections(&records, &dispute, &[corrected.clone(), corrected]),
-        Err(PolicyError::DuplicateReference {
-            reference: "l1".into()
-        })
+        Err(PolicyError::DuplicateReference { reference: "l1".into() })
     );
     assert!(matches!(
         apply_corrections(&records[1..], &dispute, &[]),
@@ -919,15 +636,11 @@ fn property_score_in_scale_and_order_independent() {
         let a = score(p, &records, as_of()).expect("score");
         let s = p.scale();
         assert!(s.min <= a.score && a.score <= s.max);
-        assert_eq!(
-            p.tier_for(a.score).map(|t| t.name.as_str()),
-            Some(a.tier.as_str())
-        );
+        assert_eq!(p.tier_for(a.score).map(|t| t.name.as_str()), Some(a.tier.as_str()));
         assert_eq!(a.items.len(), n);
         assert_eq!(
             a.unclamped_total,
-            i64::try_from(s.start).expect("start")
-                + a.items.iter().map(|i| i.applied_points).sum::<i64>()
+            i64::try_from(s.start).expect("start") + a.items.iter().map(|i| i.applied_points).sum::<i64>()
         );
         rng.shuffle(&mut records);
         let b = score(p, &records, as_of()).expect("score");
@@ -938,15 +651,7 @@ fn property_score_in_scale_and_order_independent() {
 #[test]
 fn property_random_policies_never_panic() {
     let mut rng = Rng(42);
-    let extremes = [
-        i64::MAX,
-        i64::MIN,
-        i64::MAX / 2,
-        -1_000_000_000_000,
-        0,
-        7,
-        -13,
-    ];
+    let extremes = [i64::MAX, i64::MIN, i64::MAX / 2, -1_000_000_000_000, 0, 7, -13];
     for _ in 0..200 {
         let mut v = mini();
         let points = extremes[rng.below(extremes.len())];
@@ -973,9 +678,7 @@ fn property_random_policies_never_panic() {
 fn huge_values_and_counts_do_not_overflow_or_panic() {
     // 100k deductions: 600 - 100_000 * 100 = -9_999_400 -> clamped to 350.
     let p = load(SESAME);
-    let records: Vec<Record> = (0..100_000)
-        .map(|i| rec("default", "2020-01-01", &format!("d{i}")))
-        .collect();
+    let records: Vec<Record> = (0..100_000).map(|i| rec("default", "2020-01-01", &format!("d{i}"))).collect();
     let r = score(&p, &records, as_of()).expect("score");
     assert_eq!(r.unclamped_total, -9_999_400);
     assert_eq!((r.score, r.clamped), (350, Clamp::AtMin));
@@ -993,9 +696,7 @@ fn huge_values_and_counts_do_not_overflow_or_panic() {
     let p = try_load(&v).expect("policy");
     assert_eq!(
         score(&p, &many("x", "2020-01-01", "x", 100_000), as_of()),
-        Err(PolicyError::ArithmeticOverflow {
-            reference: "x0".into()
-        })
+        Err(PolicyError::ArithmeticOverflow { reference: "x0".into() })
     );
     // ...but with a points cap the same rule is harmless.
     v["rules"]["x"]["cap"] = json!({"per": "all_time", "max_points": 10});
@@ -1021,15 +722,10 @@ fn huge_values_and_counts_do_not_overflow_or_panic() {
         if i > 0 {
             text.push(',');
         }
-        text.push_str(&format!(
-            r#"{{"kind":"default","date":"2020-01-01","reference":"d{i}"}}"#
-        ));
+        text.push_str(&format!(r#"{{"kind":"default","date":"2020-01-01","reference":"d{i}"}}"#));
     }
     text.push(']');
-    assert_eq!(
-        Records::from_json_slice(text.as_bytes(), 10 << 20, 100_000).map(|r| r.as_slice().len()),
-        Ok(100_000)
-    );
+    assert_eq!(Records::from_json_slice(text.as_bytes(), 10 << 20, 100_000).map(|r| r.as_slice().len()), Ok(100_000));
     assert_eq!(
         Records::from_json_slice(text.as_bytes(), 10 << 20, 99_999).map(|r| r.as_slice().len()),
         Err(PolicyError::TooManyRecords { max: 99_999 })

@@ -9,10 +9,7 @@ use super::*;
 /// Draft test vectors (Section 4.2 and Appendix C of
 /// draft-ietf-oauth-status-list). Single place to change when the file
 /// moves to `tests/vectors/`.
-const VECTORS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/status_list_draft.json"
-);
+const VECTORS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/status_list_draft.json");
 
 /// Deterministic splitmix64 byte source for tests.
 fn test_rng(seed: u64) -> impl FnMut(&mut [u8]) {
@@ -48,12 +45,8 @@ fn draft_vectors_decode_to_listed_entries_and_round_trip() {
         let name = v["name"].as_str().expect("name");
         let bits = u8::try_from(v["bits"].as_u64().expect("bits")).expect("bits u8");
         let size = as_usize(&v["size"]);
-        let lst: String = v["lst_lines"]
-            .as_array()
-            .expect("lst_lines")
-            .iter()
-            .map(|l| l.as_str().expect("line"))
-            .collect();
+        let lst: String =
+            v["lst_lines"].as_array().expect("lst_lines").iter().map(|l| l.as_str().expect("line")).collect();
         let mut expected = StatusList::new(bits, size).expect("new");
         for e in v["entries"].as_array().expect("entries") {
             let idx = as_usize(&e[0]);
@@ -136,18 +129,9 @@ fn get_and_set_out_of_range() {
     assert_eq!(l.get(5), None);
     assert_eq!(l.get(7), None); // padding entry inside the last byte
     assert_eq!(l.get(usize::MAX), None);
-    assert_eq!(
-        l.set(5, 1),
-        Err(StatusListError::IndexOutOfRange { index: 5, len: 5 })
-    );
-    assert!(matches!(
-        l.set(usize::MAX, 1),
-        Err(StatusListError::IndexOutOfRange { .. })
-    ));
-    assert_eq!(
-        l.set(0, 4),
-        Err(StatusListError::ValueTooLarge { value: 4, bits: 2 })
-    );
+    assert_eq!(l.set(5, 1), Err(StatusListError::IndexOutOfRange { index: 5, len: 5 }));
+    assert!(matches!(l.set(usize::MAX, 1), Err(StatusListError::IndexOutOfRange { .. })));
+    assert_eq!(l.set(0, 4), Err(StatusListError::ValueTooLarge { value: 4, bits: 2 }));
     l.set(4, STATUS_APPLICATION_SPECIFIC).unwrap();
     l.set(3, STATUS_SUSPENDED).unwrap();
     assert_eq!(l.get(4), Some(3));
@@ -163,19 +147,10 @@ fn get_and_set_out_of_range() {
 #[test]
 fn invalid_bits_is_its_own_error() {
     for bits in [0u8, 3, 5, 7, 16, 255] {
-        assert_eq!(
-            StatusList::new(bits, 8),
-            Err(StatusListError::InvalidBits(bits))
-        );
-        assert_eq!(
-            StatusList::decode(bits, "eNrbuRgAAhcBXQ", &limits()),
-            Err(StatusListError::InvalidBits(bits))
-        );
+        assert_eq!(StatusList::new(bits, 8), Err(StatusListError::InvalidBits(bits)));
+        assert_eq!(StatusList::decode(bits, "eNrbuRgAAhcBXQ", &limits()), Err(StatusListError::InvalidBits(bits)));
     }
-    assert_eq!(
-        StatusList::new(8, usize::MAX),
-        Err(StatusListError::LengthTooLarge)
-    );
+    assert_eq!(StatusList::new(8, usize::MAX), Err(StatusListError::LengthTooLarge));
 }
 
 fn zlib(bytes: &[u8]) -> Vec<u8> {
@@ -203,25 +178,14 @@ fn zlib_bomb_is_rejected_quickly_with_bounded_output() {
     let start = Instant::now();
     let err = StatusList::decode(1, &lst, &limits()).unwrap_err();
     let elapsed = start.elapsed();
-    assert_eq!(
-        err,
-        StatusListError::DecompressedTooLarge {
-            limit: DecodeLimits::DEFAULT_MAX_DECOMPRESSED_BYTES
-        }
-    );
+    assert_eq!(err, StatusListError::DecompressedTooLarge { limit: DecodeLimits::DEFAULT_MAX_DECOMPRESSED_BYTES });
     // Stops after 16 MiB + 1 of output instead of inflating all 64 MiB.
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 
     // The output bound is exact: a small limit stops at limit + 1 bytes.
     let small = limits().with_max_decompressed_bytes(1000);
-    assert_eq!(
-        StatusList::decode(1, &lst, &small),
-        Err(StatusListError::DecompressedTooLarge { limit: 1000 })
-    );
-    assert_eq!(
-        zlib_decompress_bounded(&bomb, 4096),
-        Err(StatusListError::DecompressedTooLarge { limit: 4096 })
-    );
+    assert_eq!(StatusList::decode(1, &lst, &small), Err(StatusListError::DecompressedTooLarge { limit: 1000 }));
+    assert_eq!(zlib_decompress_bounded(&bomb, 4096), Err(StatusListError::DecompressedTooLarge { limit: 4096 }));
 }
 
 #[test]
@@ -231,10 +195,7 @@ fn decompressed_size_exactly_at_limit_is_accepted() {
     let exact = limits().with_max_decompressed_bytes(4096);
     assert_eq!(StatusList::decode(8, &lst, &exact).unwrap().len(), 4096);
     let under = limits().with_max_decompressed_bytes(4095);
-    assert_eq!(
-        StatusList::decode(8, &lst, &under),
-        Err(StatusListError::DecompressedTooLarge { limit: 4095 })
-    );
+    assert_eq!(StatusList::decode(8, &lst, &under), Err(StatusListError::DecompressedTooLarge { limit: 4095 }));
 }
 
 #[test]
@@ -246,17 +207,12 @@ fn compressed_size_limit() {
     let ok = limits().with_max_compressed_bytes(z.len());
     assert!(StatusList::decode(8, &lst, &ok).is_ok());
     let tight = limits().with_max_compressed_bytes(z.len() - 1);
-    assert_eq!(
-        StatusList::decode(8, &lst, &tight),
-        Err(StatusListError::CompressedTooLarge { limit: z.len() - 1 })
-    );
+    assert_eq!(StatusList::decode(8, &lst, &tight), Err(StatusListError::CompressedTooLarge { limit: z.len() - 1 }));
     // Rejected on length alone, before any decoding, even if not base64.
     let huge = "!".repeat(2 << 20);
     assert_eq!(
         StatusList::decode(1, &huge, &limits()),
-        Err(StatusListError::CompressedTooLarge {
-            limit: DecodeLimits::DEFAULT_MAX_COMPRESSED_BYTES
-        })
+        Err(StatusListError::CompressedTooLarge { limit: DecodeLimits::DEFAULT_MAX_COMPRESSED_BYTES })
     );
 }
 
@@ -270,16 +226,10 @@ fn truncated_stream_is_rejected() {
             "cut at {cut}"
         );
     }
-    assert_eq!(
-        StatusList::decode(1, "", &limits()),
-        Err(StatusListError::TruncatedZlib)
-    );
+    assert_eq!(StatusList::decode(1, "", &limits()), Err(StatusListError::TruncatedZlib));
     // Truncated draft example string (cut at a 4-symbol boundary).
     let draft = "eNrt2zENACEQAEEuoaBABP5VIO01fCjIHTMStt9ovGVIAAAA";
-    assert_eq!(
-        StatusList::decode(2, draft, &limits()),
-        Err(StatusListError::TruncatedZlib)
-    );
+    assert_eq!(StatusList::decode(2, draft, &limits()), Err(StatusListError::TruncatedZlib));
 }
 
 #[test]
@@ -290,17 +240,10 @@ fn bit_flipped_stream_is_corrupt() {
     for (pos, bit) in [(0usize, 0x01u8), (1, 0x01), (2, 0x04), (z.len() - 1, 0x01)] {
         let mut bad = z.clone();
         bad[pos] ^= bit;
-        assert_eq!(
-            StatusList::decode(1, &b64(&bad), &limits()),
-            Err(StatusListError::CorruptZlib),
-            "flip at {pos}"
-        );
+        assert_eq!(StatusList::decode(1, &b64(&bad), &limits()), Err(StatusListError::CorruptZlib), "flip at {pos}");
     }
     // The draft's own 16-entry example with the checksum's last byte flipped.
-    assert_eq!(
-        StatusList::decode(1, "eNrbuRgAAhcBXA", &limits()),
-        Err(StatusListError::CorruptZlib)
-    );
+    assert_eq!(StatusList::decode(1, "eNrbuRgAAhcBXA", &limits()), Err(StatusListError::CorruptZlib));
     // Preset-dictionary streams are not valid status lists.
     let mut dict = z.clone();
     dict[1] = 0x20; // FDICT set; 0x7820 % 31 == 0 keeps the header check valid
@@ -315,19 +258,14 @@ fn bit_flipped_stream_is_corrupt() {
 fn trailing_data_is_rejected() {
     let mut z = zlib(&[0xb9, 0xa3]);
     z.extend_from_slice(&[0x00]);
-    assert_eq!(
-        StatusList::decode(1, &b64(&z), &limits()),
-        Err(StatusListError::TrailingData { bytes: 1 })
-    );
+    assert_eq!(StatusList::decode(1, &b64(&z), &limits()), Err(StatusListError::TrailingData { bytes: 1 }));
     // A second complete stream after the first is trailing data too.
     let mut two = zlib(&[0xb9, 0xa3]);
     let second = zlib(&[0xff]);
     two.extend_from_slice(&second);
     assert_eq!(
         StatusList::decode(1, &b64(&two), &limits()),
-        Err(StatusListError::TrailingData {
-            bytes: second.len()
-        })
+        Err(StatusListError::TrailingData { bytes: second.len() })
     );
 }
 
@@ -343,30 +281,14 @@ fn base64_strictness() {
         ("eNrbuRgAAhcBXR", Base64Defect::NonCanonicalTrailingBits),
         ("eNrbuRgAAhcBXf", Base64Defect::NonCanonicalTrailingBits),
         // Standard (non-URL) alphabet, whitespace and other junk.
-        (
-            "eNrbuRgAAhcB+Q",
-            Base64Defect::InvalidCharacter { offset: 12 },
-        ),
-        (
-            "eNrbuRgAAhcB/Q",
-            Base64Defect::InvalidCharacter { offset: 12 },
-        ),
-        (
-            "eNrbuRgA AhcBXQ",
-            Base64Defect::InvalidCharacter { offset: 8 },
-        ),
-        (
-            "eNrbuRgAAhcBXQ\n",
-            Base64Defect::InvalidCharacter { offset: 14 },
-        ),
+        ("eNrbuRgAAhcB+Q", Base64Defect::InvalidCharacter { offset: 12 }),
+        ("eNrbuRgAAhcB/Q", Base64Defect::InvalidCharacter { offset: 12 }),
+        ("eNrbuRgA AhcBXQ", Base64Defect::InvalidCharacter { offset: 8 }),
+        ("eNrbuRgAAhcBXQ\n", Base64Defect::InvalidCharacter { offset: 14 }),
         ("eNrbuRgAAhcBX", Base64Defect::InvalidLength),
     ];
     for (input, defect) in cases {
-        assert_eq!(
-            StatusList::decode(1, input, &limits()),
-            Err(StatusListError::InvalidBase64(defect)),
-            "{input:?}"
-        );
+        assert_eq!(StatusList::decode(1, input, &limits()), Err(StatusListError::InvalidBase64(defect)), "{input:?}");
     }
 }
 
@@ -463,10 +385,7 @@ fn allocation_is_roughly_uniform() {
 #[test]
 fn allocation_edge_cases() {
     let mut rng = test_rng(3);
-    assert_eq!(
-        IndexAllocator::new(0).allocate(&mut rng),
-        Err(StatusListError::Full)
-    );
+    assert_eq!(IndexAllocator::new(0).allocate(&mut rng), Err(StatusListError::Full));
     let mut one = IndexAllocator::new(1);
     assert_eq!(one.allocate(&mut rng), Ok(0));
     assert_eq!(one.allocate(&mut rng), Err(StatusListError::Full));
@@ -482,10 +401,7 @@ fn allocation_edge_cases() {
     assert_eq!(last.allocate(&mut rng), Ok(617));
     assert!(last.is_used(617));
     assert!(!last.is_used(1000));
-    assert_eq!(
-        IndexAllocator::with_used(10, [10]),
-        Err(StatusListError::IndexOutOfRange { index: 10, len: 10 })
-    );
+    assert_eq!(IndexAllocator::with_used(10, [10]), Err(StatusListError::IndexOutOfRange { index: 10, len: 10 }));
     let mut m = IndexAllocator::new(10);
     assert_eq!(m.mark_used(3), Ok(true));
     assert_eq!(m.mark_used(3), Ok(false));

@@ -3,9 +3,7 @@
 
 use crate::fixture::*;
 use creditproof::error::IssuanceError;
-use creditproof::{
-    HolderPublicKey, Limits, PresentationRequest, UnixTime, Verifier, VerifierOptions, DAY,
-};
+use creditproof::{HolderPublicKey, Limits, PresentationRequest, UnixTime, Verifier, VerifierOptions, DAY};
 use serde_json::{json, Value};
 
 /// A valid presentation of the tier, its request, and the fixture.
@@ -13,10 +11,7 @@ fn setup() -> (Fixture, PresentationRequest, String) {
     let mut fx = Fixture::new();
     let req = fx.request(&["tier"], &[]);
     let p = fx.present(&req);
-    assert!(
-        fx.verify(&req, &p).is_ok(),
-        "the unmodified presentation verifies"
-    );
+    assert!(fx.verify(&req, &p).is_ok(), "the unmodified presentation verifies");
     (fx, req, p)
 }
 
@@ -29,11 +24,7 @@ fn tamper_jwt(f: impl Fn(&mut Value, &mut Value)) -> &'static str {
     let (fx, req, p) = setup();
     let mut parts = split(&p);
     f(&mut parts.header, &mut parts.payload);
-    check(
-        &fx,
-        &req,
-        &parts.assemble(&fx.issuer_secret, &fx.holder_secret),
-    )
+    check(&fx, &req, &parts.assemble(&fx.issuer_secret, &fx.holder_secret))
 }
 
 /// Re-signs the KB-JWT after `f` edits its payload.
@@ -41,11 +32,7 @@ fn tamper_kb(f: impl Fn(&mut Value)) -> &'static str {
     let (fx, req, p) = setup();
     let mut parts = split(&p);
     f(&mut parts.kb_payload);
-    check(
-        &fx,
-        &req,
-        &parts.assemble(&fx.issuer_secret, &fx.holder_secret),
-    )
+    check(&fx, &req, &parts.assemble(&fx.issuer_secret, &fx.holder_secret))
 }
 
 #[test]
@@ -60,19 +47,8 @@ fn alg_hs256() {
 
 #[test]
 fn any_alg_but_eddsa() {
-    for alg in [
-        json!("ES256"),
-        json!("RS256"),
-        json!("eddsa"),
-        json!("EdDSA "),
-        json!(null),
-        json!(["EdDSA"]),
-    ] {
-        assert_eq!(
-            tamper_jwt(|h, _| h["alg"] = alg.clone()),
-            "header.alg",
-            "{alg}"
-        );
+    for alg in [json!("ES256"), json!("RS256"), json!("eddsa"), json!("EdDSA "), json!(null), json!(["EdDSA"])] {
+        assert_eq!(tamper_jwt(|h, _| h["alg"] = alg.clone()), "header.alg", "{alg}");
     }
     assert_eq!(
         tamper_jwt(|h, _| {
@@ -85,26 +61,17 @@ fn any_alg_but_eddsa() {
 #[test]
 fn wrong_typ() {
     assert_eq!(tamper_jwt(|h, _| h["typ"] = json!("JWT")), "header.typ");
-    assert_eq!(
-        tamper_jwt(|h, _| h["typ"] = json!("vc+sd-jwt")),
-        "header.typ"
-    );
+    assert_eq!(tamper_jwt(|h, _| h["typ"] = json!("vc+sd-jwt")), "header.typ");
 }
 
 #[test]
 fn unknown_issuer() {
-    assert_eq!(
-        tamper_jwt(|_, p| p["iss"] = json!("https://other.example")),
-        "trust.issuer"
-    );
+    assert_eq!(tamper_jwt(|_, p| p["iss"] = json!("https://other.example")), "trust.issuer");
 }
 
 #[test]
 fn unknown_kid() {
-    assert_eq!(
-        tamper_jwt(|h, _| h["kid"] = json!("not-a-known-kid")),
-        "trust.kid"
-    );
+    assert_eq!(tamper_jwt(|h, _| h["kid"] = json!("not-a-known-kid")), "trust.kid");
 }
 
 #[test]
@@ -119,42 +86,24 @@ fn bad_issuer_signature() {
     let mut bytes = p.as_bytes().to_vec();
     let payload_at = p.find('.').unwrap() + 5;
     assert!(payload_at < jwt_end);
-    bytes[payload_at] = if bytes[payload_at] == b'A' {
-        b'B'
-    } else {
-        b'A'
-    };
+    bytes[payload_at] = if bytes[payload_at] == b'A' { b'B' } else { b'A' };
     let s = String::from_utf8(bytes).unwrap();
-    assert!(matches!(
-        check(&fx, &req, &s),
-        "signature.issuer" | "malformed.json" | "malformed.base64url"
-    ));
+    assert!(matches!(check(&fx, &req, &s), "signature.issuer" | "malformed.json" | "malformed.base64url"));
 }
 
 #[test]
 fn expired() {
     let (fx, req, p) = setup();
     let later = UnixTime(NOW.0 + 31 * DAY);
-    let e = Verifier::new(fx.trust.clone())
-        .verify(&req, &p, later)
-        .unwrap_err();
+    let e = Verifier::new(fx.trust.clone()).verify(&req, &p, later).unwrap_err();
     assert_eq!(e.check(), "time.expired");
-    assert_eq!(
-        tamper_jwt(|_, p| p["exp"] = json!(NOW.0 - 1000)),
-        "time.expired"
-    );
+    assert_eq!(tamper_jwt(|_, p| p["exp"] = json!(NOW.0 - 1000)), "time.expired");
 }
 
 #[test]
 fn not_yet_valid() {
-    assert_eq!(
-        tamper_jwt(|_, p| p["nbf"] = json!(NOW.0 + DAY)),
-        "time.not_yet_valid"
-    );
-    assert_eq!(
-        tamper_jwt(|_, p| p["iat"] = json!(NOW.0 + DAY)),
-        "time.not_yet_valid"
-    );
+    assert_eq!(tamper_jwt(|_, p| p["nbf"] = json!(NOW.0 + DAY)), "time.not_yet_valid");
+    assert_eq!(tamper_jwt(|_, p| p["iat"] = json!(NOW.0 + DAY)), "time.not_yet_valid");
 }
 
 #[test]
@@ -163,14 +112,7 @@ fn disclosure_not_in_sd() {
     let mut parts = split(&p);
     let foreign = b64(json!(["c2FsdHNhbHRzYWx0", "tier", "AAA"]).to_string());
     parts.disclosures = vec![foreign];
-    assert_eq!(
-        check(
-            &fx,
-            &req,
-            &parts.assemble(&fx.issuer_secret, &fx.holder_secret)
-        ),
-        "disclosure.unreferenced"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble(&fx.issuer_secret, &fx.holder_secret)), "disclosure.unreferenced");
 }
 
 #[test]
@@ -179,14 +121,7 @@ fn same_disclosure_twice() {
     let mut parts = split(&p);
     let d = parts.disclosures[0].clone();
     parts.disclosures.push(d);
-    assert_eq!(
-        check(
-            &fx,
-            &req,
-            &parts.assemble(&fx.issuer_secret, &fx.holder_secret)
-        ),
-        "disclosure.duplicate"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble(&fx.issuer_secret, &fx.holder_secret)), "disclosure.duplicate");
 }
 
 #[test]
@@ -195,17 +130,10 @@ fn disclosure_named_sd_or_ellipsis() {
         let (fx, req, p) = setup();
         let mut parts = split(&p);
         let d = b64(json!(["c2FsdHNhbHRzYWx0", name, "x"]).to_string());
-        parts.payload["_sd"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!(sd_hash(&d)));
+        parts.payload["_sd"].as_array_mut().unwrap().push(json!(sd_hash(&d)));
         parts.disclosures.push(d);
         assert_eq!(
-            check(
-                &fx,
-                &req,
-                &parts.assemble(&fx.issuer_secret, &fx.holder_secret)
-            ),
+            check(&fx, &req, &parts.assemble(&fx.issuer_secret, &fx.holder_secret)),
             "disclosure.reserved_name",
             "{name}"
         );
@@ -225,10 +153,7 @@ fn kb_jwt_signed_by_another_key() {
     let parts = split(&p);
     let jwt = p.split('~').next().unwrap();
     let other = [7u8; 32];
-    assert_eq!(
-        check(&fx, &req, &parts.assemble_with_jwt(jwt, &other)),
-        "holder_binding.signature"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble_with_jwt(jwt, &other)), "holder_binding.signature");
 }
 
 #[test]
@@ -237,61 +162,37 @@ fn kb_jwt_wrong_typ_or_alg() {
     let mut parts = split(&p);
     parts.kb_header["typ"] = json!("JWT");
     let jwt = p.split('~').next().unwrap();
-    assert_eq!(
-        check(&fx, &req, &parts.assemble_with_jwt(jwt, &fx.holder_secret)),
-        "header.typ"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble_with_jwt(jwt, &fx.holder_secret)), "header.typ");
     parts.kb_header = json!({"alg": "none", "typ": "kb+jwt"});
-    assert_eq!(
-        check(&fx, &req, &parts.assemble_with_jwt(jwt, &fx.holder_secret)),
-        "header.alg"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble_with_jwt(jwt, &fx.holder_secret)), "header.alg");
 }
 
 #[test]
 fn wrong_nonce() {
-    assert_eq!(
-        tamper_kb(|kb| kb["nonce"] = json!("AAAAAAAAAAAAAAAAAAAAAA")),
-        "holder_binding.nonce"
-    );
+    assert_eq!(tamper_kb(|kb| kb["nonce"] = json!("AAAAAAAAAAAAAAAAAAAAAA")), "holder_binding.nonce");
 }
 
 #[test]
 fn wrong_aud() {
-    assert_eq!(
-        tamper_kb(|kb| kb["aud"] = json!("https://hotel.example")),
-        "holder_binding.aud"
-    );
+    assert_eq!(tamper_kb(|kb| kb["aud"] = json!("https://hotel.example")), "holder_binding.aud");
 }
 
 #[test]
 fn replay_to_another_verifier() {
     let (mut fx, _, p) = setup();
-    let hotel = PresentationRequest::builder("https://hotel.example")
-        .disclose("tier")
-        .build(&mut fx.rng)
-        .unwrap();
+    let hotel = PresentationRequest::builder("https://hotel.example").disclose("tier").build(&mut fx.rng).unwrap();
     let e = fx.verify(&hotel, &p).unwrap_err();
-    assert!(matches!(
-        e.check(),
-        "holder_binding.nonce" | "holder_binding.aud"
-    ));
+    assert!(matches!(e.check(), "holder_binding.nonce" | "holder_binding.aud"));
 }
 
 #[test]
 fn kb_iat_too_old() {
-    assert_eq!(
-        tamper_kb(|kb| kb["iat"] = json!(NOW.0 - 301)),
-        "holder_binding.iat_stale"
-    );
+    assert_eq!(tamper_kb(|kb| kb["iat"] = json!(NOW.0 - 301)), "holder_binding.iat_stale");
 }
 
 #[test]
 fn kb_iat_in_future() {
-    assert_eq!(
-        tamper_kb(|kb| kb["iat"] = json!(NOW.0 + 301)),
-        "holder_binding.iat_future"
-    );
+    assert_eq!(tamper_kb(|kb| kb["iat"] = json!(NOW.0 + 301)), "holder_binding.iat_future");
 }
 
 #[test]
@@ -308,10 +209,7 @@ fn sd_hash_mismatch() {
     assert_eq!(check(&fx, &req, &forged), "holder_binding.sd_hash");
     // A KB-JWT with no sd_hash at all.
     parts.disclosures.clear();
-    assert_eq!(
-        check(&fx, &req, &parts.assemble_with_jwt(jwt, &fx.holder_secret)),
-        "holder_binding.sd_hash"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble_with_jwt(jwt, &fx.holder_secret)), "holder_binding.sd_hash");
 }
 
 #[test]
@@ -339,11 +237,7 @@ fn non_canonical_base64url() {
     let idx = ALPHABET.find(last).unwrap();
     let bumped = ALPHABET.as_bytes()[idx | 1] as char;
     assert_ne!(bumped, last, "the canonical char has its low bit clear");
-    let forged = format!(
-        "{}{bumped}{}",
-        &header[..header.len() - 1],
-        &p[header.len()..]
-    );
+    let forged = format!("{}{bumped}{}", &header[..header.len() - 1], &p[header.len()..]);
     assert_eq!(check(&fx, &req, &forged), "malformed.base64url");
 }
 
@@ -354,9 +248,7 @@ fn trailing_garbage() {
         let forged = format!("{p}{tail}");
         let c = check(&fx, &req, &forged);
         assert!(
-            c.starts_with("malformed.")
-                || c.starts_with("holder_binding.")
-                || c.starts_with("disclosure."),
+            c.starts_with("malformed.") || c.starts_with("holder_binding.") || c.starts_with("disclosure."),
             "{tail:?}: {c}"
         );
     }
@@ -371,10 +263,7 @@ fn over_size_limit() {
         fx.trust.clone(),
         VerifierOptions::default().with_limits(Limits::default().with_max_presentation_bytes(100)),
     );
-    assert_eq!(
-        small.verify(&req, &p, NOW).unwrap_err().check(),
-        "limit.input_size"
-    );
+    assert_eq!(small.verify(&req, &p, NOW).unwrap_err().check(), "limit.input_size");
 }
 
 #[test]
@@ -391,26 +280,12 @@ fn json_deeper_than_limit() {
     for _ in 0..40 {
         deep = json!([deep]);
     }
-    assert_eq!(
-        tamper_jwt(|_, p| p["deep"] = deep.clone()),
-        "limit.json_depth"
-    );
+    assert_eq!(tamper_jwt(|_, p| p["deep"] = deep.clone()), "limit.json_depth");
     let (fx, req, p) = setup();
     let mut parts = split(&p);
-    let d = b64(format!(
-        "[\"salt\",\"x\",{}1{}]",
-        "[".repeat(40),
-        "]".repeat(40)
-    ));
+    let d = b64(format!("[\"salt\",\"x\",{}1{}]", "[".repeat(40), "]".repeat(40)));
     parts.disclosures.push(d);
-    assert_eq!(
-        check(
-            &fx,
-            &req,
-            &parts.assemble(&fx.issuer_secret, &fx.holder_secret)
-        ),
-        "limit.json_depth"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble(&fx.issuer_secret, &fx.holder_secret)), "limit.json_depth");
 }
 
 #[test]
@@ -420,34 +295,21 @@ fn duplicate_json_keys() {
     let payload = parts.payload.to_string();
     let dup = format!("{{\"iss\":\"https://evil.example\",{}", &payload[1..]);
     let jwt = sign_raw(&parts.header.to_string(), &dup, &fx.issuer_secret);
-    assert_eq!(
-        check(&fx, &req, &parts.assemble_with_jwt(&jwt, &fx.holder_secret)),
-        "malformed.json"
-    );
+    assert_eq!(check(&fx, &req, &parts.assemble_with_jwt(&jwt, &fx.holder_secret)), "malformed.json");
 }
 
 #[test]
 fn forbidden_header_parameters() {
     for name in ["crit", "jwk", "x5u", "x5c", "jku"] {
-        assert_eq!(
-            tamper_jwt(|h, _| h[name] = json!("x")),
-            "header.forbidden",
-            "{name}"
-        );
+        assert_eq!(tamper_jwt(|h, _| h[name] = json!("x")), "header.forbidden", "{name}");
     }
 }
 
 #[test]
 fn huge_numbers_in_time_claims() {
-    assert_eq!(
-        tamper_jwt(|_, p| p["exp"] = json!(1e300)),
-        "malformed.claim"
-    );
+    assert_eq!(tamper_jwt(|_, p| p["exp"] = json!(1e300)), "malformed.claim");
     assert_eq!(tamper_jwt(|_, p| p["iat"] = json!(-1)), "malformed.claim");
-    assert_eq!(
-        tamper_jwt(|_, p| p["exp"] = json!("1795262400")),
-        "malformed.claim"
-    );
+    assert_eq!(tamper_jwt(|_, p| p["exp"] = json!("1795262400")), "malformed.claim");
 }
 
 #[test]
@@ -458,16 +320,12 @@ fn weak_holder_key_at_issuance() {
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let order8 = [
-        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
-        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
-        0x03, 0x7a,
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
+        0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
     ];
     for bytes in [identity, order8] {
         let weak = HolderPublicKey::from_bytes(&bytes).unwrap();
-        let e = fx
-            .issuer
-            .issue(&weak, &claims(), NOW, &mut rng)
-            .unwrap_err();
+        let e = fx.issuer.issue(&weak, &claims(), NOW, &mut rng).unwrap_err();
         assert_eq!(e, IssuanceError::WeakHolderKey.into());
     }
 }

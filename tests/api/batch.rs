@@ -5,19 +5,12 @@ use std::collections::HashSet;
 use crate::fixture::*;
 use creditproof::hazmat::SeededRng;
 use creditproof::status_list::IndexAllocator;
-use creditproof::{
-    Claims, KeyRequest, NoncePolicy, PresentOptions, PresentationRequest, StatusRef, Wallet,
-};
+use creditproof::{Claims, KeyRequest, NoncePolicy, PresentOptions, PresentationRequest, StatusRef, Wallet};
 use serde_json::Value;
 
 const URI: &str = "https://bureau.example/status/1";
 
-fn batch(
-    fx: &mut Fixture,
-    wallet: &mut Wallet,
-    n: usize,
-    alloc: &mut IndexAllocator,
-) -> Vec<StatusRef> {
+fn batch(fx: &mut Fixture, wallet: &mut Wallet, n: usize, alloc: &mut IndexAllocator) -> Vec<StatusRef> {
     let nonce = fx.issuer.nonce(NOW, &mut fx.rng);
     let req = wallet.request_keys(n, Some((ISS, &nonce)), NOW, &mut fx.rng);
     let bytes = req.to_json().to_string();
@@ -33,20 +26,14 @@ fn batch(
     let statuses: Vec<StatusRef> = (0..n)
         .map(|_| StatusRef {
             uri: URI.into(),
-            idx: alloc
-                .allocate(&mut |b| creditproof::SecureRng::fill(&mut rng, b))
-                .unwrap() as u64,
+            idx: alloc.allocate(&mut |b| creditproof::SecureRng::fill(&mut rng, b)).unwrap() as u64,
         })
         .collect();
     let mut claims = Claims::new();
     claims.commit("score", 712, 950).unwrap();
     claims.insert("tier", "A").unwrap();
     claims.insert("no_deposit_rental", true).unwrap();
-    for c in fx
-        .issuer
-        .issue_batch(&checked, &claims, Some(&statuses), NOW, &mut fx.rng)
-        .unwrap()
-    {
+    for c in fx.issuer.issue_batch(&checked, &claims, Some(&statuses), NOW, &mut fx.rng).unwrap() {
         wallet.store(c).unwrap();
     }
     statuses
@@ -58,83 +45,30 @@ fn proofs_of_possession_are_checked() {
     let mut w = Wallet::new();
     let l = creditproof::Limits::default();
     let nonce = fx.issuer.nonce(NOW, &mut fx.rng);
-    let good = w
-        .request_keys(2, Some((ISS, &nonce)), NOW, &mut fx.rng)
-        .to_json();
-    assert!(KeyRequest::from_json(
-        good.to_string().as_bytes(),
-        &fx.issuer,
-        NoncePolicy::Required,
-        NOW,
-        &l
-    )
-    .is_ok());
-    let no_nonce = w
-        .request_keys(1, None, NOW, &mut fx.rng)
-        .to_json()
-        .to_string();
-    let e = KeyRequest::from_json(
-        no_nonce.as_bytes(),
-        &fx.issuer,
-        NoncePolicy::Required,
-        NOW,
-        &l,
-    )
-    .unwrap_err();
+    let good = w.request_keys(2, Some((ISS, &nonce)), NOW, &mut fx.rng).to_json();
+    assert!(KeyRequest::from_json(good.to_string().as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).is_ok());
+    let no_nonce = w.request_keys(1, None, NOW, &mut fx.rng).to_json().to_string();
+    let e = KeyRequest::from_json(no_nonce.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).unwrap_err();
     assert_eq!(e.check(), "issuance.proof_of_possession");
-    assert!(KeyRequest::from_json(
-        no_nonce.as_bytes(),
-        &fx.issuer,
-        NoncePolicy::IfPresent,
-        NOW,
-        &l
-    )
-    .is_ok());
+    assert!(KeyRequest::from_json(no_nonce.as_bytes(), &fx.issuer, NoncePolicy::IfPresent, NOW, &l).is_ok());
     // A stale nonce, another issuer's audience, and a key swapped under a proof.
     let later = creditproof::UnixTime(NOW.0 + 2 * 3600);
-    let e = KeyRequest::from_json(
-        good.to_string().as_bytes(),
-        &fx.issuer,
-        NoncePolicy::Required,
-        later,
-        &l,
-    )
-    .unwrap_err();
+    let e =
+        KeyRequest::from_json(good.to_string().as_bytes(), &fx.issuer, NoncePolicy::Required, later, &l).unwrap_err();
     assert_eq!(e.check(), "issuance.proof_of_possession");
-    let other = w
-        .request_keys(1, Some(("https://other.example", &nonce)), NOW, &mut fx.rng)
-        .to_json()
-        .to_string();
-    assert!(
-        KeyRequest::from_json(other.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l)
-            .is_err()
-    );
+    let other = w.request_keys(1, Some(("https://other.example", &nonce)), NOW, &mut fx.rng).to_json().to_string();
+    assert!(KeyRequest::from_json(other.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).is_err());
     let mut swapped = good.clone();
     swapped["keys"][0]["jwk"] = good["keys"][1]["jwk"].clone();
-    let e = KeyRequest::from_json(
-        swapped.to_string().as_bytes(),
-        &fx.issuer,
-        NoncePolicy::IfPresent,
-        NOW,
-        &l,
-    )
-    .unwrap_err();
+    let e =
+        KeyRequest::from_json(swapped.to_string().as_bytes(), &fx.issuer, NoncePolicy::IfPresent, NOW, &l).unwrap_err();
     assert_eq!(e.check(), "issuance.proof_of_possession");
     let forged_nonce = "A".repeat(64);
-    let bad = w
-        .request_keys(1, Some((ISS, &forged_nonce)), NOW, &mut fx.rng)
-        .to_json()
-        .to_string();
-    assert!(
-        KeyRequest::from_json(bad.as_bytes(), &fx.issuer, NoncePolicy::IfPresent, NOW, &l).is_err()
-    );
+    let bad = w.request_keys(1, Some((ISS, &forged_nonce)), NOW, &mut fx.rng).to_json().to_string();
+    assert!(KeyRequest::from_json(bad.as_bytes(), &fx.issuer, NoncePolicy::IfPresent, NOW, &l).is_err());
     // Over the batch limit.
-    let big = w
-        .request_keys(17, Some((ISS, &nonce)), NOW, &mut fx.rng)
-        .to_json()
-        .to_string();
-    let e = KeyRequest::from_json(big.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l)
-        .unwrap_err();
+    let big = w.request_keys(17, Some((ISS, &nonce)), NOW, &mut fx.rng).to_json().to_string();
+    let e = KeyRequest::from_json(big.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).unwrap_err();
     assert_eq!(e.check(), "issuance.batch_size");
 }
 
@@ -148,25 +82,18 @@ fn a_batch_shares_timestamps_and_draws_scattered_indexes() {
     let drawn = idx.clone();
     idx.sort_unstable();
     assert_ne!(drawn, idx, "not drawn in increasing order");
-    assert!(
-        idx.windows(2).filter(|w| w[1] == w[0] + 1).count() < 2,
-        "not consecutive: {idx:?}"
-    );
+    assert!(idx.windows(2).filter(|w| w[1] == w[0] + 1).count() < 2, "not consecutive: {idx:?}");
     let mut times = HashSet::new();
     for _ in 0..16 {
         let req = fx.request(&[], &[]);
-        let p = w
-            .present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-            .unwrap();
+        let p = w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
         let parts = split(p.as_str());
         times.insert((parts.payload["iat"].clone(), parts.payload["exp"].clone()));
     }
     assert_eq!(times.len(), 1, "one iat/exp for the whole batch");
     let req = fx.request(&[], &[]);
     assert_eq!(
-        w.present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-            .unwrap_err()
-            .check(),
+        w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err().check(),
         "holder.no_credential"
     );
 }
@@ -188,12 +115,7 @@ fn leaves(v: &Value, out: &mut Vec<Vec<u8>>) {
 fn material(p: &str) -> Vec<Vec<u8>> {
     let parts = split(p);
     let mut out = Vec::new();
-    for v in [
-        &parts.header,
-        &parts.payload,
-        &parts.kb_header,
-        &parts.kb_payload,
-    ] {
+    for v in [&parts.header, &parts.payload, &parts.kb_header, &parts.kb_payload] {
         leaves(v, &mut out);
     }
     for d in &parts.disclosures {
@@ -204,9 +126,7 @@ fn material(p: &str) -> Vec<Vec<u8>> {
     }
     let decoded: Vec<Vec<u8>> = out
         .iter()
-        .filter_map(|b| {
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b).ok()
-        })
+        .filter_map(|b| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b).ok())
         .collect();
     out.extend(decoded);
     out
@@ -243,15 +163,7 @@ fn presentations_from_one_batch_cannot_be_linked() {
             .unwrap();
         let ps: Vec<(String, &PresentationRequest)> = [&same, &same, &other1, &other2]
             .into_iter()
-            .map(|r| {
-                (
-                    w.present(r, PresentOptions::default(), NOW, &mut fx.rng)
-                        .unwrap()
-                        .as_str()
-                        .to_owned(),
-                    r,
-                )
-            })
+            .map(|r| (w.present(r, PresentOptions::default(), NOW, &mut fx.rng).unwrap().as_str().to_owned(), r))
             .collect();
         for (i, (a, ra)) in ps.iter().enumerate() {
             for (b, rb) in &ps[i + 1..] {
@@ -261,14 +173,7 @@ fn presentations_from_one_batch_cannot_be_linked() {
                 for v in [&split(a).header, &split(b).header] {
                     leaves(v, &mut public);
                 }
-                for s in [
-                    ISS,
-                    "urn:creditproof:score:1",
-                    URI,
-                    "hashwires-v1",
-                    "sha-256",
-                    "no_deposit_rental",
-                ] {
+                for s in [ISS, "urn:creditproof:score:1", URI, "hashwires-v1", "sha-256", "no_deposit_rental"] {
                     public.push(s.as_bytes().to_vec());
                 }
                 for r in [ra, rb] {
@@ -279,17 +184,11 @@ fn presentations_from_one_batch_cannot_be_linked() {
                 // (the kid is a thumbprint).
                 let decoded: Vec<Vec<u8>> = public
                     .iter()
-                    .filter_map(|p| {
-                        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p)
-                            .ok()
-                    })
+                    .filter_map(|p| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok())
                     .collect();
                 public.extend(decoded);
                 let shared = shared_secrets(a, b, &public);
-                assert!(
-                    shared.is_empty(),
-                    "round {round}: presentations share {shared:?}"
-                );
+                assert!(shared.is_empty(), "round {round}: presentations share {shared:?}");
             }
         }
     }
@@ -303,28 +202,11 @@ fn a_reused_credential_is_linkable_and_says_so() {
     batch(&mut fx, &mut w, 1, &mut alloc);
     let r1 = fx.request(&["tier"], &[]);
     let r2 = fx.request(&["tier"], &[]);
-    let a = w
-        .present(&r1, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap();
-    assert!(
-        w.present(&r2, PresentOptions::default(), NOW, &mut fx.rng)
-            .is_err(),
-        "refused by default"
-    );
-    let b = w
-        .present(
-            &r2,
-            PresentOptions::default().allow_reuse(true),
-            NOW,
-            &mut fx.rng,
-        )
-        .unwrap();
+    let a = w.present(&r1, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
+    assert!(w.present(&r2, PresentOptions::default(), NOW, &mut fx.rng).is_err(), "refused by default");
+    let b = w.present(&r2, PresentOptions::default().allow_reuse(true), NOW, &mut fx.rng).unwrap();
     assert!(b.is_linkable() && !a.is_linkable());
-    assert_eq!(
-        a.as_str().split('~').next(),
-        b.as_str().split('~').next(),
-        "same signed credential: linkable"
-    );
+    assert_eq!(a.as_str().split('~').next(), b.as_str().split('~').next(), "same signed credential: linkable");
     // The detector used for unlinkability fires on this linkable pair.
     let public = vec![ISS.as_bytes().to_vec()];
     assert!(!shared_secrets(a.as_str(), b.as_str(), &public).is_empty());

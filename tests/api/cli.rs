@@ -36,21 +36,11 @@ pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
 }
 
 fn ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
 }
 
 fn fails_with_2(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "stdout: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    assert_eq!(o.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&o.stdout));
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(err.trim_end().lines().count(), 1, "one-line message: {err}");
     err
@@ -65,33 +55,10 @@ fn mode(p: &Path) -> u32 {
 /// Issuer and holder set up with a stored batch of `n` credentials.
 pub fn setup(t: &Tmp, claims: &str, n: &str) {
     let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
-    ok(&run(&[
-        &"issuer",
-        &"init",
-        &"--iss",
-        &"https://bureau.example",
-        &"--dir",
-        &dir,
-    ]));
-    ok(&run(&[
-        &"issuer",
-        &"public",
-        &"--dir",
-        &dir,
-        &"--out",
-        &t.path("bureau.pub.json"),
-    ]));
+    ok(&run(&[&"issuer", &"init", &"--iss", &"https://bureau.example", &"--dir", &dir]));
+    ok(&run(&[&"issuer", &"public", &"--dir", &dir, &"--out", &t.path("bureau.pub.json")]));
     ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
-    ok(&run(&[
-        &"holder",
-        &"keys",
-        &"--wallet",
-        &wallet,
-        &"--count",
-        &n,
-        &"--out",
-        &t.path("keys.json"),
-    ]));
+    ok(&run(&[&"holder", &"keys", &"--wallet", &wallet, &"--count", &n, &"--out", &t.path("keys.json")]));
     std::fs::write(t.path("claims.json"), claims).unwrap();
     ok(&run(&[
         &"issuer",
@@ -105,14 +72,7 @@ pub fn setup(t: &Tmp, claims: &str, n: &str) {
         &"--out",
         &t.path("batch.json"),
     ]));
-    ok(&run(&[
-        &"holder",
-        &"store",
-        &"--wallet",
-        &wallet,
-        &"--batch",
-        &t.path("batch.json"),
-    ]));
+    ok(&run(&[&"holder", &"store", &"--wallet", &wallet, &"--batch", &t.path("batch.json")]));
 }
 
 #[test]
@@ -130,15 +90,7 @@ fn readme_flow_accepts_then_rejects_replay() {
         &"--out",
         &t.path("req.json"),
     ]));
-    let dry = run(&[
-        &"holder",
-        &"present",
-        &"--wallet",
-        &wallet,
-        &"--request",
-        &t.path("req.json"),
-        &"--dry-run",
-    ]);
+    let dry = run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &t.path("req.json"), &"--dry-run"]);
     ok(&dry);
     assert!(String::from_utf8_lossy(&dry.stdout).contains("perk:no_deposit_rental"));
     ok(&run(&[
@@ -151,15 +103,20 @@ fn readme_flow_accepts_then_rejects_replay() {
         &"--out",
         &t.path("p.txt"),
     ]));
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &t.path("bureau"), &"--out-dir", &t.path("lists")]));
+    let lists = t.path("lists/list-1.jwt");
+    let (trust, req, p) = (t.path("bureau.pub.json"), t.path("req.json"), t.path("p.txt"));
     let v = run(&[
         &"verifier",
         &"verify",
         &"--trust",
-        &t.path("bureau.pub.json"),
+        &trust,
         &"--request",
-        &t.path("req.json"),
+        &req,
         &"--presentation",
-        &t.path("p.txt"),
+        &p,
+        &"--status-list",
+        &lists,
     ]);
     ok(&v);
     let verdict: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
@@ -192,10 +149,7 @@ fn readme_flow_accepts_then_rejects_replay() {
     assert_eq!(v.status.code(), Some(1));
     let verdict: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
     assert_eq!(verdict["accepted"], false);
-    assert!(verdict["error"]["check"]
-        .as_str()
-        .unwrap()
-        .starts_with("holder_binding."));
+    assert!(verdict["error"]["check"].as_str().unwrap().starts_with("holder_binding."));
 
     let status = run(&[&"holder", &"status", &"--wallet", &wallet]);
     ok(&status);
@@ -240,38 +194,17 @@ fn secret_files_are_private_and_not_overwritten() {
     assert_eq!(mode(&t.path("wallet/wallet.json")), 0o600);
     assert_eq!(mode(&t.path("batch.json")), 0o600);
     let before = std::fs::read(t.path("bureau/issuer.json")).unwrap();
-    let o = run(&[
-        &"issuer",
-        &"init",
-        &"--iss",
-        &"https://x.example",
-        &"--dir",
-        &t.path("bureau"),
-    ]);
+    let o = run(&[&"issuer", &"init", &"--iss", &"https://x.example", &"--dir", &t.path("bureau")]);
     assert!(fails_with_2(&o).contains("--force"));
-    assert_eq!(
-        std::fs::read(t.path("bureau/issuer.json")).unwrap(),
-        before,
-        "issuer key unchanged"
-    );
+    assert_eq!(std::fs::read(t.path("bureau/issuer.json")).unwrap(), before, "issuer key unchanged");
     let o = run(&[&"holder", &"init", &"--wallet", &t.path("wallet")]);
     fails_with_2(&o);
 
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(
-        t.path("wallet/wallet.json"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
+    std::fs::set_permissions(t.path("wallet/wallet.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
     let o = run(&[&"holder", &"status", &"--wallet", &t.path("wallet")]);
     assert!(fails_with_2(&o).contains("owner-only"));
-    ok(&run(&[
-        &"holder",
-        &"status",
-        &"--wallet",
-        &t.path("wallet"),
-        &"--allow-insecure-permissions",
-    ]));
+    ok(&run(&[&"holder", &"status", &"--wallet", &t.path("wallet"), &"--allow-insecure-permissions"]));
 }
 
 #[test]
@@ -280,20 +213,8 @@ fn bad_usage_and_bad_files_exit_2() {
     std::fs::write(t.path("garbage"), [0xff, 0x00, 0x13]).unwrap();
     std::fs::write(t.path("empty"), b"").unwrap();
     assert_eq!(run(&[&"issuer", &"nonsense"]).status.code(), Some(2));
-    fails_with_2(&run(&[
-        &"issuer",
-        &"init",
-        &"--iss",
-        &"not a uri",
-        &"--dir",
-        &t.path("d"),
-    ]));
-    fails_with_2(&run(&[
-        &"holder",
-        &"status",
-        &"--wallet",
-        &t.path("missing"),
-    ]));
+    fails_with_2(&run(&[&"issuer", &"init", &"--iss", &"not a uri", &"--dir", &t.path("d")]));
+    fails_with_2(&run(&[&"holder", &"status", &"--wallet", &t.path("missing")]));
     for file in ["garbage", "empty", "missing"] {
         let o = run(&[
             &"verifier",
@@ -343,13 +264,7 @@ fn wallet_survives_kills_mid_write() {
         let s = String::from_utf8_lossy(&o.stdout).to_string();
         let num = |label: &str| -> u64 {
             let i = s.find(label).unwrap();
-            s[..i]
-                .trim_end()
-                .rsplit(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
+            s[..i].trim_end().rsplit(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
         };
         (num(" unused"), num(" spent"))
     };
@@ -367,11 +282,7 @@ fn wallet_survives_kills_mid_write() {
         &"--out",
         &t.path("p.txt"),
     ]));
-    let span = u64::try_from(started.elapsed().as_micros())
-        .unwrap()
-        .max(1000)
-        * 3
-        / 2;
+    let span = u64::try_from(started.elapsed().as_micros()).unwrap().max(1000) * 3 / 2;
     assert_eq!(count(&wallet), (15, 1));
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut kills = 0;
@@ -408,14 +319,201 @@ fn wallet_survives_kills_mid_write() {
         let _ = child.kill();
         let _ = child.wait();
         let (unused, spent) = count(&wallet);
-        assert_eq!(
-            unused + spent,
-            16,
-            "round {round}: a credential was lost or duplicated"
-        );
+        assert_eq!(unused + spent, 16, "round {round}: a credential was lost or duplicated");
         // No temporary file is mistaken for the wallet.
         assert!(wallet.join("wallet.json").exists());
     }
     println!("wallet kill test: 24 rounds, {kills} killed before finishing (window {span} us)");
     assert!(kills > 0, "no kill landed mid-run");
+}
+
+fn verdict(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("no verdict: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+#[test]
+fn revoke_suspend_reinstate_and_correct() {
+    let t = Tmp::new("status");
+    setup(&t, r#"{"tier":"A"}"#, "2");
+    let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://v.example",
+        &"--disclose",
+        &"tier",
+        &"--out",
+        &t.path("req.json"),
+    ]));
+    ok(&run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &t.path("req.json"),
+        &"--out",
+        &t.path("p.txt"),
+    ]));
+    let p = std::fs::read_to_string(t.path("p.txt")).unwrap();
+    let payload = crate::fixture::split(&p).payload;
+    let index = format!(
+        "{}#{}",
+        payload["status"]["status_list"]["uri"].as_str().unwrap(),
+        payload["status"]["status_list"]["idx"]
+    );
+    assert_eq!(payload["status"]["status_list"]["uri"], "https://bureau.example/status/1");
+
+    let verify = || {
+        ok(&run(&[&"issuer", &"status-list", &"--dir", &dir, &"--out-dir", &t.path("lists")]));
+        run(&[
+            &"verifier",
+            &"verify",
+            &"--trust",
+            &t.path("bureau.pub.json"),
+            &"--request",
+            &t.path("req.json"),
+            &"--presentation",
+            &t.path("p.txt"),
+            &"--status-list",
+            &t.path("lists/list-1.jwt"),
+        ])
+    };
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "valid: {}", verdict(&o));
+    // Without the list: an explicit rejection.
+    let o = run(&[
+        &"verifier",
+        &"verify",
+        &"--trust",
+        &t.path("bureau.pub.json"),
+        &"--request",
+        &t.path("req.json"),
+        &"--presentation",
+        &t.path("p.txt"),
+    ]);
+    assert_eq!(verdict(&o)["error"]["check"], "status.no_list");
+
+    ok(&run(&[&"issuer", &"suspend", &"--dir", &dir, &"--index", &index, &"--reason", &"under review"]));
+    let o = verify();
+    assert_eq!((o.status.code(), verdict(&o)["error"]["check"].clone()), (Some(1), "status.suspended".into()));
+    ok(&run(&[&"issuer", &"reinstate", &"--dir", &dir, &"--index", &index, &"--reason", &"review closed"]));
+    assert_eq!(verify().status.code(), Some(0), "reinstated");
+    ok(&run(&[&"issuer", &"revoke", &"--dir", &dir, &"--index", &index, &"--reason", &"fraud"]));
+    let o = verify();
+    assert_eq!(verdict(&o)["error"]["check"], "status.revoked");
+    fails_with_2(&run(&[&"issuer", &"reinstate", &"--dir", &dir, &"--index", &index, &"--reason", &"undo"]));
+
+    let h = run(&[&"issuer", &"history", &"--dir", &dir]);
+    ok(&h);
+    let h = String::from_utf8_lossy(&h.stdout).to_string();
+    for word in ["issued", "suspended", "reinstated", "revoked", "fraud"] {
+        assert!(h.contains(word), "{word} in {h}");
+    }
+    // Re-initialising never discards the registry, even with --force.
+    let before = std::fs::read(dir.join("registry.sqlite")).unwrap();
+    fails_with_2(&run(&[&"issuer", &"init", &"--iss", &"https://bureau.example", &"--dir", &dir, &"--force"]));
+    assert_eq!(std::fs::read(dir.join("registry.sqlite")).unwrap(), before);
+}
+
+#[test]
+fn correction_revokes_the_old_batch_and_issues_a_new_one() {
+    let t = Tmp::new("correct");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
+    let policy = format!("{}/policies/sesame-style.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(
+        t.path("records.json"),
+        r#"[{"kind":"default","date":"2026-02-01","reference":"d1"},{"kind":"judgement_settled","date":"2026-03-01","reference":"j1"}]"#,
+    )
+    .unwrap();
+    ok(&run(&[&"holder", &"keys", &"--wallet", &wallet, &"--count", &"2", &"--out", &t.path("k2.json")]));
+    ok(&run(&[
+        &"issuer",
+        &"issue",
+        &"--dir",
+        &dir,
+        &"--keys",
+        &t.path("k2.json"),
+        &"--policy",
+        &policy,
+        &"--records",
+        &t.path("records.json"),
+        &"--as-of",
+        &"2026-11-21",
+        &"--out",
+        &t.path("b2.json"),
+    ]));
+    ok(&run(&[&"holder", &"store", &"--wallet", &wallet, &"--batch", &t.path("b2.json")]));
+    ok(&run(&[
+        &"holder",
+        &"dispute",
+        &"--batch",
+        &t.path("b2.json"),
+        &"--entry",
+        &"d1=repaid, not a default",
+        &"--out",
+        &t.path("dispute.json"),
+    ]));
+    std::fs::write(t.path("fixed.json"), r#"[{"kind":"judgement_settled","date":"2026-03-01","reference":"j1"}]"#)
+        .unwrap();
+    ok(&run(&[&"holder", &"keys", &"--wallet", &wallet, &"--count", &"2", &"--out", &t.path("k3.json")]));
+    let o = run(&[
+        &"issuer",
+        &"correct",
+        &"--dir",
+        &dir,
+        &"--dispute",
+        &t.path("dispute.json"),
+        &"--records",
+        &t.path("fixed.json"),
+        &"--keys",
+        &t.path("k3.json"),
+        &"--out",
+        &t.path("b3.json"),
+        &"--as-of",
+        &"2026-11-21",
+    ]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("score 650"), "{}", String::from_utf8_lossy(&o.stdout));
+    let h = String::from_utf8_lossy(&run(&[&"issuer", &"history", &"--dir", &dir]).stdout).to_string();
+    let corrected = h.lines().filter(|l| l.split_whitespace().nth(1) == Some("corrected")).count();
+    assert_eq!(corrected, 2, "both credentials of the disputed batch revoked as corrected: {h}");
+    // The first batch (other subject) is untouched: it stays valid.
+    ok(&run(&[&"holder", &"store", &"--wallet", &wallet, &"--batch", &t.path("b3.json")]));
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &dir, &"--out-dir", &t.path("lists")]));
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://v.example",
+        &"--predicate",
+        &"perk:no_deposit_rental",
+        &"--out",
+        &t.path("req.json"),
+    ]));
+    ok(&run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &t.path("req.json"),
+        &"--out",
+        &t.path("p.txt"),
+    ]));
+    let o = run(&[
+        &"verifier",
+        &"verify",
+        &"--trust",
+        &t.path("bureau.pub.json"),
+        &"--request",
+        &t.path("req.json"),
+        &"--presentation",
+        &t.path("p.txt"),
+        &"--status-list",
+        &t.path("lists/list-1.jwt"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "the corrected credential proves the perk: {}", verdict(&o));
 }

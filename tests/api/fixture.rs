@@ -5,8 +5,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use creditproof::hazmat::SeededRng;
 use creditproof::{
-    Claims, Error, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest,
-    TrustStore, UnixTime, VerifiedPresentation, Verifier, Wallet,
+    Claims, Error, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, TrustStore,
+    UnixTime, VerifiedPresentation, Verifier, Wallet,
 };
 use ed25519_dalek::Signer as _;
 use serde_json::{json, Value};
@@ -48,14 +48,7 @@ impl Fixture {
         wallet.store(cred).unwrap();
         let mut trust = TrustStore::new();
         trust.add(ISS, issuer.public_key());
-        Self {
-            issuer_secret,
-            holder_secret,
-            issuer,
-            wallet,
-            trust,
-            rng,
-        }
+        Self { issuer_secret, holder_secret, issuer, wallet, trust, rng }
     }
 
     pub fn request(&mut self, disclose: &[&str], predicates: &[&str]) -> PresentationRequest {
@@ -71,18 +64,10 @@ impl Fixture {
 
     pub fn present(&mut self, request: &PresentationRequest) -> String {
         let opts = PresentOptions::default().allow_reuse(true);
-        self.wallet
-            .present(request, opts, NOW, &mut self.rng)
-            .unwrap()
-            .as_str()
-            .to_owned()
+        self.wallet.present(request, opts, NOW, &mut self.rng).unwrap().as_str().to_owned()
     }
 
-    pub fn verify(
-        &self,
-        request: &PresentationRequest,
-        presentation: &str,
-    ) -> Result<VerifiedPresentation, Error> {
+    pub fn verify(&self, request: &PresentationRequest, presentation: &str) -> Result<VerifiedPresentation, Error> {
         Verifier::new(self.trust.clone()).verify(request, presentation, NOW)
     }
 }
@@ -111,10 +96,7 @@ pub fn split(p: &str) -> Parts {
     Parts {
         header: decode_json(jwt[0]),
         payload: decode_json(jwt[1]),
-        disclosures: comps[1..comps.len() - 1]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        disclosures: comps[1..comps.len() - 1].iter().map(|s| s.to_string()).collect(),
         kb_header: decode_json(kb[0]),
         kb_payload: decode_json(kb[1]),
     }
@@ -133,10 +115,7 @@ pub fn sign(header: &Value, payload: &Value, secret: &[u8; 32]) -> String {
 }
 
 pub fn sd_hash(sd_jwt: &str) -> String {
-    b64(ring::digest::digest(
-        &ring::digest::SHA256,
-        sd_jwt.as_bytes(),
-    ))
+    b64(ring::digest::digest(&ring::digest::SHA256, sd_jwt.as_bytes()))
 }
 
 impl Parts {

@@ -10,11 +10,7 @@ fn discloses_only_what_is_asked() {
     let mut fx = Fixture::new();
     let req = fx.request(&["tier"], &[]);
     let p = fx.present(&req);
-    assert_eq!(
-        split(&p).disclosures.len(),
-        1,
-        "only the tier disclosure is sent"
-    );
+    assert_eq!(split(&p).disclosures.len(), 1, "only the tier disclosure is sent");
     let v = fx.verify(&req, &p).unwrap();
     assert_eq!(v.issuer(), ISS);
     assert_eq!(v.disclosed().len(), 1);
@@ -39,22 +35,10 @@ fn perk_is_proven_without_other_claims() {
 fn holder_refuses_missing_claim_and_false_perk() {
     let mut fx = Fixture::new();
     let req = fx.request(&["income"], &[]);
-    let e = fx
-        .wallet
-        .present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap_err();
-    assert_eq!(
-        e,
-        HolderError::ClaimNotAvailable {
-            name: "income".into()
-        }
-        .into()
-    );
+    let e = fx.wallet.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err();
+    assert_eq!(e, HolderError::ClaimNotAvailable { name: "income".into() }.into());
     let req = fx.request(&[], &["perk:express_airport_security"]);
-    let e = fx
-        .wallet
-        .present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap_err();
+    let e = fx.wallet.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err();
     assert_eq!(e.check(), "holder.predicate_not_satisfied");
     // Nothing was spent by the refusals.
     let inv = fx.wallet.inventory(NOW);
@@ -65,24 +49,11 @@ fn holder_refuses_missing_claim_and_false_perk() {
 fn credentials_are_single_use_unless_reuse_is_explicit() {
     let mut fx = Fixture::new();
     let req = fx.request(&["tier"], &[]);
-    let first = fx
-        .wallet
-        .present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap();
+    let first = fx.wallet.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
     assert!(!first.is_linkable());
-    let again = fx
-        .wallet
-        .present(&req, PresentOptions::default(), NOW, &mut fx.rng);
+    let again = fx.wallet.present(&req, PresentOptions::default(), NOW, &mut fx.rng);
     assert_eq!(again.unwrap_err().check(), "holder.no_credential");
-    let reused = fx
-        .wallet
-        .present(
-            &req,
-            PresentOptions::default().allow_reuse(true),
-            NOW,
-            &mut fx.rng,
-        )
-        .unwrap();
+    let reused = fx.wallet.present(&req, PresentOptions::default().allow_reuse(true), NOW, &mut fx.rng).unwrap();
     assert!(reused.is_linkable());
 }
 
@@ -101,29 +72,14 @@ fn issued_credential_shape() {
     let mut fx = Fixture::new();
     let req = fx.request(&[], &[]);
     let parts = split(&fx.present(&req));
-    assert_eq!(
-        parts.header,
-        json!({"alg":"EdDSA","typ":"dc+sd-jwt","kid": fx.issuer.kid()})
-    );
+    assert_eq!(parts.header, json!({"alg":"EdDSA","typ":"dc+sd-jwt","kid": fx.issuer.kid()}));
     let p = &parts.payload;
     assert_eq!(p["iss"], ISS);
     assert_eq!(p["vct"], "urn:creditproof:score:1");
     assert_eq!(p["_sd_alg"], "sha-256");
-    assert_eq!(
-        p["_sd"].as_array().unwrap().len(),
-        16,
-        "real digests padded with decoys"
-    );
-    assert_eq!(
-        p["iat"].as_u64().unwrap() % 86_400,
-        0,
-        "iat rounded to the day"
-    );
-    assert_eq!(
-        p["exp"].as_u64().unwrap() % 86_400,
-        0,
-        "exp rounded to the day"
-    );
+    assert_eq!(p["_sd"].as_array().unwrap().len(), 16, "real digests padded with decoys");
+    assert_eq!(p["iat"].as_u64().unwrap() % 86_400, 0, "iat rounded to the day");
+    assert_eq!(p["exp"].as_u64().unwrap() % 86_400, 0, "exp rounded to the day");
     assert_eq!(p["cnf"]["jwk"]["kty"], "OKP");
     for claim in ["tier", "policy", "no_deposit_rental"] {
         assert!(p.get(claim).is_none(), "{claim} is only a digest");

@@ -29,12 +29,7 @@ fn records_for(target: u64) -> Records {
 
 fn scored(target: u64) -> (Policy, ScoreReport) {
     let policy = Policy::from_json_slice(SESAME.as_bytes(), 1 << 20).unwrap();
-    let report = score(
-        &policy,
-        records_for(target).as_slice(),
-        Date::new(2026, 11, 21).unwrap(),
-    )
-    .unwrap();
+    let report = score(&policy, records_for(target).as_slice(), Date::new(2026, 11, 21).unwrap()).unwrap();
     assert_eq!(report.score, target);
     (policy, report)
 }
@@ -47,18 +42,14 @@ fn perk_accepted_at_700_and_refused_by_the_holder_at_600() {
         let claims = Claims::from_score(&policy, &report).unwrap();
         let mut w = Wallet::new();
         let pk = w.generate_key(&mut fx.rng);
-        w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap())
-            .unwrap();
+        w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap()).unwrap();
         let req = fx.request(&[], &["perk:no_deposit_rental"]);
         match w.present(&req, PresentOptions::default(), NOW, &mut fx.rng) {
             Ok(p) => {
                 assert!(eligible);
                 let v = fx.verify(&req, p.as_str()).unwrap();
                 assert_eq!(v.proven()[0].to_string(), "perk:no_deposit_rental");
-                assert!(
-                    v.disclosed().is_empty(),
-                    "neither score nor tier is disclosed"
-                );
+                assert!(v.disclosed().is_empty(), "neither score nor tier is disclosed");
                 assert!(!p.as_str().contains("700"));
             }
             Err(e) => {
@@ -69,16 +60,7 @@ fn perk_accepted_at_700_and_refused_by_the_holder_at_600() {
         // The range proof on the perk's threshold gives the same answer.
         let threshold = policy.perk_threshold("no_deposit_rental").unwrap();
         let req = fx.request(&[], &[&format!("score>={threshold}")]);
-        assert_eq!(
-            w.present(
-                &req,
-                PresentOptions::default().allow_reuse(true),
-                NOW,
-                &mut fx.rng
-            )
-            .is_ok(),
-            eligible
-        );
+        assert_eq!(w.present(&req, PresentOptions::default().allow_reuse(true), NOW, &mut fx.rng).is_ok(), eligible);
     }
 }
 
@@ -91,10 +73,7 @@ fn breakdown_is_signed_for_the_holder() {
     let mut trust = TrustStore::new();
     trust.add(ISS, fx.issuer.public_key());
     let (iss, sub, back) = verify_breakdown(&token, &trust, &Limits::default()).unwrap();
-    assert_eq!(
-        (iss.as_str(), sub, back),
-        (ISS, holder.thumbprint(), report)
-    );
+    assert_eq!((iss.as_str(), sub, back), (ISS, holder.thumbprint(), report));
     // Tampered: the score changed, signature kept.
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let mut payload = decode_json(&parts[1]);
@@ -104,10 +83,7 @@ fn breakdown_is_signed_for_the_holder() {
     assert_eq!(e.check(), "signature.token");
     // A breakdown is not a credential.
     let req = fx.request(&[], &[]);
-    assert_eq!(
-        fx.verify(&req, &format!("{token}~")).unwrap_err().check(),
-        "header.typ"
-    );
+    assert_eq!(fx.verify(&req, &format!("{token}~")).unwrap_err().check(), "header.typ");
 }
 
 #[test]
@@ -148,13 +124,15 @@ fn cli_score_issue_and_dispute() {
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["score"], 550);
 
+    let o = run(&[&"holder", &"keys", &"--wallet", &t.path("wallet"), &"--out", &t.path("k2.json")]);
+    assert_eq!(o.status.code(), Some(0));
     let o = run(&[
         &"issuer",
         &"issue",
         &"--dir",
         &t.path("bureau"),
         &"--keys",
-        &t.path("keys.json"),
+        &t.path("k2.json"),
         &"--policy",
         &policy,
         &"--records",
@@ -164,20 +142,8 @@ fn cli_score_issue_and_dispute() {
         &"--out",
         &t.path("pbatch.json"),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let o = run(&[
-        &"holder",
-        &"breakdown",
-        &"--batch",
-        &t.path("pbatch.json"),
-        &"--trust",
-        &t.path("bureau.pub.json"),
-    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[&"holder", &"breakdown", &"--batch", &t.path("pbatch.json"), &"--trust", &t.path("bureau.pub.json")]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("d1"));
     let o = run(&[
         &"holder",
@@ -189,15 +155,10 @@ fn cli_score_issue_and_dispute() {
         &"--out",
         &t.path("dispute.json"),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let d: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(t.path("dispute.json")).unwrap()).unwrap();
-    assert_eq!(d["entries"][0]["reference"], "d1");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path("dispute.json")).unwrap()).unwrap();
+    assert_eq!(d["dispute"]["entries"][0]["reference"], "d1");
+    assert_eq!(d["type"], "creditproof-dispute/1");
     let o = run(&[
         &"holder",
         &"dispute",
@@ -211,25 +172,11 @@ fn cli_score_issue_and_dispute() {
     assert_eq!(o.status.code(), Some(2));
 
     // A future-dated record and an unknown kind are refused with exit 2.
-    std::fs::write(
-        t.path("future.json"),
-        r#"[{"kind":"default","date":"2099-01-01","reference":"x"}]"#,
-    )
-    .unwrap();
-    std::fs::write(
-        t.path("unknown.json"),
-        r#"[{"kind":"said_something","date":"2020-01-01","reference":"x"}]"#,
-    )
-    .unwrap();
+    std::fs::write(t.path("future.json"), r#"[{"kind":"default","date":"2099-01-01","reference":"x"}]"#).unwrap();
+    std::fs::write(t.path("unknown.json"), r#"[{"kind":"said_something","date":"2020-01-01","reference":"x"}]"#)
+        .unwrap();
     for f in ["future.json", "unknown.json"] {
-        let o = run(&[
-            &"issuer",
-            &"score",
-            &"--policy",
-            &policy,
-            &"--records",
-            &t.path(f),
-        ]);
+        let o = run(&[&"issuer", &"score", &"--policy", &policy, &"--records", &t.path(f)]);
         assert_eq!(o.status.code(), Some(2), "{f}");
     }
 }

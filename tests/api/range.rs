@@ -3,8 +3,7 @@
 use crate::fixture::*;
 use creditproof::hazmat::SeededRng;
 use creditproof::{
-    verdict_json, Claims, HolderSigningKey, PresentOptions, PresentationRequest, TrustStore,
-    Verifier, Wallet,
+    verdict_json, Claims, HolderSigningKey, PresentOptions, PresentationRequest, TrustStore, Verifier, Wallet,
 };
 use serde_json::{json, Value};
 
@@ -18,20 +17,13 @@ fn scored(score: u64, n: usize, fx: &mut Fixture) -> (Wallet, [u8; 32]) {
     let secret = *key.to_secret_bytes();
     let pk = wallet.insert_key(key);
     for _ in 0..n {
-        wallet
-            .store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap())
-            .unwrap();
+        wallet.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap()).unwrap();
     }
     (wallet, secret)
 }
 
-fn present(
-    w: &mut Wallet,
-    req: &PresentationRequest,
-    rng: &mut SeededRng,
-) -> Result<String, creditproof::Error> {
-    w.present(req, PresentOptions::default().allow_reuse(true), NOW, rng)
-        .map(|p| p.as_str().to_owned())
+fn present(w: &mut Wallet, req: &PresentationRequest, rng: &mut SeededRng) -> Result<String, creditproof::Error> {
+    w.present(req, PresentOptions::default().allow_reuse(true), NOW, rng).map(|p| p.as_str().to_owned())
 }
 
 #[test]
@@ -109,19 +101,13 @@ fn a_proof_for_one_threshold_never_verifies_for_another() {
     let req650 = fx.request(&[], &["score>=650"]);
     let p650 = present(&mut w, &req650, &mut fx.rng).unwrap();
     let forged = graft(&p650, json!({"score>=650": proof600}), &holder, &fx);
-    assert_eq!(
-        fx.verify(&req650, &forged).unwrap_err().check(),
-        "predicate.proof_invalid"
-    );
+    assert_eq!(fx.verify(&req650, &forged).unwrap_err().check(), "predicate.proof_invalid");
     // And a <= proof relabelled as >=.
     let req_le = fx.request(&[], &["score<=800"]);
     let p_le = present(&mut w, &req_le, &mut fx.rng).unwrap();
     let le = split(&p_le).kb_payload["range_proofs"]["score<=800"].clone();
     let forged = graft(&p650, json!({"score>=650": le}), &holder, &fx);
-    assert_eq!(
-        fx.verify(&req650, &forged).unwrap_err().check(),
-        "predicate.proof_invalid"
-    );
+    assert_eq!(fx.verify(&req650, &forged).unwrap_err().check(), "predicate.proof_invalid");
 }
 
 #[test]
@@ -129,34 +115,16 @@ fn a_proof_never_verifies_for_another_credential_or_request() {
     let mut fx = Fixture::new();
     let (mut w, holder) = scored(712, 2, &mut fx);
     let req = fx.request(&[], &["score>=650"]);
-    let a = w
-        .present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap()
-        .as_str()
-        .to_owned();
-    let b = w
-        .present(&req, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap()
-        .as_str()
-        .to_owned();
-    assert_ne!(
-        a.split('~').next(),
-        b.split('~').next(),
-        "two different credentials"
-    );
+    let a = w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap().as_str().to_owned();
+    let b = w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap().as_str().to_owned();
+    assert_ne!(a.split('~').next(), b.split('~').next(), "two different credentials");
     let proof_a = split(&a).kb_payload["range_proofs"].clone();
     let forged = graft(&b, proof_a, &holder, &fx);
-    assert_eq!(
-        fx.verify(&req, &forged).unwrap_err().check(),
-        "predicate.proof_invalid"
-    );
+    assert_eq!(fx.verify(&req, &forged).unwrap_err().check(), "predicate.proof_invalid");
     // Another request: the proof sits inside the KB-JWT, so it is bound to
     // that request's nonce and audience.
     let other = fx.request(&[], &["score>=650"]);
-    assert_eq!(
-        fx.verify(&other, &a).unwrap_err().check(),
-        "holder_binding.nonce"
-    );
+    assert_eq!(fx.verify(&other, &a).unwrap_err().check(), "holder_binding.nonce");
 }
 
 #[test]
@@ -165,30 +133,17 @@ fn missing_or_malformed_proofs_are_typed_errors() {
     let (mut w, holder) = scored(712, 1, &mut fx);
     let req = fx.request(&[], &["score>=650"]);
     let p = present(&mut w, &req, &mut fx.rng).unwrap();
-    let proof = split(&p).kb_payload["range_proofs"]["score>=650"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let proof = split(&p).kb_payload["range_proofs"]["score>=650"].as_str().unwrap().to_owned();
     for (proofs, want) in [
         (json!({}), "predicate.missing_proof"),
         (json!({"score>=651": proof}), "predicate.missing_proof"),
-        (
-            json!({"score>=650": &proof[..proof.len() - 4]}),
-            "predicate.proof_invalid",
-        ),
-        (
-            json!({"score>=650": format!("{proof}AAAA")}),
-            "predicate.proof_invalid",
-        ),
+        (json!({"score>=650": &proof[..proof.len() - 4]}), "predicate.proof_invalid"),
+        (json!({"score>=650": format!("{proof}AAAA")}), "predicate.proof_invalid"),
         (json!({"score>=650": 5}), "predicate.missing_proof"),
         (json!("x"), "malformed.claim"),
     ] {
         let forged = graft(&p, proofs.clone(), &holder, &fx);
-        assert_eq!(
-            fx.verify(&req, &forged).unwrap_err().check(),
-            want,
-            "{proofs}"
-        );
+        assert_eq!(fx.verify(&req, &forged).unwrap_err().check(), want, "{proofs}");
     }
     // A credential without a commitment.
     let req = fx.request(&[], &["months_on_time>=12"]);
@@ -196,10 +151,7 @@ fn missing_or_malformed_proofs_are_typed_errors() {
     parts.kb_payload["nonce"] = json!(req.nonce());
     parts.kb_payload["range_proofs"] = json!({});
     let forged = parts.assemble_with_jwt(p.split('~').next().unwrap(), &holder);
-    assert_eq!(
-        fx.verify(&req, &forged).unwrap_err().check(),
-        "predicate.no_commitment"
-    );
+    assert_eq!(fx.verify(&req, &forged).unwrap_err().check(), "predicate.no_commitment");
 }
 
 #[test]
@@ -208,12 +160,8 @@ fn every_byte_of_a_proof_matters() {
     let (mut w, holder) = scored(712, 1, &mut fx);
     let req = fx.request(&[], &["score>=650"]);
     let p = present(&mut w, &req, &mut fx.rng).unwrap();
-    let proof = split(&p).kb_payload["range_proofs"]["score>=650"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bytes =
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &proof).unwrap();
+    let proof = split(&p).kb_payload["range_proofs"]["score>=650"].as_str().unwrap().to_owned();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &proof).unwrap();
     let mut tried = 0;
     for i in 0..bytes.len() {
         let mut b = bytes.clone();
@@ -235,25 +183,18 @@ fn claims_file_commits_the_score() {
     .unwrap();
     let mut w = Wallet::new();
     let pk = w.generate_key(&mut fx.rng);
-    w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap())
-        .unwrap();
+    w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap()).unwrap();
     let req = fx.request(&["score_scale"], &["score>=650"]);
     let p = present(&mut w, &req, &mut fx.rng).unwrap();
     let v = fx.verify(&req, &p).unwrap();
-    assert_eq!(
-        v.disclosed()["score_scale"],
-        json!({"min": 350, "max": 950})
-    );
+    assert_eq!(v.disclosed()["score_scale"], json!({"min": 350, "max": 950}));
     for bad in [
         r#"{"score": 712}"#,
         r#"{"score": 1000, "score_scale": {"min": 350, "max": 950}}"#,
         r#"{"score": -1, "score_scale": {"min": 350, "max": 950}}"#,
         r#"{"score": 700, "score_scale": {"min": 950, "max": 350}}"#,
     ] {
-        assert!(
-            Claims::from_json(bad.as_bytes(), &creditproof::Limits::default()).is_err(),
-            "{bad}"
-        );
+        assert!(Claims::from_json(bad.as_bytes(), &creditproof::Limits::default()).is_err(), "{bad}");
     }
     let mut t = TrustStore::new();
     t.add(ISS, fx.issuer.public_key());

@@ -3,8 +3,8 @@
 use crate::fixture::*;
 use creditproof::status_list::StatusList;
 use creditproof::{
-    Error, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, StatusRef, TrustStore,
-    UnixTime, Verifier, Wallet, DAY,
+    Error, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, StatusRef, TrustStore, UnixTime, Verifier,
+    Wallet, DAY,
 };
 use flate2::write::ZlibEncoder;
 use serde_json::json;
@@ -28,32 +28,12 @@ fn setup_at(idx: u64) -> Setup {
     let mut fx = Fixture::new();
     let mut w = Wallet::new();
     let pk = w.insert_key(HolderSigningKey::from_secret_bytes(&fx.holder_secret));
-    let status = StatusRef {
-        uri: URI.into(),
-        idx,
-    };
-    w.store(
-        fx.issuer
-            .issue_with_status(&pk, &claims(), &status, NOW, &mut fx.rng)
-            .unwrap(),
-    )
-    .unwrap();
+    let status = StatusRef { uri: URI.into(), idx };
+    w.store(fx.issuer.issue_with_status(&pk, &claims(), &status, NOW, &mut fx.rng).unwrap()).unwrap();
     let request = fx.request(&["tier"], &[]);
-    let presentation = w
-        .present(&request, PresentOptions::default(), NOW, &mut fx.rng)
-        .unwrap()
-        .as_str()
-        .to_owned();
-    assert_eq!(
-        split(&presentation).payload["status"],
-        json!({"status_list": {"idx": idx, "uri": URI}})
-    );
-    Setup {
-        fx,
-        presentation,
-        request,
-        list: StatusList::new(2, 16).unwrap(),
-    }
+    let presentation = w.present(&request, PresentOptions::default(), NOW, &mut fx.rng).unwrap().as_str().to_owned();
+    assert_eq!(split(&presentation).payload["status"], json!({"status_list": {"idx": idx, "uri": URI}}));
+    Setup { fx, presentation, request, list: StatusList::new(2, 16).unwrap() }
 }
 
 impl Setup {
@@ -70,15 +50,14 @@ impl Setup {
     }
 
     fn check(&self, tokens: &[String]) -> &'static str {
-        self.verify_with(tokens)
-            .expect_err("must be rejected")
-            .check()
+        self.verify_with(tokens).expect_err("must be rejected").check()
     }
 
     /// A token with a hand-made payload, signed by the real issuer key.
     fn forged(&self, status_list: serde_json::Value) -> String {
         let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": self.fx.issuer.kid()});
-        let payload = json!({"iss": ISS, "sub": URI, "iat": NOW.0, "exp": NOW.0 + DAY, "ttl": 60, "status_list": status_list});
+        let payload =
+            json!({"iss": ISS, "sub": URI, "iat": NOW.0, "exp": NOW.0 + DAY, "ttl": 60, "status_list": status_list});
         sign(&header, &payload, &self.fx.issuer_secret)
     }
 }
@@ -112,11 +91,7 @@ fn no_list_is_an_explicit_rejection() {
 fn list_signed_by_another_issuer() {
     let s = setup();
     let mut rng = creditproof::hazmat::SeededRng::new(b"other issuer");
-    let other = Issuer::new(
-        "https://other.example",
-        IssuerSigningKey::generate(&mut rng),
-    )
-    .unwrap();
+    let other = Issuer::new("https://other.example", IssuerSigningKey::generate(&mut rng)).unwrap();
     let token = other.sign_status_list(URI, &s.list, NOW, DAY, 60);
     // Untrusted other issuer: refused when loaded.
     assert_eq!(s.check(std::slice::from_ref(&token)), "status.untrusted");
@@ -125,36 +100,24 @@ fn list_signed_by_another_issuer() {
     trust.add(other.id(), other.public_key());
     let mut v = Verifier::new(trust);
     v.add_status_list(&token).unwrap();
-    assert_eq!(
-        v.verify(&s.request, &s.presentation, NOW)
-            .unwrap_err()
-            .check(),
-        "status.issuer"
-    );
+    assert_eq!(v.verify(&s.request, &s.presentation, NOW).unwrap_err().check(), "status.issuer");
     // Right issuer name, wrong key.
     let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": s.fx.issuer.kid()});
     let payload = json!({"iss": ISS, "sub": URI, "iat": NOW.0, "exp": NOW.0 + DAY, "status_list": {"bits": 2, "lst": s.list.encode_lst()}});
-    assert_eq!(
-        s.check(&[sign(&header, &payload, &[5; 32])]),
-        "status.signature"
-    );
+    assert_eq!(s.check(&[sign(&header, &payload, &[5; 32])]), "status.signature");
 }
 
 #[test]
 fn list_for_another_uri() {
     let s = setup();
-    let token =
-        s.fx.issuer
-            .sign_status_list("https://bureau.example/status/2", &s.list, NOW, DAY, 60);
+    let token = s.fx.issuer.sign_status_list("https://bureau.example/status/2", &s.list, NOW, DAY, 60);
     assert_eq!(s.check(&[token]), "status.uri");
 }
 
 #[test]
 fn expired_list() {
     let s = setup();
-    let token =
-        s.fx.issuer
-            .sign_status_list(URI, &s.list, UnixTime(NOW.0 - 2 * DAY), DAY, 60);
+    let token = s.fx.issuer.sign_status_list(URI, &s.list, UnixTime(NOW.0 - 2 * DAY), DAY, 60);
     assert_eq!(s.check(&[token]), "status.expired");
 }
 
@@ -170,22 +133,12 @@ fn index_out_of_range() {
 fn truncated_and_bit_flipped_lst() {
     let s = setup();
     let lst = s.list.encode_lst();
-    assert_eq!(
-        s.check(&[s.forged(json!({"bits": 2, "lst": &lst[..lst.len() - 4]}))]),
-        "status_list.truncated"
-    );
-    let mut raw =
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &lst).unwrap();
+    assert_eq!(s.check(&[s.forged(json!({"bits": 2, "lst": &lst[..lst.len() - 4]}))]), "status_list.truncated");
+    let mut raw = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &lst).unwrap();
     let last = raw.len() - 1;
     raw[last] ^= 0x01; // the adler-32 checksum
-    assert_eq!(
-        s.check(&[s.forged(json!({"bits": 2, "lst": b64(&raw)}))]),
-        "status_list.corrupt"
-    );
-    assert_eq!(
-        s.check(&[s.forged(json!({"bits": 2, "lst": format!("{lst}=")}))]),
-        "status_list.base64url"
-    );
+    assert_eq!(s.check(&[s.forged(json!({"bits": 2, "lst": b64(&raw)}))]), "status_list.corrupt");
+    assert_eq!(s.check(&[s.forged(json!({"bits": 2, "lst": format!("{lst}=")}))]), "status_list.base64url");
 }
 
 #[test]
@@ -199,10 +152,7 @@ fn zlib_bomb_costs_nothing() {
     let bomb = enc.finish().unwrap();
     assert!(bomb.len() < 256 * 1024);
     let started = std::time::Instant::now();
-    assert_eq!(
-        s.check(&[s.forged(json!({"bits": 2, "lst": b64(&bomb)}))]),
-        "status_list.decompressed_size"
-    );
+    assert_eq!(s.check(&[s.forged(json!({"bits": 2, "lst": b64(&bomb)}))]), "status_list.decompressed_size");
     assert!(started.elapsed().as_secs() < 30);
 }
 
@@ -211,14 +161,7 @@ fn non_canonical_bits() {
     let s = setup();
     let lst = s.list.encode_lst();
     for bits in [0, 3, 5, 16] {
-        assert_eq!(
-            s.check(&[s.forged(json!({"bits": bits, "lst": &lst}))]),
-            "status_list.bits",
-            "{bits}"
-        );
+        assert_eq!(s.check(&[s.forged(json!({"bits": bits, "lst": &lst}))]), "status_list.bits", "{bits}");
     }
-    assert_eq!(
-        s.check(&[s.forged(json!({"bits": "2", "lst": &lst}))]),
-        "malformed.claim"
-    );
+    assert_eq!(s.check(&[s.forged(json!({"bits": "2", "lst": &lst}))]), "malformed.claim");
 }

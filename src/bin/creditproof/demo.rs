@@ -2,8 +2,8 @@
 
 use creditproof::policy::{score, Date, Policy, Records};
 use creditproof::{
-    verdict_json, Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, SystemRng,
-    TrustStore, UnixTime, Verifier, Wallet,
+    verdict_json, Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, SystemRng, TrustStore,
+    UnixTime, Verifier, Wallet,
 };
 use serde_json::Value;
 
@@ -44,15 +44,8 @@ fn trust(issuer: &Issuer) -> TrustStore {
     t
 }
 
-fn request(
-    aud: &str,
-    predicate: &str,
-    rng: &mut SystemRng,
-) -> Result<PresentationRequest, CliError> {
-    PresentationRequest::builder(aud)
-        .predicate(predicate.parse().map_err(fail)?)
-        .build(rng)
-        .map_err(fail)
+fn request(aud: &str, predicate: &str, rng: &mut SystemRng) -> Result<PresentationRequest, CliError> {
+    PresentationRequest::builder(aud).predicate(predicate.parse().map_err(fail)?).build(rng).map_err(fail)
 }
 
 pub fn run() -> Result<(), CliError> {
@@ -61,71 +54,38 @@ pub fn run() -> Result<(), CliError> {
     let opts = PresentOptions::default();
 
     step(1, "An issuer (a credit bureau) sets up a signing key");
-    let issuer = Issuer::new(
-        "https://bureau.example",
-        IssuerSigningKey::generate(&mut rng),
-    )
-    .map_err(fail)?;
+    let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).map_err(fail)?;
     println!("issuer {} publishes key id {}", issuer.id(), issuer.kid());
 
-    step(
-        2,
-        "A holder creates a wallet with one fresh key per credential",
-    );
+    step(2, "A holder creates a wallet with one fresh key per credential");
     let mut wallet = Wallet::new();
     let keys = [wallet.generate_key(&mut rng), wallet.generate_key(&mut rng)];
-    println!(
-        "holder keys: {}, {}",
-        keys[0].thumbprint(),
-        keys[1].thumbprint()
-    );
+    println!("holder keys: {}, {}", keys[0].thumbprint(), keys[1].thumbprint());
 
-    step(
-        3,
-        "The issuer scores the holder's own records under a published policy",
-    );
-    let policy = Policy::from_json_slice(SESAME.as_bytes(), SESAME.len())
-        .map_err(|e| CliError(format!("demo policy: {e}")))?;
+    step(3, "The issuer scores the holder's own records under a published policy");
+    let policy =
+        Policy::from_json_slice(SESAME.as_bytes(), SESAME.len()).map_err(|e| CliError(format!("demo policy: {e}")))?;
     let records = Records::from_json_slice(DEMO_RECORDS.as_bytes(), DEMO_RECORDS.len(), 100)
         .map_err(|e| CliError(format!("demo records: {e}")))?;
     let as_of = Date::from_unix(now).ok_or_else(|| CliError("clock out of range".into()))?;
-    let report = score(&policy, records.as_slice(), as_of)
-        .map_err(|e| CliError(format!("demo scoring: {e}")))?;
+    let report = score(&policy, records.as_slice(), as_of).map_err(|e| CliError(format!("demo scoring: {e}")))?;
     print!("{}", report.render_table());
     let breakdown = issuer.sign_breakdown(&report, &keys[0], now);
-    println!(
-        "(signed for the holder, {} bytes; never part of a presentation)",
-        breakdown.len()
-    );
+    println!("(signed for the holder, {} bytes; never part of a presentation)", breakdown.len());
 
-    step(
-        4,
-        "The issuer signs two single-use credentials from that score",
-    );
+    step(4, "The issuer signs two single-use credentials from that score");
     let claims = Claims::from_score(&policy, &report).map_err(fail)?;
     for (k, v) in claims.iter() {
         println!("  {k} = {v}   (behind a salted digest)");
     }
-    println!(
-        "  score = {}   (inside a HashWires commitment; never disclosed)",
-        report.score
-    );
+    println!("  score = {}   (inside a HashWires commitment; never disclosed)", report.score);
     for k in &keys {
-        wallet
-            .store(issuer.issue(k, &claims, now, &mut rng).map_err(fail)?)
-            .map_err(fail)?;
+        wallet.store(issuer.issue(k, &claims, now, &mut rng).map_err(fail)?).map_err(fail)?;
     }
     println!("each credential carries 16 digests (real ones padded with decoys)");
 
-    step(
-        5,
-        "A car-rental desk asks one question: eligible for a no-deposit rental?",
-    );
-    let desk_request = request(
-        "https://rental-desk.example",
-        "perk:no_deposit_rental",
-        &mut rng,
-    )?;
+    step(5, "A car-rental desk asks one question: eligible for a no-deposit rental?");
+    let desk_request = request("https://rental-desk.example", "perk:no_deposit_rental", &mut rng)?;
     println!(
         "request: aud {}, nonce {}, predicate perk:no_deposit_rental",
         desk_request.audience(),
@@ -133,17 +93,9 @@ pub fn run() -> Result<(), CliError> {
     );
 
     step(6, "The holder reviews what would be revealed, then answers");
-    println!(
-        "{}",
-        wallet.preview(&desk_request, opts, now).map_err(fail)?
-    );
-    let presentation = wallet
-        .present(&desk_request, opts, now, &mut rng)
-        .map_err(fail)?;
-    println!(
-        "presentation: {} bytes, bound to the desk's nonce and audience",
-        presentation.as_str().len()
-    );
+    println!("{}", wallet.preview(&desk_request, opts, now).map_err(fail)?);
+    let presentation = wallet.present(&desk_request, opts, now, &mut rng).map_err(fail)?;
+    println!("presentation: {} bytes, bound to the desk's nonce and audience", presentation.as_str().len());
 
     step(7, "The desk verifies");
     let outcome = Verifier::new(trust(&issuer)).verify(&desk_request, presentation.as_str(), now);
@@ -151,22 +103,13 @@ pub fn run() -> Result<(), CliError> {
     let verified = outcome.map_err(fail)?;
 
     step(8, "What the desk learned, and what stayed private");
-    println!(
-        "learned: the issuer is {}; the holder is eligible for a no-deposit rental",
-        verified.issuer()
-    );
+    println!("learned: the issuer is {}; the holder is eligible for a no-deposit rental", verified.issuer());
     println!("private: the score, the tier, the policy, every other perk, how many claims there are, every record");
 
-    step(
-        9,
-        "A lender picks its own threshold, score >= 620, proven without the score",
-    );
+    step(9, "A lender picks its own threshold, score >= 620, proven without the score");
     let lender_request = request("https://lender.example", "score>=620", &mut rng)?;
-    let lender_presentation = wallet
-        .present(&lender_request, opts, now, &mut rng)
-        .map_err(fail)?;
-    let lender =
-        Verifier::new(trust(&issuer)).verify(&lender_request, lender_presentation.as_str(), now);
+    let lender_presentation = wallet.present(&lender_request, opts, now, &mut rng).map_err(fail)?;
+    let lender = Verifier::new(trust(&issuer)).verify(&lender_request, lender_presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&lender)));
     lender.map_err(fail)?;
     let too_high = request("https://lender.example", "score>=700", &mut rng)?;
@@ -174,28 +117,17 @@ pub fn run() -> Result<(), CliError> {
         Err(e) => {
             println!("asked for score >= 700 instead, the wallet refuses and sends nothing: {e}")
         }
-        Ok(_) => {
-            return Err(CliError(
-                "demo failed: a false predicate was provable".into(),
-            ))
-        }
+        Ok(_) => return Err(CliError("demo failed: a false predicate was provable".into())),
     }
 
-    step(
-        10,
-        "The desk's presentation replayed to a hotel is rejected",
-    );
+    step(10, "The desk's presentation replayed to a hotel is rejected");
     let hotel_request = request("https://hotel.example", "perk:no_deposit_rental", &mut rng)?;
     let replay = Verifier::new(trust(&issuer)).verify(&hotel_request, presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&replay)));
     if replay.is_ok() {
-        return Err(CliError(
-            "demo failed: a replayed presentation was accepted".into(),
-        ));
+        return Err(CliError("demo failed: a replayed presentation was accepted".into()));
     }
-    println!(
-        "\nThe key binding names the rental desk and its one-time nonce, so the hotel refuses it."
-    );
+    println!("\nThe key binding names the rental desk and its one-time nonce, so the hotel refuses it.");
     Ok(())
 }
 

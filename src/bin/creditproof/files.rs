@@ -24,11 +24,7 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, CliError> {
         return Err((path, "is a directory, expected a file").into());
     }
     if meta.len() > max {
-        return Err((
-            path,
-            format!("is {} bytes, larger than the {max}-byte limit", meta.len()),
-        )
-            .into());
+        return Err((path, format!("is {} bytes, larger than the {max}-byte limit", meta.len())).into());
     }
     let mut buf = Vec::new();
     use std::io::Read as _;
@@ -48,10 +44,7 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, CliError> {
 pub fn read_text(path: &Path, max: u64) -> Result<String, CliError> {
     let bytes = read_bounded(path, max)?;
     let s = String::from_utf8(bytes).map_err(|_| CliError::from((path, "is not utf-8 text")))?;
-    Ok(s.strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&s)
-        .to_owned())
+    Ok(s.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&s).to_owned())
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -73,38 +66,20 @@ pub enum Access {
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
 /// Refuses to replace an existing file unless `replace` is set.
-pub fn write_file(
-    path: &Path,
-    bytes: &[u8],
-    access: Access,
-    replace: bool,
-) -> Result<(), CliError> {
+pub fn write_file(path: &Path, bytes: &[u8], access: Access, replace: bool) -> Result<(), CliError> {
     if !replace && path.exists() {
         return Err((path, "already exists (use --force to overwrite)").into());
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| CliError::from((path, "is not a file path")))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| CliError::from((path, "is not a file path")))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(if access == Access::Secret {
-                0o600
-            } else {
-                0o644
-            });
+            opts.mode(if access == Access::Secret { 0o600 } else { 0o644 });
         }
         let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;

@@ -3,6 +3,7 @@
 
 mod demo;
 mod files;
+mod registry_cmd;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -10,10 +11,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use creditproof::policy::{Date, Dispute, Policy, Records, ScoreReport};
+use creditproof::registry::Status;
 use creditproof::{
-    batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Claims,
-    KeyRequest, Limits, NoncePolicy, Predicate, PresentOptions, PresentationRequest, SystemRng,
-    TrustStore, UnixTime, Verifier,
+    batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Claims, KeyRequest, Limits,
+    NoncePolicy, Predicate, PresentOptions, PresentationRequest, SystemRng, TrustStore, UnixTime, Verifier,
 };
 use serde_json::Value;
 
@@ -84,6 +85,9 @@ enum IssuerCmd {
         /// Issuer directory (created owner-only).
         #[arg(long)]
         dir: PathBuf,
+        /// Base URI of the status lists (default: <ISS>/status).
+        #[arg(long)]
+        status_base: Option<String>,
         #[command(flatten)]
         force: Force,
     },
@@ -95,6 +99,98 @@ enum IssuerCmd {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Revoke credentials (permanent).
+    Revoke {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        target: registry_cmd::TargetArgs,
+        /// Why (kept in the history).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Suspend credentials (reversible with `reinstate`).
+    Suspend {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        target: registry_cmd::TargetArgs,
+        /// Why (kept in the history).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Reinstate suspended credentials.
+    Reinstate {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        target: registry_cmd::TargetArgs,
+        /// Why (kept in the history).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Write one signed status list token per list.
+    StatusList {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Output directory for the tokens.
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// Seconds the tokens stay valid.
+        #[arg(long, default_value_t = 86_400)]
+        validity_secs: u64,
+        /// Seconds verifiers may cache them (ttl).
+        #[arg(long, default_value_t = 3_600)]
+        ttl_secs: u64,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Correct a disputed score: re-score, revoke the old batches, issue anew.
+    Correct {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The holder's dispute (from `holder dispute`).
+        #[arg(long)]
+        dispute: PathBuf,
+        /// The corrected records, in full.
+        #[arg(long)]
+        records: PathBuf,
+        /// Fresh holder keys for the new batch.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Output batch file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Scoring date YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        force: Force,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Show the history of issuance and status changes.
+    History {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Only this holder's subject.
+        #[arg(long)]
+        holder: Option<String>,
         #[command(flatten)]
         insecure: Insecure,
     },
@@ -135,6 +231,11 @@ enum IssuerCmd {
         /// Refuse keys whose proofs do not carry a fresh nonce of this issuer.
         #[arg(long)]
         require_nonce: bool,
+        /// The issuer's own id for this person (never put in credentials);
+        /// corrections revoke every batch of a subject. Default: one subject
+        /// per batch.
+        #[arg(long)]
+        subject: Option<String>,
         #[command(flatten)]
         force: Force,
         #[command(flatten)]
@@ -317,8 +418,8 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
     let limits = Limits::default();
     match cmd {
         Command::Demo => demo::run().map(|()| ExitCode::SUCCESS),
-        Command::Issuer(IssuerCmd::Init { iss, dir, force }) => {
-            state::init_issuer(&dir, &iss, force.force, &mut rng)?;
+        Command::Issuer(IssuerCmd::Init { iss, dir, status_base, force }) => {
+            state::init_issuer(&dir, &iss, status_base.as_deref(), force.force, &mut rng)?;
             println!("issuer {iss} created in {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -328,6 +429,39 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Issuer(IssuerCmd::Revoke { dir, target, reason, insecure }) => {
+            registry_cmd::set_status(&dir, &target, Status::Revoked, &reason, insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Issuer(IssuerCmd::Suspend { dir, target, reason, insecure }) => {
+            registry_cmd::set_status(&dir, &target, Status::Suspended, &reason, insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Issuer(IssuerCmd::Reinstate { dir, target, reason, insecure }) => {
+            registry_cmd::set_status(&dir, &target, Status::Valid, &reason, insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Issuer(IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, insecure }) => {
+            registry_cmd::publish(&dir, &out_dir, validity_secs, ttl_secs, insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Issuer(IssuerCmd::Correct { dir, dispute, records, keys, out, as_of, force, insecure }) => {
+            let c = registry_cmd::Correct {
+                dir: &dir,
+                dispute: &dispute,
+                records: &records,
+                keys: &keys,
+                out: &out,
+                as_of: as_of.as_deref(),
+                force: force.force,
+                insecure: insecure.allow_insecure_permissions,
+            };
+            registry_cmd::correct(&c, &mut rng).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Issuer(IssuerCmd::History { dir, holder, insecure }) => {
+            registry_cmd::history(&dir, holder.as_deref(), insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Issuer(IssuerCmd::Nonce { dir, insecure }) => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             println!("{}", issuer.nonce(UnixTime::now(), &mut rng));
@@ -336,10 +470,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         Command::Issuer(IssuerCmd::Score { args, json }) => {
             let (_, report) = score(&args)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {
                 print!("{}", report.render_table());
             }
@@ -355,53 +486,49 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             out,
             now,
             require_nonce,
+            subject,
             force,
             insecure,
         }) => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             let now = time(now);
-            let nonce_policy = if require_nonce {
-                NoncePolicy::Required
-            } else {
-                NoncePolicy::IfPresent
-            };
-            let key_request = KeyRequest::from_json(
-                &read_bounded(&keys, MAX_FILE)?,
-                &issuer,
-                nonce_policy,
-                now,
-                &limits,
-            )
-            .map_err(lib_err(&keys))?;
+            let nonce_policy = if require_nonce { NoncePolicy::Required } else { NoncePolicy::IfPresent };
+            let key_request =
+                KeyRequest::from_json(&read_bounded(&keys, MAX_FILE)?, &issuer, nonce_policy, now, &limits)
+                    .map_err(lib_err(&keys))?;
             let holder_keys = key_request.keys();
-            let (claims_v, report) = match (claims, policy, records) {
+            if out.exists() && !force.force {
+                return Err((out.as_path(), "already exists (use --force to overwrite)").into());
+            }
+            let (claims_v, report, policy_name) = match (claims, policy, records) {
                 (Some(claims), _, _) => {
                     let claims_bytes = read_bounded(&claims, MAX_FILE)?;
-                    (
-                        Claims::from_json(&claims_bytes, &limits).map_err(lib_err(&claims))?,
-                        None,
-                    )
+                    (Claims::from_json(&claims_bytes, &limits).map_err(lib_err(&claims))?, None, None)
                 }
                 (None, Some(policy), Some(records)) => {
-                    let args = ScoreArgs {
-                        policy: policy.clone(),
-                        records,
-                        as_of,
-                    };
+                    let args = ScoreArgs { policy: policy.clone(), records, as_of };
                     let (p, report) = score(&args)?;
-                    (
-                        Claims::from_score(&p, &report).map_err(lib_err(&policy))?,
-                        Some(report),
-                    )
+                    state::keep_policy(&dir, p.id(), p.version(), &read_bounded(&policy, MAX_POLICY)?)?;
+                    let name = format!("{}/{}", p.id(), p.version());
+                    (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
                 }
                 _ => return Err(CliError("give --claims, or --policy with --records".into())),
             };
-            let batch = issuer
-                .issue_batch(&key_request, &claims_v, None, now, &mut rng)
-                .map_err(lib_err(&keys))?;
+            let subject = subject.unwrap_or_else(|| format!("holder:{}", holder_keys[0].thumbprint()));
+            let batch = registry_cmd::issue_recorded(
+                &dir,
+                &issuer,
+                &key_request,
+                &claims_v,
+                &subject,
+                policy_name.as_deref(),
+                false,
+                now,
+                &mut rng,
+            )?;
             let breakdown = report.map(|r| issuer.sign_breakdown(&r, &holder_keys[0], now));
             let text = batch_to_json(issuer.id(), &batch, breakdown.as_deref());
-            write_file(&out, text.as_bytes(), Access::Secret, force.force)?;
+            write_file(&out, text.as_bytes(), Access::Secret, true)?;
             println!("issued {} credential(s) to {}", batch.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -410,15 +537,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             println!("wallet created in {}", wallet.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Holder(HolderCmd::Keys {
-            wallet,
-            count,
-            issuer,
-            nonce,
-            now,
-            out,
-            insecure,
-        }) => {
+        Command::Holder(HolderCmd::Keys { wallet, count, issuer, nonce, now, out, insecure }) => {
             let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
             let target = match (&issuer, &nonce) {
                 (Some(i), Some(n)) => Some((i.as_str(), n.as_str())),
@@ -429,23 +548,11 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             // Keys first: a crash after this leaves unused keys, never a
             // published key whose secret was lost.
             state::save_wallet(&wallet, &w)?;
-            write_file(
-                &out,
-                request.to_json().to_string().as_bytes(),
-                Access::Public,
-                true,
-            )?;
-            println!(
-                "{count} key(s) with proofs of possession written to {}",
-                out.display()
-            );
+            write_file(&out, request.to_json().to_string().as_bytes(), Access::Public, true)?;
+            println!("{count} key(s) with proofs of possession written to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Holder(HolderCmd::Store {
-            wallet,
-            batch,
-            insecure,
-        }) => {
+        Command::Holder(HolderCmd::Store { wallet, batch, insecure }) => {
             let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
             let bytes = read_bounded(&batch, MAX_FILE)?;
             let creds = parse_batch(&bytes, &limits).map_err(lib_err(&batch))?;
@@ -457,15 +564,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             println!("stored {n} credential(s)");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Holder(HolderCmd::Present {
-            wallet,
-            request,
-            out,
-            dry_run,
-            allow_reuse,
-            now,
-            insecure,
-        }) => {
+        Command::Holder(HolderCmd::Present { wallet, request, out, dry_run, allow_reuse, now, insecure }) => {
             let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
             let req = read_request(&request, &limits)?;
             let opts = PresentOptions::default().allow_reuse(allow_reuse);
@@ -476,9 +575,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
                 return Ok(ExitCode::SUCCESS);
             }
             let out = out.ok_or_else(|| CliError("--out is required".into()))?;
-            let p = w
-                .present(&req, opts, now, &mut rng)
-                .map_err(lib_err(&request))?;
+            let p = w.present(&req, opts, now, &mut rng).map_err(lib_err(&request))?;
             // Spend first, then write: a crash in between loses one
             // presentation, never reuses a credential.
             state::save_wallet(&wallet, &w)?;
@@ -489,68 +586,43 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Holder(HolderCmd::Dispute { batch, entry, out }) => {
-            let report = read_batch_breakdown(&batch, None)?;
+            let (holder, report) = read_batch_breakdown(&batch, None)?;
             let mut pairs = Vec::new();
             for e in &entry {
-                let (r, why) = e
-                    .split_once('=')
-                    .ok_or_else(|| CliError(format!("--entry {e}: expected REFERENCE=REASON")))?;
+                let (r, why) =
+                    e.split_once('=').ok_or_else(|| CliError(format!("--entry {e}: expected REFERENCE=REASON")))?;
                 pairs.push((r, why));
             }
-            let dispute =
-                Dispute::new(&report, &pairs).map_err(|e| CliError(format!("--entry: {e}")))?;
-            let text = serde_json::to_string_pretty(&dispute).unwrap_or_default();
+            let dispute = Dispute::new(&report, &pairs).map_err(|e| CliError(format!("--entry: {e}")))?;
+            let text = serde_json::to_string_pretty(&registry_cmd::dispute_file(&holder, &dispute)).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
-            println!(
-                "disputed {} entries of {}/{}",
-                pairs.len(),
-                report.policy_id,
-                report.policy_version
-            );
+            println!("disputed {} entries of {}/{}", pairs.len(), report.policy_id, report.policy_version);
             Ok(ExitCode::SUCCESS)
         }
         Command::Holder(HolderCmd::Breakdown { batch, trust }) => {
-            let report = read_batch_breakdown(&batch, Some(&trust))?;
+            let (_, report) = read_batch_breakdown(&batch, Some(&trust))?;
             print!("{}", report.render_table());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Holder(HolderCmd::Status {
-            wallet,
-            now,
-            insecure,
-        }) => {
+        Command::Holder(HolderCmd::Status { wallet, now, insecure }) => {
             let w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
             let inv = w.inventory(time(now));
             if inv.is_empty() {
                 println!("no credentials");
             }
             for i in inv {
-                let hint = if i.needs_refill() {
-                    "; time to ask for a new batch"
-                } else {
-                    ""
-                };
-                println!(
-                    "{}: {} unused, {} spent, {} expired{hint}",
-                    i.issuer, i.unspent, i.spent, i.expired
-                );
+                let hint = if i.needs_refill() { "; time to ask for a new batch" } else { "" };
+                println!("{}: {} unused, {} spent, {} expired{hint}", i.issuer, i.unspent, i.spent, i.expired);
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verifier(VerifierCmd::Request {
-            aud,
-            disclose,
-            predicate,
-            out,
-        }) => {
+        Command::Verifier(VerifierCmd::Request { aud, disclose, predicate, out }) => {
             let mut b = PresentationRequest::builder(aud);
             for d in disclose {
                 b = b.disclose(d);
             }
             for p in predicate {
-                let parsed: Predicate = p
-                    .parse()
-                    .map_err(|e| CliError(format!("--predicate {p}: {e}")))?;
+                let parsed: Predicate = p.parse().map_err(|e| CliError(format!("--predicate {p}: {e}")))?;
                 b = b.predicate(parsed);
             }
             let req = b.build(&mut rng).map_err(|e| CliError(e.to_string()))?;
@@ -558,13 +630,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verifier(VerifierCmd::Verify {
-            trust,
-            request,
-            presentation,
-            status_list,
-            now,
-        }) => {
+        Command::Verifier(VerifierCmd::Verify { trust, request, presentation, status_list, now }) => {
             let mut store = TrustStore::new();
             for t in &trust {
                 let bytes = read_bounded(t, MAX_FILE)?;
@@ -583,15 +649,8 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             // A status list that fails its checks rejects the presentation
             // with that check's name; it is never silently skipped.
             let outcome = outcome.and_then(|()| verifier.verify(&req, &pres, time(now)));
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&verdict_json(&outcome)).unwrap_or_default()
-            );
-            Ok(if outcome.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            println!("{}", serde_json::to_string_pretty(&verdict_json(&outcome)).unwrap_or_default());
+            Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }
@@ -599,20 +658,14 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
 /// Scores `--records` under `--policy` as of `--as-of` (default today).
 fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
     let pbytes = read_bounded(&args.policy, MAX_POLICY)?;
-    let policy =
-        Policy::from_json_slice(&pbytes, usize::try_from(MAX_POLICY).unwrap_or(usize::MAX))
-            .map_err(|e| CliError::from((args.policy.as_path(), e)))?;
+    let policy = Policy::from_json_slice(&pbytes, usize::try_from(MAX_POLICY).unwrap_or(usize::MAX))
+        .map_err(|e| CliError::from((args.policy.as_path(), e)))?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
-    let records = Records::from_json_slice(
-        &rbytes,
-        usize::try_from(MAX_FILE).unwrap_or(usize::MAX),
-        MAX_RECORDS,
-    )
-    .map_err(|e| CliError::from((args.records.as_path(), e)))?;
+    let records = Records::from_json_slice(&rbytes, usize::try_from(MAX_FILE).unwrap_or(usize::MAX), MAX_RECORDS)
+        .map_err(|e| CliError::from((args.records.as_path(), e)))?;
     let as_of = match &args.as_of {
         Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
-        None => Date::from_unix(UnixTime::now())
-            .ok_or_else(|| CliError("the system clock is out of range".into()))?,
+        None => Date::from_unix(UnixTime::now()).ok_or_else(|| CliError("the system clock is out of range".into()))?,
     };
     let report = creditproof::policy::score(&policy, records.as_slice(), as_of)
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
@@ -620,27 +673,20 @@ fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
 }
 
 /// The breakdown in a batch file, signature-checked when `trust` is given.
-fn read_batch_breakdown(batch: &Path, trust: Option<&Path>) -> Result<ScoreReport, CliError> {
+fn read_batch_breakdown(batch: &Path, trust: Option<&Path>) -> Result<(String, ScoreReport), CliError> {
     let limits = Limits::default().with_max_string_bytes(1 << 20);
     let bytes = read_bounded(batch, MAX_FILE)?;
-    let v: Value =
-        serde_json::from_slice(&bytes).map_err(|_| CliError::from((batch, "is not valid json")))?;
-    let token = v.get("breakdown").and_then(Value::as_str).ok_or_else(|| {
-        CliError::from((
-            batch,
-            "has no signed breakdown (issued with --claims, not --policy)",
-        ))
-    })?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| CliError::from((batch, "is not valid json")))?;
+    let token = v
+        .get("breakdown")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::from((batch, "has no signed breakdown (issued with --claims, not --policy)")))?;
     match trust {
         None => read_breakdown_unverified(token, &limits).map_err(lib_err(batch)),
         Some(t) => {
             let mut store = TrustStore::new();
-            store
-                .add_metadata(&read_bounded(t, MAX_FILE)?, &limits)
-                .map_err(lib_err(t))?;
-            verify_breakdown(token, &store, &limits)
-                .map(|(_, _, r)| r)
-                .map_err(lib_err(batch))
+            store.add_metadata(&read_bounded(t, MAX_FILE)?, &limits).map_err(lib_err(t))?;
+            verify_breakdown(token, &store, &limits).map(|(_, sub, r)| (sub, r)).map_err(lib_err(batch))
         }
     }
 }

@@ -40,9 +40,7 @@ pub enum RangeError {
 impl fmt::Display for RangeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidParams => {
-                f.write_str("invalid range parameters (base must be 2..=256, bits 1..=64)")
-            }
+            Self::InvalidParams => f.write_str("invalid range parameters (base must be 2..=256, bits 1..=64)"),
             Self::ValueOutOfRange => f.write_str("value exceeds the parameters' maximum"),
             Self::ThresholdOutOfRange => f.write_str("threshold exceeds the parameters' maximum"),
             Self::PredicateFalse => f.write_str("value is below the threshold"),

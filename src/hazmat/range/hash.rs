@@ -63,10 +63,7 @@ pub(crate) struct Hasher {
 
 impl Hasher {
     pub(crate) fn new(params: &RangeParams) -> Self {
-        Self {
-            p: prefixes(),
-            params: params.encode(),
-        }
+        Self { p: prefixes(), params: params.encode() }
     }
 
     /// `step_i(x) = H_step(i || params || x)`: 36-byte message, one compression.
@@ -116,9 +113,6 @@ impl Hasher {
 
 /// Equality of two public 32-byte values without data-dependent early exit.
 pub(crate) fn ct_eq(a: &Hash, b: &Hash) -> bool {
-    let diff = a
-        .iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     core::hint::black_box(diff) == 0
 }

@@ -34,10 +34,7 @@ pub(crate) fn mdp_digits(params: &RangeParams, value: u64) -> Vec<Digits> {
 
 /// `x` dominates `t` digit-wise (`x_i >= t_i` for every position).
 pub(crate) fn dominates(params: &RangeParams, x: &Digits, t: &Digits) -> bool {
-    x.iter()
-        .zip(t.iter())
-        .take(params.digits())
-        .all(|(a, b)| a >= b)
+    x.iter().zip(t.iter()).take(params.digits()).all(|(a, b)| a >= b)
 }
 
 /// The minimum dominating partition of `value` in base `params.base()`.
@@ -53,8 +50,5 @@ pub fn mdp(params: &RangeParams, value: u64) -> Result<Vec<u64>, RangeError> {
     if value > params.max_value() {
         return Err(RangeError::ValueOutOfRange);
     }
-    Ok(mdp_digits(params, value)
-        .iter()
-        .map(|d| params.value_of(d))
-        .collect())
+    Ok(mdp_digits(params, value).iter().map(|d| params.value_of(d)).collect())
 }

@@ -38,9 +38,7 @@ impl RangeParams {
     /// # Errors
     /// [`RangeError::InvalidParams`] unless `2 <= base <= 256` and `1 <= bits <= 64`.
     pub fn new(base: u16, bits: u8) -> Result<Self, RangeError> {
-        if !(Self::MIN_BASE..=Self::MAX_BASE).contains(&base)
-            || !(1..=Self::MAX_BITS).contains(&bits)
-        {
+        if !(Self::MIN_BASE..=Self::MAX_BASE).contains(&base) || !(1..=Self::MAX_BITS).contains(&bits) {
             return Err(RangeError::InvalidParams);
         }
         let max = max_for_bits(bits);
@@ -118,9 +116,7 @@ impl RangeParams {
     /// # Errors
     /// [`RangeError::ValueOutOfRange`] if `x > max_value`.
     pub fn mirror(&self, x: u64) -> Result<u64, RangeError> {
-        self.max_value()
-            .checked_sub(x)
-            .ok_or(RangeError::ValueOutOfRange)
+        self.max_value().checked_sub(x).ok_or(RangeError::ValueOutOfRange)
     }
 
     /// Parameter bytes bound into every hash: `base` (u16 big-endian) || `bits`.
@@ -152,13 +148,7 @@ impl RangeParams {
     /// in `u64` (all digit vectors produced by this module do).
     pub(crate) fn value_of(&self, digits: &Digits) -> u64 {
         let b = u64::from(self.base);
-        digits
-            .iter()
-            .take(self.digits())
-            .rev()
-            .fold(0u64, |acc, &d| {
-                acc.wrapping_mul(b).wrapping_add(u64::from(d))
-            })
+        digits.iter().take(self.digits()).rev().fold(0u64, |acc, &d| acc.wrapping_mul(b).wrapping_add(u64::from(d)))
     }
 }
 

@@ -26,10 +26,7 @@ impl Commitment {
     pub fn from_slice(bytes: &[u8]) -> Result<Self, RangeError> {
         <[u8; 32]>::try_from(bytes)
             .map(Self)
-            .map_err(|_| RangeError::WrongLength {
-                expected: HASH_LEN,
-                actual: bytes.len(),
-            })
+            .map_err(|_| RangeError::WrongLength { expected: HASH_LEN, actual: bytes.len() })
     }
 
     /// The 32 commitment bytes.
@@ -91,15 +88,9 @@ impl RangeProof {
     pub fn from_bytes(params: &RangeParams, bytes: &[u8]) -> Result<Self, RangeError> {
         let expected = params.proof_len();
         if bytes.len() != expected {
-            return Err(RangeError::WrongLength {
-                expected,
-                actual: bytes.len(),
-            });
+            return Err(RangeError::WrongLength { expected, actual: bytes.len() });
         }
-        let (&leaf_index, rest) = bytes.split_first().ok_or(RangeError::WrongLength {
-            expected,
-            actual: 0,
-        })?;
+        let (&leaf_index, rest) = bytes.split_first().ok_or(RangeError::WrongLength { expected, actual: 0 })?;
         if usize::from(leaf_index) >= params.leaf_count() {
             return Err(RangeError::Malformed { what: "leaf index" });
         }
@@ -108,17 +99,9 @@ impl RangeProof {
             h.copy_from_slice(c);
             h
         });
-        let salt = hashes.next().ok_or(RangeError::WrongLength {
-            expected,
-            actual: bytes.len(),
-        })?;
+        let salt = hashes.next().ok_or(RangeError::WrongLength { expected, actual: bytes.len() })?;
         let nodes: Vec<Hash> = hashes.by_ref().take(params.digits()).collect();
         let path: Vec<Hash> = hashes.collect();
-        Ok(Self {
-            leaf_index,
-            salt,
-            nodes,
-            path,
-        })
+        Ok(Self { leaf_index, salt, nodes, path })
     }
 }

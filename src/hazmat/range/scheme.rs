@@ -31,11 +31,7 @@ fn height_u8(params: &RangeParams) -> u8 {
     u8::try_from(params.tree_height()).unwrap_or(u8::MAX)
 }
 
-pub(crate) fn build(
-    params: &RangeParams,
-    value: u64,
-    seed: &RangeSeed,
-) -> Result<Built, RangeError> {
+pub(crate) fn build(params: &RangeParams, value: u64, seed: &RangeSeed) -> Result<Built, RangeError> {
     if value > params.max_value() {
         return Err(RangeError::ValueOutOfRange);
     }
@@ -60,10 +56,8 @@ pub(crate) fn build(
 
     // Secret uniformly random permutation of the slots: sort by PRF keys.
     let l = params.leaf_count();
-    let mut keyed: Vec<(Zeroizing<Hash>, u8)> = (0..l)
-        .zip(0u8..)
-        .map(|(_, s)| (kdf.secret(INFO_PERM, params, s), s))
-        .collect();
+    let mut keyed: Vec<(Zeroizing<Hash>, u8)> =
+        (0..l).zip(0u8..).map(|(_, s)| (kdf.secret(INFO_PERM, params, s), s)).collect();
     keyed.sort_by(|a, b| a.0[..].cmp(&b.0[..]).then(a.1.cmp(&b.1)));
 
     let mut leaves: Vec<Option<Hash>> = vec![None; l];
@@ -88,33 +82,19 @@ pub(crate) fn build(
     let mut levels = Vec::with_capacity(params.tree_height() + 1);
     levels.push(leaves);
     for level in 0..height_u8(params) {
-        let next: Vec<Hash> = levels[levels.len() - 1]
-            .chunks_exact(2)
-            .map(|p| hasher.node(level, &p[0], &p[1]))
-            .collect();
+        let next: Vec<Hash> =
+            levels[levels.len() - 1].chunks_exact(2).map(|p| hasher.node(level, &p[0], &p[1])).collect();
         levels.push(next);
     }
-    let commitment =
-        Commitment::from_bytes(hasher.root(height_u8(params), &levels[levels.len() - 1][0]));
-    Ok(Built {
-        mdp,
-        slots,
-        levels,
-        salts,
-        chains,
-        commitment,
-    })
+    let commitment = Commitment::from_bytes(hasher.root(height_u8(params), &levels[levels.len() - 1][0]));
+    Ok(Built { mdp, slots, levels, salts, chains, commitment })
 }
 
 /// Issuer: commits to `value` under `seed`.
 ///
 /// # Errors
 /// [`RangeError::ValueOutOfRange`] if `value > params.max_value()`.
-pub fn commit(
-    params: &RangeParams,
-    value: u64,
-    seed: &RangeSeed,
-) -> Result<Commitment, RangeError> {
+pub fn commit(params: &RangeParams, value: u64, seed: &RangeSeed) -> Result<Commitment, RangeError> {
     build(params, value, seed).map(|b| b.commitment)
 }
 
@@ -126,12 +106,7 @@ pub fn commit(
 /// [`RangeError::ValueOutOfRange`] / [`RangeError::ThresholdOutOfRange`] if an
 /// input exceeds `params.max_value()`; [`RangeError::PredicateFalse`] if
 /// `value < threshold`.
-pub fn prove(
-    params: &RangeParams,
-    value: u64,
-    seed: &RangeSeed,
-    threshold: u64,
-) -> Result<RangeProof, RangeError> {
+pub fn prove(params: &RangeParams, value: u64, seed: &RangeSeed, threshold: u64) -> Result<RangeProof, RangeError> {
     if value > params.max_value() {
         return Err(RangeError::ValueOutOfRange);
     }
@@ -143,11 +118,7 @@ pub fn prove(
     }
     let t = params.digits_of(threshold);
     let built = build(params, value, seed)?;
-    let k = built
-        .mdp
-        .iter()
-        .position(|x| dominates(params, x, &t))
-        .ok_or(RangeError::PredicateFalse)?;
+    let k = built.mdp.iter().position(|x| dominates(params, x, &t)).ok_or(RangeError::PredicateFalse)?;
     let x = &built.mdp[k];
     let nodes: Vec<Hash> = built
         .chains
@@ -163,12 +134,7 @@ pub fn prove(
         .enumerate()
         .map(|(level, nodes)| nodes[(usize::from(slot) >> level) ^ 1])
         .collect();
-    Ok(RangeProof {
-        leaf_index: slot,
-        salt: *built.salts[k],
-        nodes,
-        path,
-    })
+    Ok(RangeProof { leaf_index: slot, salt: *built.salts[k], nodes, path })
 }
 
 /// Verifier: checks that `proof` shows the value committed in `commitment`
@@ -192,10 +158,7 @@ pub fn verify(
         return Err(RangeError::ThresholdOutOfRange);
     }
     if proof.nodes.len() != params.digits() || proof.path.len() != params.tree_height() {
-        return Err(RangeError::WrongLength {
-            expected: params.proof_len(),
-            actual: proof.encoded_len(),
-        });
+        return Err(RangeError::WrongLength { expected: params.proof_len(), actual: proof.encoded_len() });
     }
     if usize::from(proof.leaf_index) >= params.leaf_count() {
         return Err(RangeError::Malformed { what: "leaf index" });
@@ -213,11 +176,7 @@ pub fn verify(
     let mut cur = finish(leaf);
     let mut idx = proof.leaf_index;
     for (sibling, level) in proof.path.iter().zip(0u8..) {
-        cur = if idx & 1 == 0 {
-            hasher.node(level, &cur, sibling)
-        } else {
-            hasher.node(level, sibling, &cur)
-        };
+        cur = if idx & 1 == 0 { hasher.node(level, &cur, sibling) } else { hasher.node(level, sibling, &cur) };
         idx >>= 1;
     }
     let root = hasher.root(height_u8(params), &cur);

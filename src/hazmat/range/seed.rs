@@ -78,9 +78,7 @@ impl Kdf {
     pub(crate) fn new(seed: &RangeSeed) -> Self {
         let salt = hmac::Key::new(hmac::HMAC_SHA256, HKDF_SALT);
         let prk = hmac::sign(&salt, &seed.0);
-        Self {
-            prk: hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()),
-        }
+        Self { prk: hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()) }
     }
 
     /// `HKDF-Expand(PRK, len(label) || label || parts..., 32)`.

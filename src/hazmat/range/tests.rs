@@ -14,10 +14,7 @@ struct TestRng {
 
 impl TestRng {
     fn new(label: &str) -> Self {
-        Self {
-            label: label.as_bytes().to_vec(),
-            ctr: 0,
-        }
+        Self { label: label.as_bytes().to_vec(), ctr: 0 }
     }
 
     fn bytes32(&mut self) -> [u8; 32] {
@@ -127,10 +124,7 @@ fn params_validation_and_sizes() {
     assert_eq!(params(16, 64).max_value(), u64::MAX);
     assert_eq!(params(16, 11).max_value(), 2047);
     assert_eq!(params(16, 11).mirror(47), Ok(2000));
-    assert_eq!(
-        params(16, 11).mirror(2048),
-        Err(RangeError::ValueOutOfRange)
-    );
+    assert_eq!(params(16, 11).mirror(2048), Err(RangeError::ValueOutOfRange));
 }
 
 // ---------------------------------------------------------------- MDP
@@ -177,10 +171,7 @@ fn mdp_hand_checked() {
     assert_eq!(mdp(&p256, 0x0102), Ok(vec![0x0102, 0xFF]));
     assert_eq!(mdp(&p256, 0x0100_00FF), Ok(vec![0x0100_00FF, 0x00FF_FFFF]));
     assert_eq!(mdp(&p256, u64::MAX), Ok(vec![u64::MAX]));
-    assert_eq!(
-        mdp(&p256, 1 << 56),
-        Ok(vec![1 << 56, 0x00FF_FFFF_FFFF_FFFF])
-    );
+    assert_eq!(mdp(&p256, 1 << 56), Ok(vec![1 << 56, 0x00FF_FFFF_FFFF_FFFF]));
     assert_eq!(mdp(&p2, 256), Err(RangeError::ValueOutOfRange));
 }
 
@@ -223,11 +214,7 @@ fn property_proof_exists_iff_ge_and_verifies() {
         for _ in 0..10 {
             let seed = rng.seed();
             let v = rng.interesting(max);
-            let t = if rng.next_u64().is_multiple_of(2) {
-                rng.interesting(max)
-            } else {
-                rng.up_to(v)
-            };
+            let t = if rng.next_u64().is_multiple_of(2) { rng.interesting(max) } else { rng.up_to(v) };
             roundtrip(&p, v, t, &seed);
         }
     }
@@ -267,10 +254,7 @@ fn edge_cases() {
     let mut rng = TestRng::new("edges");
     // 11-bit base 2 (n=11), 16-bit base 10 (n=5), 11-bit base 4 (n=6) and
     // 64-bit base 10 (n=20) have digit counts that are not powers of two.
-    for p in all_params()
-        .into_iter()
-        .chain([params(10, 64), params(3, 64), params(7, 20)])
-    {
+    for p in all_params().into_iter().chain([params(10, 64), params(3, 64), params(7, 20)]) {
         let max = p.max_value();
         let b = u64::from(p.base());
         let seed = rng.seed();
@@ -281,12 +265,7 @@ fn edge_cases() {
         let mut pow = 1u64;
         while pow <= max {
             // value = b^k, b^k - 1, with thresholds around them
-            cases.extend_from_slice(&[
-                (pow, pow),
-                (pow, pow - 1),
-                (pow - 1, pow),
-                (pow - 1, pow - 1),
-            ]);
+            cases.extend_from_slice(&[(pow, pow), (pow, pow - 1), (pow - 1, pow), (pow - 1, pow - 1)]);
             if pow < max {
                 cases.push((pow, pow + 1));
             }
@@ -310,16 +289,10 @@ fn edge_cases() {
     let p = params(16, 11);
     assert_eq!(commit(&p, 2048, &seed), Err(RangeError::ValueOutOfRange));
     assert_eq!(prove(&p, 2048, &seed, 0), Err(RangeError::ValueOutOfRange));
-    assert_eq!(
-        prove(&p, 5, &seed, 2048),
-        Err(RangeError::ThresholdOutOfRange)
-    );
+    assert_eq!(prove(&p, 5, &seed, 2048), Err(RangeError::ThresholdOutOfRange));
     let c = commit(&p, 5, &seed).expect("commit");
     let proof = prove(&p, 5, &seed, 3).expect("prove");
-    assert_eq!(
-        verify(&p, &c, 2048, &proof),
-        Err(RangeError::ThresholdOutOfRange)
-    );
+    assert_eq!(verify(&p, &c, 2048, &proof), Err(RangeError::ThresholdOutOfRange));
 }
 
 #[test]
@@ -330,21 +303,10 @@ fn at_most_via_mirrored_commitment() {
     let value = 700u64;
     let c_le = commit(&p, p.mirror(value).expect("in range"), &le_seed).expect("commit");
     // prove value <= 750 as mirror(value) >= mirror(750)
-    let proof = prove(
-        &p,
-        p.mirror(value).expect("m"),
-        &le_seed,
-        p.mirror(750).expect("m"),
-    )
-    .expect("prove");
+    let proof = prove(&p, p.mirror(value).expect("m"), &le_seed, p.mirror(750).expect("m")).expect("prove");
     assert_eq!(verify(&p, &c_le, p.mirror(750).expect("m"), &proof), Ok(()));
     assert_eq!(
-        prove(
-            &p,
-            p.mirror(value).expect("m"),
-            &le_seed,
-            p.mirror(699).expect("m")
-        ),
+        prove(&p, p.mirror(value).expect("m"), &le_seed, p.mirror(699).expect("m")),
         Err(RangeError::PredicateFalse)
     );
 }
@@ -354,13 +316,7 @@ fn at_most_via_mirrored_commitment() {
 #[test]
 fn every_byte_change_is_rejected() {
     let mut rng = TestRng::new("flip");
-    for p in [
-        params(16, 11),
-        params(2, 16),
-        params(256, 64),
-        params(10, 8),
-        params(4, 11),
-    ] {
+    for p in [params(16, 11), params(2, 16), params(256, 64), params(10, 8), params(4, 11)] {
         let seed = rng.seed();
         let v = rng.up_to(p.max_value());
         let t = rng.up_to(v);
@@ -372,10 +328,7 @@ fn every_byte_change_is_rejected() {
                 bad[i] ^= mask;
                 let res = RangeProof::from_bytes(&p, &bad).and_then(|pr| verify(&p, &c, t, &pr));
                 assert!(
-                    matches!(
-                        res,
-                        Err(RangeError::ProofInvalid | RangeError::Malformed { .. })
-                    ),
+                    matches!(res, Err(RangeError::ProofInvalid | RangeError::Malformed { .. })),
                     "byte {i} mask {mask:#x}: {res:?}"
                 );
             }
@@ -400,9 +353,7 @@ fn wrong_lengths_are_typed_errors() {
     let mut rng = TestRng::new("lengths");
     for p in all_params() {
         let seed = rng.seed();
-        let bytes = prove(&p, p.max_value(), &seed, 0)
-            .expect("prove")
-            .to_bytes();
+        let bytes = prove(&p, p.max_value(), &seed, 0).expect("prove").to_bytes();
         let len = bytes.len();
         let mut lens = vec![0, 1, 32, 33, len - 1, len + 1, len - 32, len + 32, 2 * len];
         for _ in 0..5 {
@@ -414,13 +365,7 @@ fn wrong_lengths_are_typed_errors() {
             }
             let mut buf = bytes.clone();
             buf.resize(l, 0xAB);
-            assert_eq!(
-                RangeProof::from_bytes(&p, &buf),
-                Err(RangeError::WrongLength {
-                    expected: len,
-                    actual: l
-                })
-            );
+            assert_eq!(RangeProof::from_bytes(&p, &buf), Err(RangeError::WrongLength { expected: len, actual: l }));
         }
     }
     // A proof parsed under one parameter set never panics under another.
@@ -434,13 +379,7 @@ fn wrong_lengths_are_typed_errors() {
             assert!(res.is_err());
         }
     }
-    assert_eq!(
-        Commitment::from_slice(&[0u8; 31]),
-        Err(RangeError::WrongLength {
-            expected: 32,
-            actual: 31
-        })
-    );
+    assert_eq!(Commitment::from_slice(&[0u8; 31]), Err(RangeError::WrongLength { expected: 32, actual: 31 }));
 }
 
 #[test]
@@ -538,10 +477,7 @@ fn seed_hygiene() {
     let b = seed.derive_child(b"le");
     assert_ne!(a.expose_secret_bytes(), b.expose_secret_bytes());
     assert_ne!(a.expose_secret_bytes(), seed.expose_secret_bytes());
-    assert_eq!(
-        a.expose_secret_bytes(),
-        seed.derive_child(b"ge").expose_secret_bytes()
-    );
+    assert_eq!(a.expose_secret_bytes(), seed.derive_child(b"ge").expose_secret_bytes());
     let g = RangeSeed::generate(&mut crate::SystemRng::new());
     assert_ne!(g.expose_secret_bytes(), &[0u8; 32]);
 }
@@ -553,20 +489,14 @@ fn error_messages_are_lowercase() {
         RangeError::ValueOutOfRange,
         RangeError::ThresholdOutOfRange,
         RangeError::PredicateFalse,
-        RangeError::WrongLength {
-            expected: 1,
-            actual: 2,
-        },
+        RangeError::WrongLength { expected: 1, actual: 2 },
         RangeError::Malformed { what: "leaf index" },
         RangeError::ProofInvalid,
         RangeError::RandomnessUnavailable,
     ];
     for e in errs {
         let s = e.to_string();
-        assert!(
-            s.chars().next().is_some_and(|c| c.is_ascii_lowercase()),
-            "{s}"
-        );
+        assert!(s.chars().next().is_some_and(|c| c.is_ascii_lowercase()), "{s}");
         let _: &dyn std::error::Error = &e;
     }
 }
@@ -574,9 +504,7 @@ fn error_messages_are_lowercase() {
 // ---------------------------------------------------------------- vectors
 
 fn vector_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(VECTORS_DIR)
-        .join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(VECTORS_DIR).join(name)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -584,9 +512,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex")).collect()
 }
 
 fn error_code(e: &RangeError) -> &'static str {
@@ -620,24 +546,15 @@ fn known_answer_vectors() {
     assert!(cases.len() >= 10);
     for c in cases {
         let p = case_params(c);
-        let seed_bytes: [u8; 32] = unhex(c["seed"].as_str().expect("seed"))
-            .try_into()
-            .expect("32");
+        let seed_bytes: [u8; 32] = unhex(c["seed"].as_str().expect("seed")).try_into().expect("32");
         let seed = RangeSeed::from_bytes(seed_bytes);
         let (v, t) = (num(c, "value"), num(c, "threshold"));
         let com = commit(&p, v, &seed).expect("commit");
-        assert_eq!(
-            hex(com.as_bytes()),
-            c["commitment"].as_str().expect("commitment")
-        );
+        assert_eq!(hex(com.as_bytes()), c["commitment"].as_str().expect("commitment"));
         let proof = prove(&p, v, &seed, t).expect("prove");
         assert_eq!(hex(&proof.to_bytes()), c["proof"].as_str().expect("proof"));
-        assert_eq!(
-            p.proof_len(),
-            usize::try_from(c["proof_len"].as_u64().expect("len")).expect("usize")
-        );
-        let parsed =
-            RangeProof::from_bytes(&p, &unhex(c["proof"].as_str().expect("proof"))).expect("parse");
+        assert_eq!(p.proof_len(), usize::try_from(c["proof_len"].as_u64().expect("len")).expect("usize"));
+        let parsed = RangeProof::from_bytes(&p, &unhex(c["proof"].as_str().expect("proof"))).expect("parse");
         assert_eq!(verify(&p, &com, t, &parsed), Ok(()));
     }
     let failures = doc["invalid"].as_array().expect("invalid");
@@ -649,25 +566,13 @@ fn known_answer_vectors() {
         let res = RangeProof::from_bytes(&p, &unhex(c["proof"].as_str().expect("proof")))
             .and_then(|pr| verify(&p, &com, t, &pr));
         let err = res.expect_err("must fail");
-        assert_eq!(
-            error_code(&err),
-            c["error"].as_str().expect("error"),
-            "{}",
-            c["name"]
-        );
+        assert_eq!(error_code(&err), c["error"].as_str().expect("error"), "{}", c["name"]);
     }
     let unprovable = doc["predicate_false"].as_array().expect("predicate_false");
     for c in unprovable {
         let p = case_params(c);
-        let seed_bytes: [u8; 32] = unhex(c["seed"].as_str().expect("seed"))
-            .try_into()
-            .expect("32");
-        let res = prove(
-            &p,
-            num(c, "value"),
-            &RangeSeed::from_bytes(seed_bytes),
-            num(c, "threshold"),
-        );
+        let seed_bytes: [u8; 32] = unhex(c["seed"].as_str().expect("seed")).try_into().expect("32");
+        let res = prove(&p, num(c, "value"), &RangeSeed::from_bytes(seed_bytes), num(c, "threshold"));
         assert_eq!(res.map(|_| ()), Err(RangeError::PredicateFalse));
     }
 }
@@ -680,12 +585,8 @@ fn mdp_vectors() {
     assert!(cases.len() >= 10);
     for c in cases {
         let p = case_params(c);
-        let expected: Vec<u64> = c["mdp"]
-            .as_array()
-            .expect("mdp")
-            .iter()
-            .map(|x| x.as_str().expect("str").parse().expect("u64"))
-            .collect();
+        let expected: Vec<u64> =
+            c["mdp"].as_array().expect("mdp").iter().map(|x| x.as_str().expect("str").parse().expect("u64")).collect();
         assert_eq!(mdp(&p, num(c, "value")), Ok(expected));
     }
 }

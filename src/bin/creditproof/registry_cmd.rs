@@ -1,0 +1,208 @@
+//! Issuer commands that change or publish registry state: revoke, suspend,
+//! reinstate, status-list, correct, history.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use creditproof::policy::{score, Date, Dispute, Policy, Records};
+use creditproof::registry::{IssuerRegistry, NewBatch, Status, Target};
+use creditproof::status_list::StatusList;
+use creditproof::{
+    batch_to_json, Claims, Issuer, KeyRequest, Limits, NoncePolicy, SecureRng, StatusRef, SystemRng, UnixTime,
+};
+use serde_json::{json, Value};
+
+use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
+use crate::state;
+
+/// Which credentials a status change applies to.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct TargetArgs {
+    /// One credential, as `URI#IDX` (the credential's status claim).
+    #[arg(long)]
+    index: Option<String>,
+    /// Every credential of every batch of the person this holder key
+    /// thumbprint was issued to.
+    #[arg(long)]
+    holder: Option<String>,
+}
+
+/// Applies `status` to `target`, recording `reason`.
+pub fn set_status(
+    dir: &Path,
+    target: &TargetArgs,
+    status: Status,
+    reason: &str,
+    insecure: bool,
+) -> Result<(), CliError> {
+    state::load_issuer(dir, insecure)?;
+    let mut reg = state::open_registry(dir, insecure)?;
+    let (uri, idx);
+    let t = match (&target.index, &target.holder) {
+        (Some(i), None) => {
+            let (u, n) = i.rsplit_once('#').ok_or_else(|| CliError(format!("--index {i}: expected URI#IDX")))?;
+            (uri, idx) =
+                (u.to_owned(), n.parse::<u64>().map_err(|_| CliError(format!("--index {i}: IDX is not a number")))?);
+            Target::Index { uri: &uri, idx }
+        }
+        (None, Some(h)) => Target::Holder(h),
+        _ => return Err(CliError("give exactly one of --index and --holder".into())),
+    };
+    let n = reg.set_status(t, status, reason, UnixTime::now().as_secs()).map_err(|e| CliError::from((dir, e)))?;
+    println!("{n} credential(s) now {}", status_word(status));
+    Ok(())
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Valid => "valid",
+        Status::Revoked => "revoked",
+        Status::Suspended => "suspended",
+    }
+}
+
+/// Writes one signed status list token per list into `out_dir`.
+pub fn publish(dir: &Path, out_dir: &Path, validity: u64, ttl: u64, insecure: bool) -> Result<(), CliError> {
+    let issuer = state::load_issuer(dir, insecure)?;
+    let reg = state::open_registry(dir, insecure)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| CliError::from((out_dir, e)))?;
+    let now = UnixTime::now();
+    let lists = reg.lists().map_err(|e| CliError::from((dir, e)))?;
+    for (n, (uri, statuses)) in lists.iter().enumerate() {
+        let mut list = StatusList::new(2, statuses.len()).map_err(|e| CliError(e.to_string()))?;
+        for (i, &s) in statuses.iter().enumerate().filter(|(_, &s)| s != 0) {
+            list.set(i, s).map_err(|e| CliError(e.to_string()))?;
+        }
+        let token = issuer.sign_status_list(uri, &list, now, validity, ttl);
+        let path = out_dir.join(format!("list-{}.jwt", n + 1));
+        write_file(&path, token.as_bytes(), Access::Public, true)?;
+        println!("{uri} -> {}", path.display());
+    }
+    if lists.is_empty() {
+        println!("no status lists yet (nothing issued)");
+    }
+    Ok(())
+}
+
+/// Prints the history of changes, optionally for one holder.
+pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), CliError> {
+    let reg = state::open_registry(dir, insecure)?;
+    let rows = reg.history(holder).map_err(|e| CliError::from((dir, e)))?;
+    for r in &rows {
+        println!(
+            "{}  {:<10}  {}#{}  batch {}  holder {}  {}",
+            r.at, r.action, r.uri, r.idx, r.batch_id, r.holder, r.reason
+        );
+    }
+    if rows.is_empty() {
+        println!("no history");
+    }
+    Ok(())
+}
+
+/// Reserves status entries for `request`'s keys and signs the batch.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_recorded(
+    dir: &Path,
+    issuer: &Issuer,
+    request: &KeyRequest,
+    claims: &Claims,
+    subject: &str,
+    policy: Option<&str>,
+    correcting: bool,
+    now: UnixTime,
+    rng: &mut SystemRng,
+) -> Result<Vec<creditproof::IssuedCredential>, CliError> {
+    let mut reg = state::open_registry(dir, false)?;
+    let holders: Vec<String> = request.keys().iter().map(|k| k.thumbprint()).collect();
+    let batch_id = {
+        let mut b = [0u8; 12];
+        rng.fill(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    };
+    let batch = NewBatch {
+        batch_id: &batch_id,
+        subject,
+        policy,
+        holders: &holders,
+        reason: if correcting { "corrected issue" } else { "issued" },
+    };
+    let mut fill = |b: &mut [u8]| rng.fill(b);
+    let refs: Vec<StatusRef> = if correcting {
+        reg.correct(subject, &batch, now.as_secs(), &mut fill)
+    } else {
+        reg.issue_batch(&batch, now.as_secs(), &mut fill)
+    }
+    .map_err(|e| CliError::from((dir, e)))?;
+    issuer.issue_batch(request, claims, Some(&refs), now, rng).map_err(|e| CliError::from((dir, e)))
+}
+
+/// A holder's dispute as the issuer receives it.
+pub fn dispute_file(holder: &str, dispute: &Dispute) -> Value {
+    json!({"type": "creditproof-dispute/1", "holder": holder, "dispute": dispute})
+}
+
+/// Arguments of `issuer correct`.
+pub struct Correct<'a> {
+    pub dir: &'a Path,
+    pub dispute: &'a Path,
+    pub records: &'a Path,
+    pub keys: &'a Path,
+    pub out: &'a Path,
+    pub as_of: Option<&'a str>,
+    pub force: bool,
+    pub insecure: bool,
+}
+
+/// Re-scores a disputed holder under the same policy with the corrected
+/// records, and in one registry transaction revokes every credential of the
+/// holder's earlier batches and reserves the new batch.
+pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
+    let issuer = state::load_issuer(c.dir, c.insecure)?;
+    let limits = Limits::default();
+    let v: Value = serde_json::from_slice(&read_bounded(c.dispute, MAX_FILE)?)
+        .map_err(|_| CliError::from((c.dispute, "is not valid json")))?;
+    if v.get("type").and_then(Value::as_str) != Some("creditproof-dispute/1") {
+        return Err((c.dispute, "is not a dispute file (from `creditproof holder dispute`)").into());
+    }
+    let holder = v.get("holder").and_then(Value::as_str).ok_or_else(|| CliError::from((c.dispute, "has no holder")))?;
+    let dispute: Dispute = v
+        .get("dispute")
+        .cloned()
+        .and_then(|d| serde_json::from_value(d).ok())
+        .ok_or_else(|| CliError::from((c.dispute, "has no valid dispute")))?;
+    let subject =
+        state::open_registry(c.dir, c.insecure)?.subject_of(holder).map_err(|e| CliError::from((c.dispute, e)))?;
+    let policy_path: PathBuf = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
+    let pbytes = read_bounded(&policy_path, MAX_FILE)?;
+    let policy =
+        Policy::from_json_slice(&pbytes, pbytes.len()).map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let rbytes = read_bounded(c.records, MAX_FILE)?;
+    let records =
+        Records::from_json_slice(&rbytes, rbytes.len(), 100_000).map_err(|e| CliError::from((c.records, e)))?;
+    let now = UnixTime::now();
+    let as_of = match c.as_of {
+        Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
+        None => Date::from_unix(now).ok_or_else(|| CliError("the system clock is out of range".into()))?,
+    };
+    let report = score(&policy, records.as_slice(), as_of).map_err(|e| CliError::from((c.records, e)))?;
+    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let request =
+        KeyRequest::from_json(&read_bounded(c.keys, MAX_FILE)?, &issuer, NoncePolicy::IfPresent, now, &limits)
+            .map_err(|e| CliError::from((c.keys, e)))?;
+    if c.out.exists() && !c.force {
+        return Err((c.out, "already exists (use --force to overwrite)").into());
+    }
+    let policy_name = format!("{}/{}", policy.id(), policy.version());
+    let batch = issue_recorded(c.dir, &issuer, &request, &claims, &subject, Some(&policy_name), true, now, rng)?;
+    let breakdown = issuer.sign_breakdown(&report, &request.keys()[0], now);
+    write_file(c.out, batch_to_json(issuer.id(), &batch, Some(&breakdown)).as_bytes(), Access::Secret, true)?;
+    println!(
+        "corrected: earlier credentials of this holder revoked, {} new credential(s) with score {} written to {}",
+        batch.len(),
+        report.score,
+        c.out.display()
+    );
+    Ok(())
+}

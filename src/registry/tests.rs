@@ -1,0 +1,623 @@
+//! Tests of the registry, including a crash test that kills a child process
+//! in the middle of issuing and correcting.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+const BASE: &str = "https://issuer.example/status";
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "creditproof-registry-{tag}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("registry.sqlite")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// SplitMix64: a deterministic test generator (never for production).
+struct TestRng(u64);
+
+impl TestRng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+fn holders(prefix: &str, n: usize) -> Vec<Thumbprint> {
+    (0..n).map(|i| format!("{prefix}-h{i}")).collect()
+}
+
+fn batch<'a>(id: &'a str, subject: &'a str, holders: &'a [Thumbprint]) -> NewBatch<'a> {
+    NewBatch { batch_id: id, subject, policy: Some("income-v1"), holders, reason: "initial issuance" }
+}
+
+fn list_of<'a>(lists: &'a [(String, Vec<u8>)], uri: &str) -> &'a [u8] {
+    &lists.iter().find(|(u, _)| u == uri).expect("list present").1
+}
+
+fn idx_usize(idx: u64) -> usize {
+    usize::try_from(idx).expect("index fits usize")
+}
+
+#[test]
+fn status_bytes_round_trip() {
+    for s in [Status::Valid, Status::Revoked, Status::Suspended] {
+        assert_eq!(Status::from_u8(s.to_u8()), Some(s));
+    }
+    assert_eq!(Status::from_u8(3), None);
+    assert_eq!(Status::Revoked.to_u8(), 1);
+    assert_eq!(Status::Suspended.to_u8(), 2);
+}
+
+#[test]
+fn issue_draws_distinct_random_indexes() {
+    let dir = TempDir::new("issue");
+    let mut reg = SqliteRegistry::create(&dir.db(), BASE, DEFAULT_LIST_CAPACITY).unwrap();
+    let mut rng = TestRng(1);
+    let hs = holders("a", 16);
+    let refs = reg.issue_batch(&batch("b1", "alice", &hs), 1000, &mut |b| rng.fill(b)).unwrap();
+    assert_eq!(refs.len(), 16);
+    assert!(refs.iter().all(|r| r.uri == format!("{BASE}/1")));
+    let drawn: Vec<u64> = refs.iter().map(|r| r.idx).collect();
+    let mut sorted = drawn.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 16, "indexes of one batch are distinct");
+    assert_ne!(sorted, drawn, "draw order is not sorted order");
+    assert!(sorted.windows(2).any(|w| w[1] - w[0] > 1), "indexes are not all adjacent");
+    let lists = reg.lists().unwrap();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].1.len(), idx_usize(DEFAULT_LIST_CAPACITY));
+    assert!(lists[0].1.iter().all(|&b| b == 0));
+    for h in &hs {
+        assert_eq!(reg.subject_of(h).unwrap(), "alice");
+    }
+    reg.check_invariants().unwrap();
+
+    // The state survives reopening.
+    drop(reg);
+    let reg = SqliteRegistry::open(&dir.db()).unwrap();
+    assert_eq!(reg.base_uri(), BASE);
+    assert_eq!(reg.list_capacity(), DEFAULT_LIST_CAPACITY);
+    assert_eq!(reg.history(None).unwrap().len(), 16);
+    reg.check_invariants().unwrap();
+}
+
+#[test]
+fn status_changes_by_index_holder_and_batch() {
+    let dir = TempDir::new("status");
+    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 1024).unwrap();
+    let mut rng = TestRng(2);
+    let mut fill = |b: &mut [u8]| rng.fill(b);
+    let (ha, hb, hc) = (holders("a", 4), holders("b", 3), holders("c", 2));
+    let a = reg.issue_batch(&batch("a1", "alice", &ha), 10, &mut fill).unwrap();
+    let b = reg.issue_batch(&batch("b1", "bob", &hb), 11, &mut fill).unwrap();
+    let b2_holders = holders("b2", 2);
+    let b2 = reg.issue_batch(&batch("b2", "bob", &b2_holders), 12, &mut fill).unwrap();
+    let c = reg.issue_batch(&batch("c1", "carol", &hc), 13, &mut fill).unwrap();
+    let uri = format!("{BASE}/1");
+
+    // Revoke one credential by index.
+    let t = Target::Index { uri: &uri, idx: a[0].idx };
+    assert_eq!(reg.set_status(t, Status::Revoked, "key lost", 20).unwrap(), 1);
+    let lists = reg.lists().unwrap();
+    assert_eq!(list_of(&lists, &uri)[idx_usize(a[0].idx)], 1);
+    assert_eq!(list_of(&lists, &uri)[idx_usize(a[1].idx)], 0);
+    // Revoked is final.
+    assert_eq!(reg.set_status(t, Status::Valid, "oops", 21), Err(RegistryError::AlreadyRevoked));
+    assert_eq!(reg.set_status(t, Status::Suspended, "oops", 21), Err(RegistryError::AlreadyRevoked));
+    assert_eq!(reg.set_status(t, Status::Revoked, "again", 21), Err(RegistryError::AlreadyRevoked));
+
+    // Suspend then reinstate a batch.
+    assert_eq!(
+        reg.set_status(Target::Batch("a1"), Status::Suspended, "dispute", 22).unwrap(),
+        3,
+        "the revoked one is left alone"
+    );
+    let lists = reg.lists().unwrap();
+    let l = list_of(&lists, &uri);
+    assert_eq!(l[idx_usize(a[0].idx)], 1);
+    assert!(a[1..].iter().all(|r| l[idx_usize(r.idx)] == 2));
+    assert_eq!(reg.set_status(Target::Batch("a1"), Status::Suspended, "again", 23).unwrap(), 0);
+    assert_eq!(reg.set_status(Target::Batch("a1"), Status::Valid, "resolved", 24).unwrap(), 3);
+    let lists = reg.lists().unwrap();
+    let l = list_of(&lists, &uri);
+    assert_eq!(l[idx_usize(a[0].idx)], 1);
+    assert!(a[1..].iter().all(|r| l[idx_usize(r.idx)] == 0));
+
+    // Revoke by holder: every batch of bob's, nothing of carol's.
+    assert_eq!(reg.set_status(Target::Holder(&hb[1]), Status::Revoked, "fraud", 25).unwrap(), 5);
+    let lists = reg.lists().unwrap();
+    let l = list_of(&lists, &uri);
+    assert!(b.iter().chain(&b2).all(|r| l[idx_usize(r.idx)] == 1));
+    assert!(c.iter().all(|r| l[idx_usize(r.idx)] == 0));
+    assert_eq!(reg.set_status(Target::Batch("b2"), Status::Valid, "x", 26), Err(RegistryError::AlreadyRevoked));
+
+    // Revoke by batch.
+    assert_eq!(reg.set_status(Target::Batch("c1"), Status::Revoked, "closed", 27).unwrap(), 2);
+
+    // Unknown targets.
+    assert_eq!(reg.set_status(Target::Holder("nobody"), Status::Revoked, "x", 28), Err(RegistryError::UnknownHolder));
+    assert_eq!(reg.set_status(Target::Batch("nope"), Status::Revoked, "x", 28), Err(RegistryError::UnknownBatch));
+    let unused = (0..1024).find(|i| !a.iter().chain(&b).chain(&b2).chain(&c).any(|r| r.idx == *i));
+    let t = Target::Index { uri: &uri, idx: unused.unwrap() };
+    assert_eq!(reg.set_status(t, Status::Revoked, "x", 28), Err(RegistryError::UnknownIndex));
+    let t = Target::Index { uri: "https://other/1", idx: a[1].idx };
+    assert_eq!(reg.set_status(t, Status::Revoked, "x", 28), Err(RegistryError::UnknownIndex));
+    let t = Target::Index { uri: &uri, idx: u64::MAX };
+    assert_eq!(reg.set_status(t, Status::Revoked, "x", 28), Err(RegistryError::UnknownIndex));
+
+    // History, with reasons.
+    let alice = reg.history(Some(&ha[2])).unwrap();
+    let summary: Vec<(&str, &str)> = alice.iter().map(|h| (h.action.as_str(), h.reason.as_str())).collect();
+    assert_eq!(summary.iter().filter(|s| *s == &("issued", "initial issuance")).count(), 4);
+    assert_eq!(summary[4], ("revoked", "key lost"));
+    assert_eq!(summary.iter().filter(|s| *s == &("suspended", "dispute")).count(), 3);
+    assert_eq!(summary.iter().filter(|s| *s == &("reinstated", "resolved")).count(), 3);
+    assert_eq!(summary.len(), 4 + 1 + 3 + 3);
+    assert!(alice.iter().all(|h| h.batch_id == "a1" && h.uri == uri));
+    assert_eq!(alice[4].at, 20);
+    assert_eq!(alice[4].holder, ha[0]);
+    assert_eq!(alice[4].idx, a[0].idx);
+    let bob = reg.history(Some(&b2_holders[0])).unwrap();
+    assert_eq!(bob.len(), 5 + 5);
+    assert!(bob[5..].iter().all(|h| h.action == "revoked" && h.reason == "fraud"));
+    let all = reg.history(None).unwrap();
+    assert_eq!(all.len(), 11 + 10 + 4);
+    assert_eq!(reg.history(Some("nobody")), Err(RegistryError::UnknownHolder));
+    reg.check_invariants().unwrap();
+}
+
+#[test]
+fn correction_revokes_old_and_issues_new() {
+    let dir = TempDir::new("correct");
+    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 4096).unwrap();
+    let mut rng = TestRng(3);
+    let mut fill = |b: &mut [u8]| rng.fill(b);
+    let (h1, h2, h3, hd) = (holders("1", 3), holders("2", 2), holders("3", 4), holders("d", 2));
+    let old1 = reg.issue_batch(&batch("d1", "dana", &h1), 1, &mut fill).unwrap();
+    let old2 = reg.issue_batch(&batch("d2", "dana", &h2), 2, &mut fill).unwrap();
+    let other = reg.issue_batch(&batch("e1", "erin", &hd), 2, &mut fill).unwrap();
+    reg.set_status(Target::Index { uri: &old1[0].uri, idx: old1[0].idx }, Status::Revoked, "lost", 3).unwrap();
+    reg.set_status(Target::Batch("d2"), Status::Suspended, "check", 4).unwrap();
+
+    let mut new = batch("d3", "dana", &h3);
+    new.reason = "income was wrong";
+    assert_eq!(
+        reg.correct("erin", &new, 5, &mut fill),
+        Err(RegistryError::InvalidArgument("the new batch's subject differs from the corrected subject"))
+    );
+    let ghost = batch("g1", "ghost", &h3);
+    assert_eq!(reg.correct("ghost", &ghost, 5, &mut fill), Err(RegistryError::UnknownSubject));
+    let fresh = reg.correct("dana", &new, 5, &mut fill).unwrap();
+    assert_eq!(fresh.len(), 4);
+
+    let lists = reg.lists().unwrap();
+    let l = &lists[0].1;
+    assert!(old1.iter().chain(&old2).all(|r| l[idx_usize(r.idx)] == 1));
+    assert!(fresh.iter().chain(&other).all(|r| l[idx_usize(r.idx)] == 0));
+    let hist = reg.history(Some(&h3[0])).unwrap();
+    let corrected: Vec<&HistoryEntry> = hist.iter().filter(|h| h.action == "corrected").collect();
+    assert_eq!(corrected.len(), 2 + 2, "the already-revoked one is not revoked again");
+    assert!(corrected.iter().all(|h| h.reason == "corrected: income was wrong"));
+    assert_eq!(hist.iter().filter(|h| h.action == "issued").count(), 3 + 2 + 4);
+    reg.check_invariants().unwrap();
+
+    // A failing correction changes nothing (duplicate holder in the new batch).
+    let h4 = vec!["4-h0".to_owned(), h3[0].clone()];
+    let before = reg.history(None).unwrap();
+    assert_eq!(reg.correct("dana", &batch("d4", "dana", &h4), 6, &mut fill), Err(RegistryError::DuplicateHolder));
+    assert_eq!(reg.history(None).unwrap(), before);
+    assert_eq!(reg.lists().unwrap(), lists);
+    reg.check_invariants().unwrap();
+}
+
+#[test]
+fn lists_roll_over_when_full() {
+    let dir = TempDir::new("rollover");
+    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 8).unwrap();
+    let mut rng = TestRng(4);
+    let mut seen = HashSet::new();
+    for i in 0..3 {
+        let hs = holders(&format!("r{i}"), 5);
+        let id = format!("batch{i}");
+        let refs = reg.issue_batch(&batch(&id, "sam", &hs), 1, &mut |b| rng.fill(b)).unwrap();
+        for r in refs {
+            assert!(r.idx < 8);
+            assert!(seen.insert((r.uri, r.idx)), "index reused");
+        }
+    }
+    let lists = reg.lists().unwrap();
+    let uris: Vec<&str> = lists.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(uris, [format!("{BASE}/1"), format!("{BASE}/2")]);
+    assert!(lists.iter().all(|(_, l)| l.len() == 8));
+    let per_list: BTreeMap<&str, usize> = seen.iter().fold(BTreeMap::new(), |mut m, (u, _)| {
+        *m.entry(u.as_str()).or_default() += 1;
+        m
+    });
+    assert_eq!(per_list.values().copied().collect::<Vec<_>>(), [8, 7]);
+    reg.check_invariants().unwrap();
+}
+
+#[test]
+fn nearly_full_lists_use_the_fallback() {
+    let dir = TempDir::new("fallback");
+    // A generator stuck on one value: rejection sampling keeps hitting the
+    // same used index, and the enumeration fallback must still terminate.
+    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 16).unwrap();
+    let hs = holders("x", 16);
+    let refs = reg.issue_batch(&batch("x1", "xavier", &hs), 1, &mut |b| b.fill(0xFF)).unwrap();
+    let mut idx: Vec<u64> = refs.iter().map(|r| r.idx).collect();
+    idx.sort_unstable();
+    assert_eq!(idx, (0..16).collect::<Vec<_>>());
+    assert_eq!(reg.lists().unwrap().len(), 1, "a full list alone does not open the next");
+    reg.check_invariants().unwrap();
+
+    // A list of 4096 filled by a proper generator: the last few indexes come
+    // from the fallback; every index is used exactly once.
+    let mut reg = SqliteRegistry::create(&dir.0.join("big.sqlite"), BASE, 4096).unwrap();
+    let mut rng = TestRng(5);
+    for i in 0..8 {
+        let hs = holders(&format!("f{i}"), 512);
+        let id = format!("f{i}");
+        reg.issue_batch(&batch(&id, "fay", &hs), 1, &mut |b| rng.fill(b)).unwrap();
+    }
+    let lists = reg.lists().unwrap();
+    assert_eq!(lists.len(), 1);
+    let history = reg.history(None).unwrap();
+    let used: HashSet<u64> = history.iter().map(|h| h.idx).collect();
+    assert_eq!(used.len(), 4096);
+    reg.check_invariants().unwrap();
+}
+
+#[test]
+fn schema_and_file_errors() {
+    let dir = TempDir::new("schema");
+    let db = dir.db();
+    assert_eq!(SqliteRegistry::open(&db).unwrap_err(), RegistryError::NotFound);
+    drop(SqliteRegistry::create(&db, BASE, 64).unwrap());
+    assert_eq!(SqliteRegistry::create(&db, BASE, 64).unwrap_err(), RegistryError::Exists);
+
+    // A newer schema is refused, not migrated.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    assert_eq!(
+        SqliteRegistry::open(&db).unwrap_err(),
+        RegistryError::NewerSchema { found: 99, supported: SCHEMA_VERSION }
+    );
+
+    // Not SQLite at all.
+    let junk = dir.0.join("junk.sqlite");
+    let mut rng = TestRng(6);
+    let mut bytes = vec![0u8; 8192];
+    rng.fill(&mut bytes);
+    std::fs::write(&junk, &bytes).unwrap();
+    assert_eq!(SqliteRegistry::open(&junk).unwrap_err(), RegistryError::NotARegistry);
+    assert_eq!(std::fs::read(&junk).unwrap(), bytes, "left untouched");
+
+    // SQLite, but not a registry; an empty file (a crashed create).
+    let plain = dir.0.join("plain.sqlite");
+    rusqlite::Connection::open(&plain)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER); PRAGMA user_version = 99;")
+        .unwrap();
+    assert_eq!(SqliteRegistry::open(&plain).unwrap_err(), RegistryError::NotARegistry);
+    let empty = dir.0.join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(SqliteRegistry::open(&empty).unwrap_err(), RegistryError::NotARegistry);
+    assert_eq!(SqliteRegistry::open(&dir.0).unwrap_err(), RegistryError::NotARegistry);
+
+    // Bad creation arguments leave no file behind.
+    let other = dir.0.join("other.sqlite");
+    for (base, cap) in [("", 8), ("https://x/", 8), ("https://x y", 8), (BASE, 0), (BASE, MAX_LIST_CAPACITY + 1)] {
+        assert!(matches!(SqliteRegistry::create(&other, base, cap), Err(RegistryError::InvalidArgument(_))));
+        assert!(!other.exists());
+    }
+    let display = RegistryError::NewerSchema { found: 2, supported: 1 }.to_string();
+    assert_eq!(display, "registry schema version 2 is newer than the supported version 1");
+}
+
+#[test]
+fn bad_arguments_are_typed_errors() {
+    let dir = TempDir::new("args");
+    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 64).unwrap();
+    let mut rng = TestRng(7);
+    let mut fill = |b: &mut [u8]| rng.fill(b);
+    let hs = holders("z", 2);
+    assert_eq!(reg.issue_batch(&batch("e", "zed", &[]), 1, &mut fill), Err(RegistryError::EmptyBatch));
+    let twice = vec!["same".to_owned(), "same".to_owned()];
+    assert_eq!(reg.issue_batch(&batch("e", "zed", &twice), 1, &mut fill), Err(RegistryError::DuplicateHolder));
+    assert!(matches!(reg.issue_batch(&batch("", "zed", &hs), 1, &mut fill), Err(RegistryError::InvalidArgument(_))));
+    assert!(matches!(
+        reg.issue_batch(&batch("e", "zed", &hs), u64::MAX, &mut fill),
+        Err(RegistryError::InvalidArgument(_))
+    ));
+    reg.issue_batch(&batch("z1", "zed", &hs), 1, &mut fill).unwrap();
+    assert_eq!(
+        reg.issue_batch(&batch("z1", "zed", &holders("y", 1)), 1, &mut fill),
+        Err(RegistryError::DuplicateBatch)
+    );
+    assert_eq!(reg.issue_batch(&batch("z2", "yan", &hs[1..]), 1, &mut fill), Err(RegistryError::DuplicateHolder));
+    assert_eq!(reg.subject_of("nobody"), Err(RegistryError::UnknownHolder));
+    let long = "r".repeat(5000);
+    assert!(matches!(
+        reg.set_status(Target::Batch("z1"), Status::Revoked, &long, 1),
+        Err(RegistryError::InvalidArgument(_))
+    ));
+    assert_eq!(reg.history(None).unwrap().len(), 2);
+    reg.check_invariants().unwrap();
+}
+
+#[test]
+fn tampering_is_detected() {
+    let dir = TempDir::new("tamper");
+    let db = dir.db();
+    {
+        let mut reg = SqliteRegistry::create(&db, BASE, 64).unwrap();
+        let mut rng = TestRng(8);
+        let hs = holders("t", 4);
+        reg.issue_batch(&batch("t1", "tim", &hs), 1, &mut |b| rng.fill(b)).unwrap();
+        reg.set_status(Target::Batch("t1"), Status::Suspended, "x", 2).unwrap();
+    }
+    let tampered = |sql: &str| {
+        let copy = dir.0.join("copy.sqlite");
+        let _ = std::fs::remove_file(&copy);
+        let src = rusqlite::Connection::open(&db).unwrap();
+        src.execute("VACUUM INTO ?1", [copy.to_str().unwrap()]).unwrap();
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let reg = SqliteRegistry::open(&copy).unwrap();
+        reg.check_invariants()
+    };
+    assert_eq!(tampered(""), Ok(()));
+    for sql in [
+        "UPDATE lists SET used = used - 1",
+        "UPDATE credentials SET status = 0 WHERE rowid IN (SELECT rowid FROM credentials LIMIT 1)",
+        "UPDATE credentials SET status = 1",
+        "DELETE FROM history WHERE action = 'issued' AND seq = (SELECT MIN(seq) FROM history)",
+        "UPDATE lists SET uri = 'https://evil/1'",
+        "INSERT INTO batches (batch_id, subject, issued_at, reason) VALUES ('empty', 'tim', 1, 'x')",
+        "INSERT INTO lists (n, uri, capacity, used) VALUES (2, 'https://issuer.example/status/2', 64, 0)",
+    ] {
+        // `credentials` is WITHOUT ROWID: rewrite that statement on its key.
+        let sql = sql.replace(
+            "rowid IN (SELECT rowid FROM credentials LIMIT 1)",
+            "(list_n, idx) IN (SELECT list_n, idx FROM credentials LIMIT 1)",
+        );
+        let got = tampered(&sql);
+        assert!(matches!(got, Err(RegistryError::Invariant(_))), "{sql}: {got:?}");
+    }
+    // A correction half-applied by hand is caught both ways.
+    let got = tampered(
+        "INSERT INTO history (at, action, list_n, idx, reason)
+         SELECT 3, 'corrected', list_n, idx, 'x' FROM credentials LIMIT 1;
+         UPDATE credentials SET status = 1 WHERE (list_n, idx) IN
+           (SELECT list_n, idx FROM history WHERE action = 'corrected')",
+    );
+    assert!(matches!(got, Err(RegistryError::Invariant(_))), "{got:?}");
+    let got = tampered(
+        "INSERT INTO batches (seq, batch_id, subject, issued_at, reason) VALUES (99, 'n', 'tim', 3, 'x');
+         INSERT INTO credentials SELECT 1, (SELECT MAX(idx) + 1 FROM credentials), 'new', 99, 0;
+         UPDATE lists SET used = used + 1;
+         INSERT INTO history (at, action, list_n, idx, reason)
+           SELECT 3, 'issued', 1, idx, 'x' FROM credentials WHERE holder = 'new';
+         INSERT INTO corrections (at, subject, new_batch, reason) VALUES (3, 'tim', 99, 'x');",
+    );
+    assert!(matches!(got, Err(RegistryError::Invariant(_))), "{got:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Crash safety
+
+const CHILD_ENV: &str = "CREDITPROOF_REGISTRY_CRASH_CHILD";
+const CRASH_BATCH: usize = 16;
+const CRASH_CAPACITY: u64 = 200;
+
+fn child_test_name() -> String {
+    let path = module_path!();
+    let rest = path.split_once("::").map_or(path, |(_, rest)| rest);
+    format!("{rest}::crash_child")
+}
+
+/// Run by `crash_safety_under_kill` in a child process; does nothing unless
+/// told to by the environment. Issues and corrects until killed (or 10 s).
+#[test]
+#[ignore = "child process of crash_safety_under_kill"]
+fn crash_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut parts = spec.splitn(3, '|');
+    let (run, seed, path) = (
+        parts.next().unwrap().to_owned(),
+        parts.next().unwrap().parse::<u64>().unwrap(),
+        PathBuf::from(parts.next().unwrap()),
+    );
+    let mut reg = SqliteRegistry::open(&path).unwrap();
+    let mut rng = TestRng(seed);
+    let start = Instant::now();
+    let mut op = 0u64;
+    while start.elapsed() < Duration::from_secs(10) {
+        let subject = format!("s{}", rng.below(5));
+        let id = format!("r{run}-b{op}");
+        let hs = holders(&id, CRASH_BATCH);
+        let mut b = batch(&id, &subject, &hs);
+        let mut draw = TestRng(rng.next_u64());
+        let mut fill = |buf: &mut [u8]| draw.fill(buf);
+        if rng.below(3) == 0 {
+            b.reason = "recomputed";
+            match reg.correct(&subject, &b, op, &mut fill) {
+                Ok(_) => {}
+                Err(RegistryError::UnknownSubject) => {
+                    reg.issue_batch(&b, op, &mut fill).unwrap();
+                }
+                Err(e) => panic!("correct: {e}"),
+            }
+        } else {
+            reg.issue_batch(&b, op, &mut fill).unwrap();
+        }
+        op += 1;
+    }
+}
+
+/// Independent checks of the raw tables after a crash.
+fn crash_checks(db: &Path, prev: &mut HashMap<(i64, i64), (String, i64)>) -> (usize, usize) {
+    let reg = SqliteRegistry::open(db).expect("reopen after kill");
+    reg.check_invariants().expect("invariants after kill");
+    let lists = reg.lists().unwrap();
+    drop(reg);
+    let conn = rusqlite::Connection::open(db).unwrap();
+    // Every batch is complete: 16 credentials, or none (absent).
+    let mut stmt = conn
+        .prepare(
+            "SELECT b.batch_id, COUNT(c.idx) FROM batches b LEFT JOIN credentials c ON c.batch = b.seq GROUP BY b.seq",
+        )
+        .unwrap();
+    let sizes: Vec<(String, i64)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+    for (id, n) in &sizes {
+        assert_eq!(*n, 16, "batch {id} incomplete");
+    }
+    // No (list, idx) issued twice, per the history.
+    let mut stmt = conn.prepare("SELECT list_n, idx FROM history WHERE action = 'issued'").unwrap();
+    let issued: Vec<(i64, i64)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+    let unique: HashSet<&(i64, i64)> = issued.iter().collect();
+    assert_eq!(unique.len(), issued.len(), "an index was issued twice");
+    // Every correction is complete; no revocation by correction without one.
+    let corrections: i64 = conn.query_row("SELECT COUNT(*) FROM corrections", [], |r| r.get(0)).unwrap();
+    let live_after_correction: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM corrections k JOIN batches b ON b.subject = k.subject AND b.seq < k.new_batch
+             JOIN credentials c ON c.batch = b.seq WHERE c.status != 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(live_after_correction, 0, "half-applied correction");
+    let orphan_revocations: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM history h JOIN credentials c ON c.list_n = h.list_n AND c.idx = h.idx
+             JOIN batches b ON b.seq = c.batch WHERE h.action = 'corrected'
+             AND NOT EXISTS (SELECT 1 FROM corrections k WHERE k.subject = b.subject AND k.new_batch > b.seq)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphan_revocations, 0, "revoked by a correction that did not happen");
+    // Committed state is never lost or rolled back by a later crash; revoked
+    // stays revoked.
+    let mut stmt = conn.prepare("SELECT list_n, idx, holder, status FROM credentials").unwrap();
+    let now: HashMap<(i64, i64), (String, i64)> = stmt
+        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (key, (holder, status)) in prev.iter() {
+        let (h, s) = now.get(key).expect("committed credential lost");
+        assert_eq!(h, holder, "index reassigned");
+        if *status == 1 {
+            assert_eq!(*s, 1, "revocation undone");
+        }
+    }
+    assert_eq!(
+        lists.iter().map(|(_, l)| l.iter().filter(|&&b| b == 1).count()).sum::<usize>(),
+        now.values().filter(|(_, s)| *s == 1).count()
+    );
+    *prev = now;
+    (sizes.len(), usize::try_from(corrections).unwrap())
+}
+
+#[test]
+fn crash_safety_under_kill() {
+    const KILLS: usize = 36;
+    let dir = TempDir::new("crash");
+    let db = dir.db();
+    drop(SqliteRegistry::create(&db, BASE, CRASH_CAPACITY).unwrap());
+    let exe = std::env::current_exe().unwrap();
+    let seed = std::env::var("CREDITPROOF_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_u64);
+    let mut rng = TestRng(seed);
+    let started = Instant::now();
+    let mut prev = HashMap::new();
+    let (mut batches, mut corrections) = (0usize, 0usize);
+    for kill in 0..KILLS {
+        let delay = 3 + rng.below(148);
+        let mut child = Command::new(&exe)
+            .args(["--exact", &child_test_name(), "--nocapture", "--ignored"])
+            .env(CHILD_ENV, format!("{kill}|{}|{}", rng.next_u64(), db.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!("child exited early ({status}): {}", String::from_utf8_lossy(&out.stderr));
+        }
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (b, c) = crash_checks(&db, &mut prev);
+        println!(
+            "kill {:2}: after {delay:3} ms, {:3} operations completed ({} corrections)",
+            kill + 1,
+            b - batches,
+            c - corrections
+        );
+        (batches, corrections) = (b, c);
+    }
+    let lists = SqliteRegistry::open(&db).unwrap().lists().unwrap().len();
+    println!(
+        "crash test: {KILLS} kills, {batches} batches ({corrections} corrections) committed, \
+         {lists} lists, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(batches > 0, "the child never completed an operation");
+}
