@@ -219,6 +219,12 @@ impl PresentationRequest {
         if sorted.len() != self.disclose.len() {
             return Err(bad("a claim is requested twice"));
         }
+        let mut preds = self.predicates.clone();
+        preds.sort();
+        preds.dedup();
+        if preds.len() != self.predicates.len() {
+            return Err(bad("a predicate is requested twice"));
+        }
         Ok(())
     }
 

@@ -87,6 +87,7 @@ impl Issuer {
 #[derive(Debug, Clone)]
 struct CheckedList {
     iss: String,
+    iat: u64,
     exp: u64,
     list: StatusList,
 }
@@ -126,7 +127,9 @@ impl StatusLists {
 
     /// Checks a status list token's header, its signature by a trusted key
     /// of the issuer it names, and decodes its list within the limits.
-    /// Expiry is checked at each verification, against that moment.
+    /// Expiry is checked at each verification, against that moment. Of two
+    /// tokens for the same `uri`, the one with the later `iat` is kept, in
+    /// whatever order they are added.
     pub fn add(&mut self, token: &str, keys: &impl KeyProvider, limits: &Limits) -> Result<&mut Self, Error> {
         // `lst` is one long string: allow it up to the compressed-size bound
         // (base64url: 4/3), and bound the whole token by the same figure.
@@ -145,6 +148,7 @@ impl StatusLists {
         }
         let sub = get_str(&jws.payload, "sub")?.to_owned();
         let exp = get_u64(&jws.payload, "exp")?;
+        let iat = get_u64(&jws.payload, "iat")?;
         let sl = jws
             .payload
             .get("status_list")
@@ -157,7 +161,12 @@ impl StatusLists {
             .ok_or(MalformedError::Claim { name: "status_list.bits" })?;
         let lst = sl.get("lst").and_then(Value::as_str).ok_or(MalformedError::Claim { name: "status_list.lst" })?;
         let list = StatusList::decode(bits, lst, &self.decode_limits).map_err(Error::StatusList)?;
-        self.by_uri.insert(sub, CheckedList { iss: iss.to_owned(), exp, list });
+        // Keep the newest list per uri: loading an older cached token after a
+        // fresher one must never un-revoke a credential.
+        if self.by_uri.get(&sub).is_some_and(|held| held.iat > iat) {
+            return Ok(self);
+        }
+        self.by_uri.insert(sub, CheckedList { iss: iss.to_owned(), iat, exp, list });
         Ok(self)
     }
 

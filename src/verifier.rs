@@ -147,6 +147,22 @@ impl<K: KeyProvider> Verifier<K> {
         self
     }
 
+    /// Like [`Verifier::verify`], for a presentation received as bytes: the
+    /// size limit first, then UTF-8 (`malformed.utf8`).
+    pub fn verify_bytes(
+        &self,
+        request: &PresentationRequest,
+        presentation: &[u8],
+        now: UnixTime,
+    ) -> Result<VerifiedPresentation, Error> {
+        let limit = self.options.limits.max_presentation_bytes();
+        if presentation.len() > limit {
+            return Err(LimitError::InputTooLarge { what: "presentation", limit }.into());
+        }
+        let text = std::str::from_utf8(presentation).map_err(|_| MalformedError::Utf8 { what: "presentation" })?;
+        self.verify(request, text, now)
+    }
+
     /// Runs every check on `presentation` for `request` at time `now`.
     pub fn verify(
         &self,
