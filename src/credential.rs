@@ -143,6 +143,9 @@ impl ParsedCredential {
 /// Parses a batch file (`{"credentials": [...]}`) into credentials.
 pub fn parse_batch(bytes: &[u8], limits: &Limits) -> Result<Vec<IssuedCredential>, Error> {
     let m = parse_json_object(bytes, limits, "batch")?;
+    if m.get("type").and_then(Value::as_str) != Some("creditproof-batch/1") {
+        return Err(bad("not a credential batch (type creditproof-batch/1)"));
+    }
     let items =
         m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("a batch has a `credentials` array"))?;
     items.iter().map(IssuedCredential::from_json).collect()

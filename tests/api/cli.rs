@@ -517,3 +517,101 @@ fn correction_revokes_the_old_batch_and_issues_a_new_one() {
     ]);
     assert_eq!(o.status.code(), Some(0), "the corrected credential proves the perk: {}", verdict(&o));
 }
+
+/// The bytes of the issuer's and the holder's state files.
+fn state_bytes(t: &Tmp) -> Vec<(String, Vec<u8>)> {
+    ["bureau/issuer.json", "bureau/registry.sqlite", "wallet/wallet.json"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(t.path(f)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_subcommand_refuses_bad_files_and_changes_nothing() {
+    let t = Tmp::new("badfiles");
+    setup(&t, r#"{"tier":"A"}"#, "2");
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://v.example",
+        &"--disclose",
+        &"tier",
+        &"--out",
+        &t.path("req.json"),
+    ]));
+    let bad: Vec<(&str, PathBuf)> = {
+        std::fs::write(t.path("empty"), b"").unwrap();
+        std::fs::create_dir_all(t.path("adir")).unwrap();
+        std::fs::write(t.path("garbage"), [0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, 0x13, 0x37]).unwrap();
+        std::fs::write(t.path("truncated"), br#"{"type": "creditproof-batch/1", "credentials": [{"sd_"#).unwrap();
+        std::fs::File::create(t.path("huge")).unwrap().set_len(100 * 1024 * 1024).unwrap();
+        vec![
+            ("missing", t.path("missing")),
+            ("empty", t.path("empty")),
+            ("directory", t.path("adir")),
+            ("garbage", t.path("garbage")),
+            ("truncated", t.path("truncated")),
+            ("100 MB", t.path("huge")),
+            ("wrong role", t.path("wallet/wallet.json")),
+        ]
+    };
+    let policy = PathBuf::from(format!("{}/policies/sesame-style.json", env!("CARGO_MANIFEST_DIR")));
+    let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
+    let (keys, claims, req, trust) =
+        (t.path("keys.json"), t.path("claims.json"), t.path("req.json"), t.path("bureau.pub.json"));
+    let outs: Vec<PathBuf> = (1..=5).map(|i| t.path(&format!("o{i}.out"))).collect();
+    let before = state_bytes(&t);
+    let mut tried = 0;
+    for (label, f) in &bad {
+        // Each entry: the arguments, with the bad file in one place.
+        let cases: Vec<Vec<&dyn AsRef<std::ffi::OsStr>>> = vec![
+            vec![&"issuer", &"issue", &"--dir", &dir, &"--keys", f, &"--claims", &claims, &"--out", &outs[0]],
+            vec![&"issuer", &"issue", &"--dir", &dir, &"--keys", &keys, &"--claims", f, &"--out", &outs[1]],
+            vec![&"issuer", &"score", &"--policy", f, &"--records", &claims],
+            vec![&"issuer", &"score", &"--policy", &policy, &"--records", f],
+            vec![
+                &"issuer",
+                &"correct",
+                &"--dir",
+                &dir,
+                &"--dispute",
+                f,
+                &"--records",
+                &claims,
+                &"--keys",
+                &keys,
+                &"--out",
+                &outs[2],
+            ],
+            vec![&"holder", &"store", &"--wallet", &wallet, &"--batch", f],
+            vec![&"holder", &"present", &"--wallet", &wallet, &"--request", f, &"--out", &outs[3]],
+            vec![&"holder", &"dispute", &"--batch", f, &"--entry", &"a=b", &"--out", &outs[4]],
+            vec![&"holder", &"breakdown", &"--batch", f, &"--trust", &trust],
+            vec![&"verifier", &"verify", &"--trust", f, &"--request", &req, &"--presentation", &req],
+            vec![&"verifier", &"verify", &"--trust", &trust, &"--request", f, &"--presentation", &req],
+        ];
+        for args in cases {
+            let o = run(&args);
+            let shown: Vec<String> = args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()).collect();
+            assert_eq!(o.status.code(), Some(2), "{label}: {shown:?}: {}", String::from_utf8_lossy(&o.stdout));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(err.trim_end().lines().count(), 1, "{label}: one line: {err}");
+            let name = f.file_name().unwrap().to_string_lossy();
+            assert!(err.contains(name.as_ref()), "{label}: {shown:?}: message names the file: {err}");
+            tried += 1;
+        }
+        assert_eq!(state_bytes(&t), before, "{label}: issuer and wallet unchanged");
+    }
+    // Unreadable presentations are bad files too; readable garbage is a verdict.
+    for (label, f) in bad.iter().filter(|(l, _)| ["missing", "empty", "directory", "garbage", "100 MB"].contains(l)) {
+        let o = run(&[&"verifier", &"verify", &"--trust", &trust, &"--request", &req, &"--presentation", f]);
+        assert_eq!(o.status.code(), Some(2), "{label}");
+        tried += 1;
+    }
+    let o =
+        run(&[&"verifier", &"verify", &"--trust", &trust, &"--request", &req, &"--presentation", &t.path("truncated")]);
+    assert_eq!(o.status.code(), Some(1), "readable garbage is rejected with a verdict");
+    assert_eq!(state_bytes(&t), before);
+    println!("cli bad-file matrix: {tried} invocations, all exit 2");
+}

@@ -8,4 +8,5 @@ mod fixture;
 mod flow;
 mod policy;
 mod range;
+mod secrets;
 mod status;

@@ -503,6 +503,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             let (claims_v, report, policy_name) = match (claims, policy, records) {
                 (Some(claims), _, _) => {
                     let claims_bytes = read_bounded(&claims, MAX_FILE)?;
+                    refuse_other_role(&claims, &claims_bytes, "a claims file")?;
                     (Claims::from_json(&claims_bytes, &limits).map_err(lib_err(&claims))?, None, None)
                 }
                 (None, Some(policy), Some(records)) => {
@@ -689,6 +690,18 @@ fn read_batch_breakdown(batch: &Path, trust: Option<&Path>) -> Result<(String, S
             verify_breakdown(token, &store, &limits).map(|(_, sub, r)| (sub, r)).map_err(lib_err(batch))
         }
     }
+}
+
+/// Refuses a creditproof file of another role (a wallet, a batch, keys...)
+/// where free-form JSON is expected, so that no such file — least of all a
+/// wallet with its secret keys — is ever taken for claims or records.
+fn refuse_other_role(path: &Path, bytes: &[u8], expected: &str) -> Result<(), CliError> {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        if let Some(t) = v.get("type").and_then(Value::as_str).filter(|t| t.starts_with("creditproof-")) {
+            return Err((path, format!("is a {t} file, not {expected}")).into());
+        }
+    }
+    Ok(())
 }
 
 fn read_request(path: &Path, limits: &Limits) -> Result<PresentationRequest, CliError> {
