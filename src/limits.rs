@@ -1,6 +1,9 @@
 //! Bounds on work done for untrusted input.
 
-/// Upper bounds applied by every parser of untrusted bytes.
+/// Upper bounds applied by every parser of untrusted bytes: presentations,
+/// requests, JSON, status lists, policies and records. (Range proofs need
+/// no bound of their own: their length is fixed by the signed parameters
+/// and checked exactly before decoding.)
 ///
 /// Work is bounded by these numbers, never by what the input claims about
 /// itself. Exceeding any of them is an [`crate::error::LimitError`]. The
@@ -21,6 +24,11 @@ pub struct Limits {
     max_json_depth: usize,
     max_string_bytes: usize,
     max_predicates: usize,
+    max_status_list_compressed_bytes: usize,
+    max_status_list_decompressed_bytes: usize,
+    max_policy_bytes: usize,
+    max_records_bytes: usize,
+    max_records: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +40,11 @@ impl Default for Limits {
             max_json_depth: 16,
             max_string_bytes: 16 * 1024,
             max_predicates: 8,
+            max_status_list_compressed_bytes: 1 << 20,
+            max_status_list_decompressed_bytes: 16 << 20,
+            max_policy_bytes: 256 << 10,
+            max_records_bytes: 4 << 20,
+            max_records: 100_000,
         }
     }
 }
@@ -66,4 +79,14 @@ limit_accessors! {
         "length of one JSON string in bytes (default 16 KiB)";
     max_predicates, with_max_predicates,
         "number of predicates in a request, and of range proofs in a presentation (default 8)";
+    max_status_list_compressed_bytes, with_max_status_list_compressed_bytes,
+        "compressed size of a status list's `lst` in bytes (default 1 MiB)";
+    max_status_list_decompressed_bytes, with_max_status_list_decompressed_bytes,
+        "inflated size of a status list in bytes (default 16 MiB = 64 M two-bit entries); a zlib bomb stops here";
+    max_policy_bytes, with_max_policy_bytes,
+        "size of a policy file in bytes (default 256 KiB)";
+    max_records_bytes, with_max_records_bytes,
+        "size of a records file in bytes (default 4 MiB)";
+    max_records, with_max_records,
+        "number of records scored at once (default 100,000)";
 }

@@ -97,7 +97,6 @@ struct CheckedList {
 #[derive(Debug, Clone, Default)]
 pub struct StatusLists {
     by_uri: HashMap<String, CheckedList>,
-    decode_limits: DecodeLimits,
 }
 
 impl StatusLists {
@@ -105,14 +104,6 @@ impl StatusLists {
     /// `status.no_list` against an empty set: there is no silent pass.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets the bounds on decoding `lst` (defaults: 1 MiB compressed,
-    /// 16 MiB decompressed).
-    #[must_use]
-    pub fn with_decode_limits(mut self, limits: DecodeLimits) -> Self {
-        self.decode_limits = limits;
-        self
     }
 
     /// Number of lists held.
@@ -133,7 +124,10 @@ impl StatusLists {
     pub fn add(&mut self, token: &str, keys: &impl KeyProvider, limits: &Limits) -> Result<&mut Self, Error> {
         // `lst` is one long string: allow it up to the compressed-size bound
         // (base64url: 4/3), and bound the whole token by the same figure.
-        let lst_max = self.decode_limits.max_compressed_bytes().saturating_mul(4) / 3 + 4;
+        let decode_limits = DecodeLimits::new()
+            .with_max_compressed_bytes(limits.max_status_list_compressed_bytes())
+            .with_max_decompressed_bytes(limits.max_status_list_decompressed_bytes());
+        let lst_max = limits.max_status_list_compressed_bytes().saturating_mul(4) / 3 + 4;
         let token_max = lst_max.saturating_add(limits.max_request_bytes());
         if token.len() > token_max {
             return Err(LimitError::InputTooLarge { what: "status list token", limit: token_max }.into());
@@ -160,7 +154,7 @@ impl StatusLists {
             .and_then(|b| u8::try_from(b).ok())
             .ok_or(MalformedError::Claim { name: "status_list.bits" })?;
         let lst = sl.get("lst").and_then(Value::as_str).ok_or(MalformedError::Claim { name: "status_list.lst" })?;
-        let list = StatusList::decode(bits, lst, &self.decode_limits).map_err(Error::StatusList)?;
+        let list = StatusList::decode(bits, lst, &decode_limits).map_err(Error::StatusList)?;
         // Keep the newest list per uri: loading an older cached token after a
         // fresher one must never un-revoke a credential.
         if self.by_uri.get(&sub).is_some_and(|held| held.iat > iat) {

@@ -165,3 +165,16 @@ fn non_canonical_bits() {
     }
     assert_eq!(s.check(&[s.forged(json!({"bits": "2", "lst": &lst}))]), "malformed.claim");
 }
+
+#[test]
+fn status_list_bounds_come_from_limits() {
+    use creditproof::{Limits, VerifierOptions};
+    let s = setup();
+    let token = s.token(&StatusList::new(2, 1 << 16).unwrap());
+    let tight = |l: Limits| {
+        let mut v = Verifier::with_options(s.fx.trust.clone(), VerifierOptions::default().with_limits(l));
+        v.add_status_list(&token).map(|_| ()).unwrap_err().check()
+    };
+    assert_eq!(tight(Limits::default().with_max_status_list_decompressed_bytes(1000)), "status_list.decompressed_size");
+    assert_eq!(tight(Limits::default().with_max_status_list_compressed_bytes(8)), "status_list.compressed_size");
+}

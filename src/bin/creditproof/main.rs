@@ -20,12 +20,8 @@ use serde_json::Value;
 
 use files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
 
-/// Largest policy file accepted.
-const MAX_POLICY: u64 = 256 * 1024;
 /// Largest status list token accepted (the decoder bounds its contents).
 const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
-/// Most records in one records file.
-const MAX_RECORDS: usize = 100_000;
 
 #[derive(Parser)]
 #[command(
@@ -509,7 +505,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
                 (None, Some(policy), Some(records)) => {
                     let args = ScoreArgs { policy: policy.clone(), records, as_of };
                     let (p, report) = score(&args)?;
-                    state::keep_policy(&dir, p.id(), p.version(), &read_bounded(&policy, MAX_POLICY)?)?;
+                    state::keep_policy(&dir, p.id(), p.version(), &read_bounded(&policy, MAX_FILE)?)?;
                     let name = format!("{}/{}", p.id(), p.version());
                     (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
                 }
@@ -658,11 +654,12 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
 
 /// Scores `--records` under `--policy` as of `--as-of` (default today).
 fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
-    let pbytes = read_bounded(&args.policy, MAX_POLICY)?;
-    let policy = Policy::from_json_slice(&pbytes, usize::try_from(MAX_POLICY).unwrap_or(usize::MAX))
+    let limits = Limits::default();
+    let pbytes = read_bounded(&args.policy, MAX_FILE)?;
+    let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
         .map_err(|e| CliError::from((args.policy.as_path(), e)))?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
-    let records = Records::from_json_slice(&rbytes, usize::try_from(MAX_FILE).unwrap_or(usize::MAX), MAX_RECORDS)
+    let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
     let as_of = match &args.as_of {
         Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,

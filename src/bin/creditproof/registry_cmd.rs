@@ -176,11 +176,11 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         state::open_registry(c.dir, c.insecure)?.subject_of(holder).map_err(|e| CliError::from((c.dispute, e)))?;
     let policy_path: PathBuf = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
     let pbytes = read_bounded(&policy_path, MAX_FILE)?;
-    let policy =
-        Policy::from_json_slice(&pbytes, pbytes.len()).map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
+        .map_err(|e| CliError::from((policy_path.as_path(), e)))?;
     let rbytes = read_bounded(c.records, MAX_FILE)?;
-    let records =
-        Records::from_json_slice(&rbytes, rbytes.len(), 100_000).map_err(|e| CliError::from((c.records, e)))?;
+    let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
+        .map_err(|e| CliError::from((c.records, e)))?;
     let now = UnixTime::now();
     let as_of = match c.as_of {
         Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
