@@ -117,7 +117,7 @@ fn check_proof(
         return Err(pop("signature"));
     }
     let iat = get_u64(&jws.payload, "iat")?;
-    if iat > now.as_secs() + 300 || now.as_secs().saturating_sub(iat) > crate::DAY {
+    if iat > now.as_secs().saturating_add(300) || now.as_secs().saturating_sub(iat) > crate::DAY {
         return Err(pop("iat"));
     }
     match (jws.payload.get("aud"), policy) {
@@ -188,7 +188,7 @@ impl Issuer {
         let mut t = [0u8; 8];
         t.copy_from_slice(&msg[..8]);
         let t = u64::from_be_bytes(t);
-        if t > now.as_secs() + 300 || now.as_secs().saturating_sub(t) > NONCE_LIFETIME_SECS {
+        if t > now.as_secs().saturating_add(300) || now.as_secs().saturating_sub(t) > NONCE_LIFETIME_SECS {
             return Err(bad());
         }
         Ok(())

@@ -346,6 +346,12 @@ pub enum HolderError {
         /// The predicate.
         predicate: String,
     },
+    /// Answering would reveal more than the request's predicates (e.g. two
+    /// range proofs on one commitment).
+    UnsafeRequest {
+        /// Why.
+        reason: String,
+    },
     /// The credential handed to the wallet is not well formed.
     BadCredential {
         /// Why.
@@ -462,6 +468,7 @@ impl Error {
                 HolderError::UnknownKey => "holder.unknown_key",
                 HolderError::PredicateNotSatisfied { .. } => "holder.predicate_not_satisfied",
                 HolderError::BadCredential { .. } => "holder.bad_credential",
+                HolderError::UnsafeRequest { .. } => "holder.unsafe_request",
             },
         }
     }
@@ -636,6 +643,7 @@ impl fmt::Display for HolderError {
                 write!(f, "the holder's credential does not satisfy `{predicate}`")
             }
             Self::BadCredential { reason } => write!(f, "bad credential: {reason}"),
+            Self::UnsafeRequest { reason } => write!(f, "refused, answering would reveal more than asked: {reason}"),
         }
     }
 }

@@ -147,6 +147,33 @@ pub(crate) fn atoms(p: &Predicate) -> Vec<Atom<'_>> {
     }
 }
 
+/// Checks that `predicates` need at most one `>=` atom and one `<=` atom
+/// per attribute.
+///
+/// Two HashWires proofs on the same commitment reveal two chain nodes per
+/// digit; with a threshold whose only dominating element is all `b-1`
+/// digits, one of them is the chain start, and hashing forward recovers
+/// every digit of the value. So a credential proves at most one atom per
+/// commitment: the holder refuses anything more, whatever the verifier
+/// asked, and requests asking for more are malformed.
+pub(crate) fn check_one_atom_per_commitment(predicates: &[Predicate]) -> Result<(), String> {
+    let mut seen: Vec<(&str, Direction)> = Vec::new();
+    for p in predicates {
+        for a in atoms(p) {
+            if seen.contains(&(a.attribute, a.dir)) {
+                return Err(format!(
+                    "`{}` needs a second `{}` proof on `{}`; two proofs on one commitment would reveal the value",
+                    p,
+                    if a.dir == Direction::Ge { ">=" } else { "<=" },
+                    a.attribute
+                ));
+            }
+            seen.push((a.attribute, a.dir));
+        }
+    }
+    Ok(())
+}
+
 /// The commitment and HashWires threshold an atom is checked against.
 fn target(entry: &RangeEntry, atom: &Atom<'_>) -> Result<(Commitment, u64), RangeError> {
     match atom.dir {

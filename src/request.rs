@@ -179,6 +179,12 @@ impl PresentationRequest {
         RequestBuilder { aud: aud.into(), disclose: Vec::new(), predicates: Vec::new() }
     }
 
+    /// A request that skips validation, as a hostile verifier could send.
+    #[cfg(test)]
+    pub(crate) fn unchecked_for_tests(aud: &str, predicates: Vec<Predicate>) -> Self {
+        Self { aud: aud.into(), nonce: "0123456789abcdef0123".into(), disclose: Vec::new(), predicates }
+    }
+
     /// The verifier's identifier the holder must bind to (`aud`).
     pub fn audience(&self) -> &str {
         &self.aud
@@ -225,6 +231,7 @@ impl PresentationRequest {
         if preds.len() != self.predicates.len() {
             return Err(bad("a predicate is requested twice"));
         }
+        crate::predicate::check_one_atom_per_commitment(&self.predicates).map_err(|r| bad(&r))?;
         Ok(())
     }
 

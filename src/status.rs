@@ -86,7 +86,6 @@ impl Issuer {
 /// One signature-checked, decoded status list.
 #[derive(Debug, Clone)]
 struct CheckedList {
-    iss: String,
     iat: u64,
     exp: u64,
     list: StatusList,
@@ -96,7 +95,8 @@ struct CheckedList {
 /// trust store and decoded once.
 #[derive(Debug, Clone, Default)]
 pub struct StatusLists {
-    by_uri: HashMap<String, CheckedList>,
+    /// Keyed by (issuer, uri): one trusted issuer cannot displace another's list.
+    by_uri: HashMap<(String, String), CheckedList>,
 }
 
 impl StatusLists {
@@ -157,10 +157,11 @@ impl StatusLists {
         let list = StatusList::decode(bits, lst, &decode_limits).map_err(Error::StatusList)?;
         // Keep the newest list per uri: loading an older cached token after a
         // fresher one must never un-revoke a credential.
-        if self.by_uri.get(&sub).is_some_and(|held| held.iat > iat) {
+        let key = (iss.to_owned(), sub);
+        if self.by_uri.get(&key).is_some_and(|held| held.iat > iat) {
             return Ok(self);
         }
-        self.by_uri.insert(sub, CheckedList { iss: iss.to_owned(), iat, exp, list });
+        self.by_uri.insert(key, CheckedList { iat, exp, list });
         Ok(self)
     }
 
@@ -169,10 +170,14 @@ impl StatusLists {
         if self.by_uri.is_empty() {
             return Err(StatusError::NoList.into());
         }
-        let checked = self.by_uri.get(&status.uri).ok_or(StatusError::UriMismatch)?;
-        if checked.iss != iss {
-            return Err(StatusError::WrongIssuer.into());
-        }
+        let Some(checked) = self.by_uri.get(&(iss.to_owned(), status.uri.clone())) else {
+            // A list for this uri from another issuer says nothing about
+            // this credential.
+            if self.by_uri.keys().any(|(_, uri)| *uri == status.uri) {
+                return Err(StatusError::WrongIssuer.into());
+            }
+            return Err(StatusError::UriMismatch.into());
+        };
         if now > checked.exp.saturating_add(skew) {
             return Err(StatusError::ListExpired.into());
         }

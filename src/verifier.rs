@@ -164,6 +164,12 @@ impl<K: KeyProvider> Verifier<K> {
     }
 
     /// Runs every check on `presentation` for `request` at time `now`.
+    ///
+    /// The nonce binds a presentation to `request`; use each request for one
+    /// presentation and discard it after verifying, or a presentation could
+    /// be replayed against the same request within the key-binding age.
+    /// The credential type is reported ([`VerifiedPresentation::vct`]), not
+    /// checked: a verifier that trusts an issuer for several types checks it.
     pub fn verify(
         &self,
         request: &PresentationRequest,

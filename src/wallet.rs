@@ -12,7 +12,7 @@ use crate::disclosure::sha256_b64;
 use crate::encoding::{b64_decode_array, b64_encode, parse_json_object, to_json};
 use crate::error::{Error, HolderError, MalformedError};
 use crate::keys::{HolderPublicKey, HolderSigningKey};
-use crate::predicate::{atoms, prove};
+use crate::predicate::{atoms, check_one_atom_per_commitment, prove};
 use crate::request::{Predicate, PresentationRequest};
 use crate::rng::SecureRng;
 use crate::time::UnixTime;
@@ -358,6 +358,19 @@ fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
         }
         disclose.push(name.clone());
     }
+    // A hostile verifier skips its own request validation: the wallet
+    // enforces the one-proof-per-commitment rule itself.
+    check_one_atom_per_commitment(request.predicates()).map_err(|reason| HolderError::UnsafeRequest { reason })?;
+    // A spent credential already showed a proof on its commitments; a
+    // second, different proof could reveal the value.
+    if e.spent && request.predicates().iter().any(|p| !atoms(p).is_empty()) {
+        return Err(HolderError::UnsafeRequest {
+            reason: "a reused credential cannot prove a range predicate again: two proofs on one commitment \
+                     could reveal the value"
+                .into(),
+        }
+        .into());
+    }
     let mut proven = Vec::new();
     let mut range_proofs = Map::new();
     for p in request.predicates() {
@@ -391,4 +404,32 @@ fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
         proven.push(p.to_string());
     }
     Ok(Answer { disclose, proven, range_proofs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hazmat::SeededRng;
+    use crate::{Claims, Issuer, IssuerSigningKey};
+
+    /// A hostile verifier builds its request by hand, skipping validation:
+    /// the wallet still refuses two proofs on one commitment.
+    #[test]
+    fn wallet_refuses_two_proofs_on_one_commitment_from_an_unvalidated_request() {
+        let mut rng = SeededRng::new(b"hostile");
+        let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).unwrap();
+        let mut w = Wallet::new();
+        let pk = w.generate_key(&mut rng);
+        let mut claims = Claims::new();
+        claims.commit("score", 712, 950).unwrap();
+        let now = UnixTime(1_795_262_400);
+        w.store(issuer.issue(&pk, &claims, now, &mut rng).unwrap()).unwrap();
+        let hostile = PresentationRequest::unchecked_for_tests(
+            "https://evil.example",
+            vec!["score>=0".parse().unwrap(), "score>=511".parse().unwrap()],
+        );
+        let e = w.present(&hostile, PresentOptions::default(), now, &mut rng).unwrap_err();
+        assert_eq!(e.check(), "holder.unsafe_request");
+        assert_eq!(w.inventory(now)[0].unspent, 1, "nothing spent, nothing sent");
+    }
 }

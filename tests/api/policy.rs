@@ -41,8 +41,10 @@ fn perk_accepted_at_700_and_refused_by_the_holder_at_600() {
         let (policy, report) = scored(target);
         let claims = Claims::from_score(&policy, &report).unwrap();
         let mut w = Wallet::new();
-        let pk = w.generate_key(&mut fx.rng);
-        w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap()).unwrap();
+        for _ in 0..2 {
+            let pk = w.generate_key(&mut fx.rng);
+            w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap()).unwrap();
+        }
         let req = fx.request(&[], &["perk:no_deposit_rental"]);
         match w.present(&req, PresentOptions::default(), NOW, &mut fx.rng) {
             Ok(p) => {
@@ -60,7 +62,7 @@ fn perk_accepted_at_700_and_refused_by_the_holder_at_600() {
         // The range proof on the perk's threshold gives the same answer.
         let threshold = policy.perk_threshold("no_deposit_rental").unwrap();
         let req = fx.request(&[], &[&format!("score>={threshold}")]);
-        assert_eq!(w.present(&req, PresentOptions::default().allow_reuse(true), NOW, &mut fx.rng).is_ok(), eligible);
+        assert_eq!(w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).is_ok(), eligible);
     }
 }
 

@@ -23,13 +23,13 @@ fn scored(score: u64, n: usize, fx: &mut Fixture) -> (Wallet, [u8; 32]) {
 }
 
 fn present(w: &mut Wallet, req: &PresentationRequest, rng: &mut SeededRng) -> Result<String, creditproof::Error> {
-    w.present(req, PresentOptions::default().allow_reuse(true), NOW, rng).map(|p| p.as_str().to_owned())
+    w.present(req, PresentOptions::default(), NOW, rng).map(|p| p.as_str().to_owned())
 }
 
 #[test]
 fn predicates_hold_iff_the_score_satisfies_them() {
     let mut fx = Fixture::new();
-    let (mut w, _) = scored(712, 1, &mut fx);
+    let (mut w, _) = scored(712, 12, &mut fx);
     for (pred, holds) in [
         ("score>=650", true),
         ("score>=712", true),
@@ -94,7 +94,7 @@ fn graft(to: &str, proofs: Value, holder: &[u8; 32], fx: &Fixture) -> String {
 #[test]
 fn a_proof_for_one_threshold_never_verifies_for_another() {
     let mut fx = Fixture::new();
-    let (mut w, holder) = scored(712, 1, &mut fx);
+    let (mut w, holder) = scored(712, 3, &mut fx);
     let req600 = fx.request(&[], &["score>=600"]);
     let p600 = present(&mut w, &req600, &mut fx.rng).unwrap();
     let proof600 = split(&p600).kb_payload["range_proofs"]["score>=600"].clone();
@@ -199,4 +199,36 @@ fn claims_file_commits_the_score() {
     let mut t = TrustStore::new();
     t.add(ISS, fx.issuer.public_key());
     let _ = Verifier::new(t);
+}
+
+/// Two proofs on one commitment can reveal the value: with `score>=0` the
+/// holder reveals its own digits' nodes, with `score>=511` (octal 777) the
+/// chain starts, and hashing forward recovers the score. Neither a request
+/// nor a wallet allows it.
+#[test]
+fn two_proofs_on_one_commitment_are_refused() {
+    let mut fx = Fixture::new();
+    for preds in
+        [vec!["score>=0", "score>=511"], vec!["score>=600", "650<=score<=900"], vec!["score<=900", "600<=score<=800"]]
+    {
+        let mut b = PresentationRequest::builder(AUD);
+        for p in &preds {
+            b = b.predicate(p.parse().unwrap());
+        }
+        let e = b.build(&mut fx.rng).unwrap_err();
+        assert_eq!(e.check(), "malformed.request", "{preds:?}");
+        let raw = json!({"aud": AUD, "nonce": "0123456789abcdef0123", "predicates": preds}).to_string();
+        assert!(PresentationRequest::from_json(raw.as_bytes(), &creditproof::Limits::default()).is_err());
+    }
+    // One >= and one <= (two different commitments) is fine.
+    let (mut w, _) = scored(712, 2, &mut fx);
+    let req = fx.request(&[], &["600<=score<=800"]);
+    let p = present(&mut w, &req, &mut fx.rng).unwrap();
+    assert!(fx.verify(&req, &p).is_ok());
+    // A reused credential never proves a second range predicate.
+    let again = fx.request(&[], &["score>=511"]);
+    let opts = PresentOptions::default().allow_reuse(true);
+    let _fresh = w.present(&again, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
+    let e = w.present(&again, opts, NOW, &mut fx.rng).unwrap_err();
+    assert_eq!(e.check(), "holder.unsafe_request");
 }
