@@ -59,8 +59,8 @@ pub fn run() -> Result<(), CliError> {
 
     step(2, "A holder creates a wallet with one fresh key per credential");
     let mut wallet = Wallet::new();
-    let keys = [wallet.generate_key(&mut rng), wallet.generate_key(&mut rng)];
-    println!("holder keys: {}, {}", keys[0].thumbprint(), keys[1].thumbprint());
+    let keys = [wallet.generate_key(&mut rng), wallet.generate_key(&mut rng), wallet.generate_key(&mut rng)];
+    println!("holder keys: {}, {}, {}", keys[0].thumbprint(), keys[1].thumbprint(), keys[2].thumbprint());
 
     step(3, "The issuer scores the holder's own records under a published policy");
     let policy =
@@ -73,7 +73,7 @@ pub fn run() -> Result<(), CliError> {
     let breakdown = issuer.sign_breakdown(&report, &keys[0], now);
     println!("(signed for the holder, {} bytes; never part of a presentation)", breakdown.len());
 
-    step(4, "The issuer signs two single-use credentials from that score");
+    step(4, "The issuer signs three single-use credentials from that score");
     let claims = Claims::from_score(&policy, &report).map_err(fail)?;
     for (k, v) in claims.iter() {
         println!("  {k} = {v}   (behind a salted digest)");
@@ -113,7 +113,7 @@ pub fn run() -> Result<(), CliError> {
     println!("{}", pretty(&verdict_json(&lender)));
     lender.map_err(fail)?;
     let too_high = request("https://lender.example", "score>=700", &mut rng)?;
-    match wallet.preview(&too_high, opts.allow_reuse(true), now) {
+    match wallet.preview(&too_high, opts, now) {
         Err(e) => {
             println!("asked for score >= 700 instead, the wallet refuses and sends nothing: {e}")
         }
