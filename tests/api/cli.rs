@@ -615,3 +615,37 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
     assert_eq!(state_bytes(&t), before);
     println!("cli bad-file matrix: {tried} invocations, all exit 2");
 }
+
+/// A registry others can read is refused by `issuer issue`, and the
+/// explicit override reaches the registry too (it once opened the registry
+/// without the caller's choice).
+#[cfg(unix)]
+#[test]
+fn issue_honours_the_permission_override_for_the_registry() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = Tmp::new("regperm");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    std::fs::set_permissions(t.path("bureau/registry.sqlite"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (dir, claims) = (t.path("bureau"), t.path("claims.json"));
+    ok(&run(&[&"holder", &"keys", &"--wallet", &t.path("wallet"), &"--out", &t.path("k2.json")]));
+    let k2 = t.path("k2.json");
+    let o =
+        run(&[&"issuer", &"issue", &"--dir", &dir, &"--keys", &k2, &"--claims", &claims, &"--out", &t.path("b2.json")]);
+    assert!(fails_with_2(&o).contains("registry.sqlite"));
+    let o = run(&[
+        &"issuer",
+        &"issue",
+        &"--dir",
+        &dir,
+        &"--keys",
+        &k2,
+        &"--claims",
+        &claims,
+        &"--out",
+        &t.path("b2.json"),
+        &"--allow-insecure-permissions",
+    ]);
+    ok(&o);
+    let o = run(&[&"issuer", &"revoke", &"--dir", &dir, &"--holder", &"nope", &"--reason", &"x"]);
+    assert!(fails_with_2(&o).contains("registry.sqlite"));
+}

@@ -99,44 +99,11 @@ enum IssuerCmd {
         insecure: Insecure,
     },
     /// Revoke credentials (permanent).
-    Revoke {
-        /// Issuer directory.
-        #[arg(long)]
-        dir: PathBuf,
-        #[command(flatten)]
-        target: registry_cmd::TargetArgs,
-        /// Why (kept in the history).
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        insecure: Insecure,
-    },
+    Revoke(registry_cmd::StatusChange),
     /// Suspend credentials (reversible with `reinstate`).
-    Suspend {
-        /// Issuer directory.
-        #[arg(long)]
-        dir: PathBuf,
-        #[command(flatten)]
-        target: registry_cmd::TargetArgs,
-        /// Why (kept in the history).
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        insecure: Insecure,
-    },
+    Suspend(registry_cmd::StatusChange),
     /// Reinstate suspended credentials.
-    Reinstate {
-        /// Issuer directory.
-        #[arg(long)]
-        dir: PathBuf,
-        #[command(flatten)]
-        target: registry_cmd::TargetArgs,
-        /// Why (kept in the history).
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        insecure: Insecure,
-    },
+    Reinstate(registry_cmd::StatusChange),
     /// Write one signed status list token per list.
     StatusList {
         /// Issuer directory.
@@ -425,17 +392,14 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Issuer(IssuerCmd::Revoke { dir, target, reason, insecure }) => {
-            registry_cmd::set_status(&dir, &target, Status::Revoked, &reason, insecure.allow_insecure_permissions)
-                .map(|()| ExitCode::SUCCESS)
+        Command::Issuer(IssuerCmd::Revoke(c)) => {
+            registry_cmd::set_status(&c, Status::Revoked).map(|()| ExitCode::SUCCESS)
         }
-        Command::Issuer(IssuerCmd::Suspend { dir, target, reason, insecure }) => {
-            registry_cmd::set_status(&dir, &target, Status::Suspended, &reason, insecure.allow_insecure_permissions)
-                .map(|()| ExitCode::SUCCESS)
+        Command::Issuer(IssuerCmd::Suspend(c)) => {
+            registry_cmd::set_status(&c, Status::Suspended).map(|()| ExitCode::SUCCESS)
         }
-        Command::Issuer(IssuerCmd::Reinstate { dir, target, reason, insecure }) => {
-            registry_cmd::set_status(&dir, &target, Status::Valid, &reason, insecure.allow_insecure_permissions)
-                .map(|()| ExitCode::SUCCESS)
+        Command::Issuer(IssuerCmd::Reinstate(c)) => {
+            registry_cmd::set_status(&c, Status::Valid).map(|()| ExitCode::SUCCESS)
         }
         Command::Issuer(IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, insecure }) => {
             registry_cmd::publish(&dir, &out_dir, validity_secs, ttl_secs, insecure.allow_insecure_permissions)
@@ -512,8 +476,10 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
                 _ => return Err(CliError("give --claims, or --policy with --records".into())),
             };
             let subject = subject.unwrap_or_else(|| format!("holder:{}", holder_keys[0].thumbprint()));
+            let mut reg = state::open_registry(&dir, insecure.allow_insecure_permissions)?;
             let batch = registry_cmd::issue_recorded(
                 &dir,
+                &mut reg,
                 &issuer,
                 &key_request,
                 &claims_v,

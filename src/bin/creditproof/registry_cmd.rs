@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use creditproof::policy::{score, Date, Dispute, Policy, Records};
-use creditproof::registry::{IssuerRegistry, NewBatch, Status, Target};
+use creditproof::registry::{IssuerRegistry, NewBatch, SqliteRegistry, Status, Target};
 use creditproof::status_list::StatusList;
 use creditproof::{
     batch_to_json, Claims, Issuer, KeyRequest, Limits, NoncePolicy, SecureRng, StatusRef, SystemRng, UnixTime,
@@ -28,14 +28,26 @@ pub struct TargetArgs {
     holder: Option<String>,
 }
 
-/// Applies `status` to `target`, recording `reason`.
-pub fn set_status(
-    dir: &Path,
-    target: &TargetArgs,
-    status: Status,
-    reason: &str,
-    insecure: bool,
-) -> Result<(), CliError> {
+/// Arguments of `issuer revoke`, `suspend` and `reinstate`.
+#[derive(Args)]
+pub struct StatusChange {
+    /// Issuer directory.
+    #[arg(long)]
+    dir: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Why (kept in the history).
+    #[arg(long)]
+    reason: String,
+    /// Open secret files even if others can read them.
+    #[arg(long)]
+    allow_insecure_permissions: bool,
+}
+
+/// Applies `status` to the credentials `change` names, recording its reason.
+pub fn set_status(change: &StatusChange, status: Status) -> Result<(), CliError> {
+    let (dir, target, reason, insecure) =
+        (change.dir.as_path(), &change.target, change.reason.as_str(), change.allow_insecure_permissions);
     state::load_issuer(dir, insecure)?;
     let mut reg = state::open_registry(dir, insecure)?;
     let (uri, idx);
@@ -101,10 +113,12 @@ pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), C
     Ok(())
 }
 
-/// Reserves status entries for `request`'s keys and signs the batch.
+/// Reserves status entries for `request`'s keys in `reg` (opened by the
+/// caller, with its permission choice) and signs the batch.
 #[allow(clippy::too_many_arguments)]
 pub fn issue_recorded(
     dir: &Path,
+    reg: &mut SqliteRegistry,
     issuer: &Issuer,
     request: &KeyRequest,
     claims: &Claims,
@@ -114,7 +128,6 @@ pub fn issue_recorded(
     now: UnixTime,
     rng: &mut SystemRng,
 ) -> Result<Vec<creditproof::IssuedCredential>, CliError> {
-    let mut reg = state::open_registry(dir, false)?;
     let holders: Vec<String> = request.keys().iter().map(|k| k.thumbprint()).collect();
     let batch_id = {
         let mut b = [0u8; 12];
@@ -172,8 +185,8 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         .cloned()
         .and_then(|d| serde_json::from_value(d).ok())
         .ok_or_else(|| CliError::from((c.dispute, "has no valid dispute")))?;
-    let subject =
-        state::open_registry(c.dir, c.insecure)?.subject_of(holder).map_err(|e| CliError::from((c.dispute, e)))?;
+    let mut reg = state::open_registry(c.dir, c.insecure)?;
+    let subject = reg.subject_of(holder).map_err(|e| CliError::from((c.dispute, e)))?;
     let policy_path: PathBuf = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
     let pbytes = read_bounded(&policy_path, MAX_FILE)?;
     let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
@@ -195,7 +208,8 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         return Err((c.out, "already exists (use --force to overwrite)").into());
     }
     let policy_name = format!("{}/{}", policy.id(), policy.version());
-    let batch = issue_recorded(c.dir, &issuer, &request, &claims, &subject, Some(&policy_name), true, now, rng)?;
+    let batch =
+        issue_recorded(c.dir, &mut reg, &issuer, &request, &claims, &subject, Some(&policy_name), true, now, rng)?;
     let breakdown = issuer.sign_breakdown(&report, &request.keys()[0], now);
     write_file(c.out, batch_to_json(issuer.id(), &batch, Some(&breakdown)).as_bytes(), Access::Secret, true)?;
     println!(
