@@ -5,10 +5,10 @@
 //! presentation: it is for the holder to read and, if an entry is wrong, to
 //! dispute.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::encoding::{get_str, parse_json_object};
-use crate::error::{Error, HeaderError, MalformedError, SignatureError};
+use crate::error::{Error, MalformedError, SignatureError};
 use crate::jws::UnverifiedJws;
 use crate::keys::HolderPublicKey;
 use crate::policy::ScoreReport;
@@ -41,7 +41,7 @@ pub fn verify_breakdown(
     limits: &Limits,
 ) -> Result<(String, String, ScoreReport), Error> {
     let jws = UnverifiedJws::parse(token, BREAKDOWN_TYP, limits, "breakdown")?;
-    let kid = jws.header.get("kid").and_then(Value::as_str).ok_or(HeaderError::MissingKid)?;
+    let kid = jws.kid()?;
     let iss = get_str(&jws.payload, "iss")?.to_owned();
     let key = keys.issuer_key(&iss, kid)?;
     if !jws.verify(&key) {

@@ -59,6 +59,11 @@ impl<'a> UnverifiedJws<'a> {
         Ok(Self { header, payload, signing_input, signature })
     }
 
+    /// The `kid` header, which every issuer-signed token must carry.
+    pub(crate) fn kid(&self) -> Result<&str, Error> {
+        self.header.get("kid").and_then(Value::as_str).ok_or_else(|| HeaderError::MissingKid.into())
+    }
+
     /// Whether the signature verifies under `key` (Ed25519 `verify_strict`).
     pub(crate) fn verify<R: Role>(&self, key: &PublicKey<R>) -> bool {
         key.verify(self.signing_input.as_bytes(), &self.signature)

@@ -15,7 +15,7 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 
 use crate::encoding::{get_str, get_u64};
-use crate::error::{Error, HeaderError, LimitError, MalformedError, StatusError};
+use crate::error::{Error, LimitError, MalformedError, StatusError};
 use crate::jws::UnverifiedJws;
 use crate::status_list::{DecodeLimits, StatusList, STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID};
 use crate::time::UnixTime;
@@ -96,7 +96,7 @@ struct CheckedList {
 #[derive(Debug, Clone, Default)]
 pub struct StatusLists {
     /// Keyed by (issuer, uri): one trusted issuer cannot displace another's list.
-    by_uri: HashMap<(String, String), CheckedList>,
+    lists: HashMap<(String, String), CheckedList>,
 }
 
 impl StatusLists {
@@ -108,19 +108,19 @@ impl StatusLists {
 
     /// Number of lists held.
     pub fn len(&self) -> usize {
-        self.by_uri.len()
+        self.lists.len()
     }
 
     /// Whether no list is held.
     pub fn is_empty(&self) -> bool {
-        self.by_uri.is_empty()
+        self.lists.is_empty()
     }
 
     /// Checks a status list token's header, its signature by a trusted key
     /// of the issuer it names, and decodes its list within the limits.
     /// Expiry is checked at each verification, against that moment. Of two
-    /// tokens for the same `uri`, the one with the later `iat` is kept, in
-    /// whatever order they are added.
+    /// tokens of the same issuer for the same `uri`, the one with the later
+    /// `iat` is kept, in whatever order they are added.
     pub fn add(&mut self, token: &str, keys: &impl KeyProvider, limits: &Limits) -> Result<&mut Self, Error> {
         // `lst` is one long string: allow it up to the compressed-size bound
         // (base64url: 4/3), and bound the whole token by the same figure.
@@ -134,7 +134,7 @@ impl StatusLists {
         }
         let limits = limits.with_max_string_bytes(limits.max_string_bytes().max(lst_max));
         let jws = UnverifiedJws::parse(token, STATUS_LIST_TYP, &limits, "status list")?;
-        let kid = jws.header.get("kid").and_then(Value::as_str).ok_or(HeaderError::MissingKid)?;
+        let kid = jws.kid()?;
         let iss = get_str(&jws.payload, "iss")?;
         let key = keys.issuer_key(iss, kid).map_err(|_| StatusError::UntrustedList)?;
         if !jws.verify(&key) {
@@ -158,22 +158,22 @@ impl StatusLists {
         // Keep the newest list per uri: loading an older cached token after a
         // fresher one must never un-revoke a credential.
         let key = (iss.to_owned(), sub);
-        if self.by_uri.get(&key).is_some_and(|held| held.iat > iat) {
+        if self.lists.get(&key).is_some_and(|held| held.iat > iat) {
             return Ok(self);
         }
-        self.by_uri.insert(key, CheckedList { iat, exp, list });
+        self.lists.insert(key, CheckedList { iat, exp, list });
         Ok(self)
     }
 
     /// The status of `status` for a credential of issuer `iss` at `now`.
     pub(crate) fn check(&self, iss: &str, status: &StatusRef, now: u64, skew: u64) -> Result<(), Error> {
-        if self.by_uri.is_empty() {
+        if self.lists.is_empty() {
             return Err(StatusError::NoList.into());
         }
-        let Some(checked) = self.by_uri.get(&(iss.to_owned(), status.uri.clone())) else {
+        let Some(checked) = self.lists.get(&(iss.to_owned(), status.uri.clone())) else {
             // A list for this uri from another issuer says nothing about
             // this credential.
-            if self.by_uri.keys().any(|(_, uri)| *uri == status.uri) {
+            if self.lists.keys().any(|(_, uri)| *uri == status.uri) {
                 return Err(StatusError::WrongIssuer.into());
             }
             return Err(StatusError::UriMismatch.into());

@@ -14,8 +14,7 @@ use crate::credential::{CREDENTIAL_TYP, KB_TYP};
 use crate::disclosure::{process, sha256_b64};
 use crate::encoding::{get_opt_u64, get_str, get_u64};
 use crate::error::{
-    DisclosureError, Error, HeaderError, HolderBindingError, LimitError, MalformedError, PredicateError,
-    SignatureError, TimeError,
+    DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError, TimeError,
 };
 use crate::jws::UnverifiedJws;
 use crate::keys::HolderPublicKey;
@@ -202,7 +201,7 @@ impl<K: KeyProvider> Verifier<K> {
         }
         // 3. Header (alg first, then typ) and strict decoding of the JWT.
         let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
-        let kid = jws.header.get("kid").and_then(Value::as_str).ok_or(HeaderError::MissingKid)?;
+        let kid = jws.kid()?;
         // 4. Issuer trusted.
         let iss = get_str(&jws.payload, "iss")?;
         let issuer_key = self.keys.issuer_key(iss, kid)?;
