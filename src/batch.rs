@@ -214,25 +214,21 @@ impl Issuer {
         if statuses.is_some_and(|s| s.len() != keys.len()) {
             return Err(IssuanceError::Config { reason: "one status entry per key is required" }.into());
         }
-        let seeds: Vec<[u8; 32]> = keys.iter().map(|_| random_array::<32>(rng)).collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(keys.len()).max(1);
-        let chunk = keys.len().div_ceil(threads);
+        // One job per credential: its key, its status entry and a 32-byte
+        // DRBG seed from the caller's RNG, so the jobs can run on any thread.
+        let jobs: Vec<(&HolderPublicKey, Option<&StatusRef>, [u8; 32])> =
+            keys.iter().enumerate().map(|(i, k)| (k, statuses.map(|s| &s[i]), random_array::<32>(rng))).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
         let results: Vec<Result<IssuedCredential, Error>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = keys
-                .chunks(chunk)
-                .zip(seeds.chunks(chunk))
-                .enumerate()
-                .map(|(c, (ks, ss))| {
+            let handles: Vec<_> = jobs
+                .chunks(jobs.len().div_ceil(threads))
+                .map(|chunk| {
                     scope.spawn(move || {
-                        ks.iter()
-                            .zip(ss)
-                            .enumerate()
-                            .map(|(i, (k, seed))| {
-                                let mut drbg = crate::hazmat::SeededRng::from_seed(*seed);
-                                match statuses {
-                                    Some(s) => self.issue_with_status(k, claims, &s[c * chunk + i], now, &mut drbg),
-                                    None => self.issue(k, claims, now, &mut drbg),
-                                }
+                        chunk
+                            .iter()
+                            .map(|&(key, status, seed)| {
+                                let mut drbg = crate::hazmat::SeededRng::from_seed(seed);
+                                self.issue_inner(key, claims, status, now, &mut drbg)
                             })
                             .collect::<Vec<_>>()
                     })

@@ -289,7 +289,7 @@ impl Issuer {
         self.issue_inner(holder, claims, Some(status), now, rng)
     }
 
-    fn issue_inner(
+    pub(crate) fn issue_inner(
         &self,
         holder: &HolderPublicKey,
         claims: &Claims,
