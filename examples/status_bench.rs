@@ -1,12 +1,16 @@
-//! Rough timings for status lists of 1,000,000 and 10,000,000 2-bit
-//! entries with 1 % of them randomly revoked.
+//! Timings for status lists of 1,000,000 and 10,000,000 2-bit entries with
+//! 1 % of them randomly revoked: build, compress, sign (the issuer), load
+//! (signature check + bounded decode, once per fetch) and look up (once per
+//! presentation; the verifier).
 //!
 //! Run with `cargo run --release --example status_bench`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use creditproof::hazmat::SeededRng;
 use creditproof::status_list::{DecodeLimits, StatusList, STATUS_INVALID};
+use creditproof::{Issuer, IssuerSigningKey, Limits, StatusLists, TrustStore, UnixTime};
 
 /// splitmix64, good enough for picking benchmark positions.
 struct SplitMix(u64);
@@ -33,7 +37,12 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = SplitMix(0x5eed);
+    let issuer =
+        Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut SeededRng::new(b"status bench")))?;
+    let mut trust = TrustStore::new();
+    trust.add(issuer.id(), issuer.public_key());
     for len in [1_000_000usize, 10_000_000] {
+        let t = Instant::now();
         let mut list = StatusList::new(2, len)?;
         let revoked = len / 100;
         let mut set = 0;
@@ -44,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 set += 1;
             }
         }
+        let build = t.elapsed();
 
         let t = Instant::now();
         let lst = list.encode_lst();
@@ -56,6 +66,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let decoded = StatusList::decode(2, &lst, &limits)?;
         let decode = t.elapsed();
         assert_eq!(decoded.as_bytes(), list.as_bytes());
+
+        let t = Instant::now();
+        let token =
+            issuer.sign_status_list("https://bureau.example/status/1", &list, UnixTime(1_795_262_400), 86_400, 3600);
+        let sign = t.elapsed();
+        let t = Instant::now();
+        StatusLists::new().add(&token, &trust, &Limits::default())?;
+        let load = t.elapsed();
 
         const BATCH: u32 = 1000;
         let samples: Vec<Duration> = (0..1001)
@@ -70,11 +88,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
 
         println!(
-            "{len:>10} entries x 2 bits, {revoked} revoked: raw {} B, compress+encode {:.1} ms, \
-             compressed {compressed} B (lst {} chars), decode {:.1} ms, get {} ns (median)",
+            "{len:>10} entries x 2 bits, {revoked} revoked: raw {} B, build {:.1} ms, compress+encode {:.1} ms, \
+             compressed {compressed} B (lst {} chars), build token (compress+sign) {:.1} ms, token {} B",
             list.as_bytes().len(),
+            build.as_secs_f64() * 1e3,
             encode.as_secs_f64() * 1e3,
             lst.len(),
+            sign.as_secs_f64() * 1e3,
+            token.len(),
+        );
+        println!(
+            "{:>10} verifier: load token (signature + bounded decode) {:.1} ms, decode alone {:.1} ms, \
+             one lookup {} ns (median)",
+            "",
+            load.as_secs_f64() * 1e3,
             decode.as_secs_f64() * 1e3,
             median(samples).as_nanos(),
         );
