@@ -127,6 +127,9 @@ impl fmt::Debug for Wallet {
 pub struct Inventory {
     /// The issuer.
     pub issuer: String,
+    /// The scoring policy (`id/version`) the credentials were issued under,
+    /// from their `policy` claim, if they have one.
+    pub policy: Option<String>,
     /// Credentials never presented and not expired.
     pub unspent: usize,
     /// Credentials presented at least once.
@@ -189,12 +192,15 @@ impl Wallet {
         Ok(())
     }
 
-    /// Per issuer: how many credentials are left, spent, expired at `now`.
+    /// Per issuer and policy: how many credentials are left, spent, expired
+    /// at `now`.
     pub fn inventory(&self, now: UnixTime) -> Vec<Inventory> {
-        let mut by_issuer: BTreeMap<&str, Inventory> = BTreeMap::new();
+        let mut by_issuer: BTreeMap<(&str, Option<&str>), Inventory> = BTreeMap::new();
         for e in &self.credentials {
-            let inv = by_issuer.entry(&e.parsed.iss).or_insert_with(|| Inventory {
+            let policy = e.parsed.disclosure("policy").and_then(|d| d.value().as_str());
+            let inv = by_issuer.entry((&e.parsed.iss, policy)).or_insert_with(|| Inventory {
                 issuer: e.parsed.iss.clone(),
+                policy: policy.map(str::to_owned),
                 unspent: 0,
                 spent: 0,
                 expired: 0,

@@ -89,3 +89,16 @@ fn issued_credential_shape() {
         assert!(parts.kb_payload.get(k).is_some(), "{k}");
     }
 }
+
+#[test]
+fn inventory_is_per_issuer_and_policy() {
+    let mut fx = Fixture::new();
+    let pk = fx.wallet.generate_key(&mut fx.rng);
+    let mut other = creditproof::Claims::new();
+    other.insert("tier", "B").unwrap();
+    fx.wallet.store(fx.issuer.issue(&pk, &other, NOW, &mut fx.rng).unwrap()).unwrap();
+    let inv = fx.wallet.inventory(NOW);
+    let keys: Vec<(&str, Option<&str>, usize)> =
+        inv.iter().map(|i| (i.issuer.as_str(), i.policy.as_deref(), i.unspent)).collect();
+    assert_eq!(keys, [(ISS, None, 1), (ISS, Some("sesame-style/1"), 1)]);
+}

@@ -575,7 +575,8 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             }
             for i in inv {
                 let hint = if i.needs_refill() { "; time to ask for a new batch" } else { "" };
-                println!("{}: {} unused, {} spent, {} expired{hint}", i.issuer, i.unspent, i.spent, i.expired);
+                let policy = i.policy.as_deref().map(|p| format!(" (policy {p})")).unwrap_or_default();
+                println!("{}{policy}: {} unused, {} spent, {} expired{hint}", i.issuer, i.unspent, i.spent, i.expired);
             }
             Ok(ExitCode::SUCCESS)
         }
