@@ -649,3 +649,58 @@ fn issue_honours_the_permission_override_for_the_registry() {
     let o = run(&[&"issuer", &"revoke", &"--dir", &dir, &"--holder", &"nope", &"--reason", &"x"]);
     assert!(fails_with_2(&o).contains("registry.sqlite"));
 }
+
+/// Issue 3 from the command line: a claims file with a score is committed,
+/// a verifier's `--predicate score>=650` is proven, and the score appears
+/// nowhere a verifier can see; a threshold above the score is refused by
+/// the holder.
+#[test]
+fn range_predicate_from_the_command_line() {
+    let t = Tmp::new("range");
+    setup(&t, r#"{"score":712,"score_scale":{"min":350,"max":950},"tier":"A"}"#, "2");
+    let (wallet, req, p) = (t.path("wallet"), t.path("req.json"), t.path("p.txt"));
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://lender.example",
+        &"--predicate",
+        &"score>=650",
+        &"--out",
+        &req,
+    ]));
+    ok(&run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &req, &"--out", &p]));
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &t.path("bureau"), &"--out-dir", &t.path("lists")]));
+    let (trust, lists) = (t.path("bureau.pub.json"), t.path("lists/list-1.jwt"));
+    let v = run(&[
+        &"verifier",
+        &"verify",
+        &"--trust",
+        &trust,
+        &"--request",
+        &req,
+        &"--presentation",
+        &p,
+        &"--status-list",
+        &lists,
+    ]);
+    ok(&v);
+    let out = String::from_utf8_lossy(&v.stdout).to_string();
+    assert_eq!(verdict(&v)["proven"], serde_json::json!(["score>=650"]));
+    assert!(!out.contains("712"), "{out}");
+    let parts = crate::fixture::split(&std::fs::read_to_string(&p).unwrap());
+    assert!(parts.payload.get("score").is_none() && !parts.payload.to_string().contains("712"));
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://lender.example",
+        &"--predicate",
+        &"score>=713",
+        &"--out",
+        &req,
+    ]));
+    let o = run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &req, &"--out", &t.path("p2.txt")]);
+    assert!(fails_with_2(&o).contains("score>=713"));
+    assert!(!t.path("p2.txt").exists());
+}
