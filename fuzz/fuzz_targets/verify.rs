@@ -1,16 +1,19 @@
-//! Arbitrary bytes as a presentation: verification must return an error,
-//! never panic, and never accept.
+//! Arbitrary bytes as a presentation: verification — the score profile and
+//! the generic RFC 9901 mode, with and without key binding — must return an
+//! error, never panic, and never accept.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use creditproof::hazmat::SeededRng;
-use creditproof::{IssuerSigningKey, PresentationRequest, TrustStore, UnixTime, Verifier};
+use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
+use creditproof::{Algorithm, IssuerSigningKey, PresentationRequest, TrustStore, UnixTime, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
     verifier: Verifier<TrustStore>,
     request: PresentationRequest,
+    generic: [SdJwtVerifier; 2],
 }
 
 fn fixture() -> &'static Fixture {
@@ -21,11 +24,22 @@ fn fixture() -> &'static Fixture {
         let mut trust = TrustStore::new();
         trust.add("https://bureau.example", key.public_key());
         let request = PresentationRequest::builder("https://v.example").disclose("tier").build(&mut rng).unwrap();
-        Fixture { verifier: Verifier::new(trust), request }
+        let p256 = IssuerSigningKey::generate_with(Algorithm::Es256, &mut rng).unwrap().public_key();
+        let generic = [
+            SdJwtVerifier::new(key.public_key(), "dc+sd-jwt"),
+            SdJwtVerifier::new(p256, "example+sd-jwt").with_key_binding(KeyBinding::required("n", "https://v.example")),
+        ];
+        Fixture { verifier: Verifier::new(trust), request, generic }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    assert!(f.verifier.verify_bytes(&f.request, data, UnixTime(1_795_262_400)).is_err());
+    let now = UnixTime(1_795_262_400);
+    assert!(f.verifier.verify_bytes(&f.request, data, now).is_err());
+    if let Ok(text) = std::str::from_utf8(data) {
+        for g in &f.generic {
+            assert!(g.verify(text, now).is_err());
+        }
+    }
 });
