@@ -192,9 +192,62 @@ pub(crate) fn get_opt_u64(m: &Map<String, Value>, name: &'static str) -> Result<
     }
 }
 
+/// Which way to round a non-integer NumericDate: always in the direction
+/// that makes a check stricter (an expiry earlier, a start later).
+#[derive(Clone, Copy)]
+pub(crate) enum Round {
+    /// For `exp`.
+    Down,
+    /// For `iat` and `nbf`.
+    Up,
+}
+
+/// Reads an optional RFC 7519 NumericDate: seconds since the epoch, an
+/// integer or — as RFC 7519 §2 allows and Python issuers write — a
+/// non-integer, rounded the strict way. Negative, non-finite and values
+/// beyond 2^53 are refused.
+pub(crate) fn get_opt_numeric_date(
+    m: &Map<String, Value>,
+    name: &'static str,
+    round: Round,
+) -> Result<Option<u64>, Error> {
+    const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let Some(v) = m.get(name) else { return Ok(None) };
+    if let Some(n) = v.as_u64() {
+        return Ok(Some(n));
+    }
+    match v.as_f64() {
+        Some(f) if f.is_finite() && (0.0..MAX_EXACT).contains(&f) => {
+            let r = match round {
+                Round::Down => f.floor(),
+                Round::Up => f.ceil(),
+            };
+            // In range and integral: the conversion is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(Some(r as u64))
+        }
+        _ => Err(MalformedError::Claim { name }.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_dates_round_the_strict_way() {
+        let m: Map<String, Value> =
+            serde_json::from_str(r#"{"i":1700000000,"f":1700000000.5,"neg":-1,"s":"1","big":1e300,"nf":-0.5,"z":0.0}"#)
+                .unwrap();
+        assert_eq!(get_opt_numeric_date(&m, "i", Round::Down).unwrap(), Some(1_700_000_000));
+        assert_eq!(get_opt_numeric_date(&m, "f", Round::Down).unwrap(), Some(1_700_000_000));
+        assert_eq!(get_opt_numeric_date(&m, "f", Round::Up).unwrap(), Some(1_700_000_001));
+        assert_eq!(get_opt_numeric_date(&m, "z", Round::Up).unwrap(), Some(0));
+        assert_eq!(get_opt_numeric_date(&m, "absent", Round::Up).unwrap(), None);
+        for bad in ["neg", "s", "big", "nf"] {
+            assert!(get_opt_numeric_date(&m, bad, Round::Up).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn base64url_is_strict() {

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::credential::KB_TYP;
 use crate::disclosure::{process, sha256_b64};
-use crate::encoding::{get_opt_u64, get_u64};
+use crate::encoding::{get_opt_numeric_date, Round};
 use crate::error::{Error, HolderBindingError, LimitError, MalformedError, SignatureError, TimeError, TrustError};
 use crate::jws::UnverifiedJws;
 use crate::keys::{HolderPublicKey, IssuerPublicKey};
@@ -65,7 +65,8 @@ impl KeyBinding {
 /// Verifies RFC 9901 SD-JWTs of one issuer and type.
 #[derive(Debug, Clone)]
 pub struct SdJwtVerifier {
-    keys: Vec<(String, IssuerPublicKey)>,
+    keys: Vec<(Option<String>, IssuerPublicKey)>,
+    issuer: Option<String>,
     typ: String,
     key_binding: KeyBinding,
     options: VerifierOptions,
@@ -98,25 +99,36 @@ impl VerifiedSdJwt {
 impl SdJwtVerifier {
     /// A verifier trusting one issuer key, expecting issuer JWTs of type
     /// `typ` (compared as a media type: case-insensitive, `application/`
-    /// optional), without key binding. With one trusted key the header's
-    /// `kid` is not needed.
+    /// optional), without key binding. The key has no `kid` of its own, so
+    /// the header's `kid`, if any, is not compared (name the key with
+    /// [`SdJwtVerifier::with_key`] to have it compared).
     pub fn new(key: IssuerPublicKey, typ: impl Into<String>) -> Self {
         Self {
-            keys: vec![(key.thumbprint(), key)],
+            keys: vec![(None, key)],
+            issuer: None,
             typ: typ.into(),
             key_binding: KeyBinding::None,
             options: VerifierOptions::default(),
         }
     }
 
-    /// Also trusts `key` under `kid`. With more than one key trusted, the
-    /// issuer JWT's `kid` header selects the key (`header.kid` if missing,
-    /// `trust.kid` if unknown).
+    /// Trusts `key` under `kid` (replacing an unnamed key that is the same
+    /// key). A header `kid` must then name a trusted key (`trust.kid`);
+    /// with several keys trusted, the header must carry one (`header.kid`).
     #[must_use]
     pub fn with_key(mut self, kid: impl Into<String>, key: IssuerPublicKey) -> Self {
         let kid = kid.into();
-        self.keys.retain(|(k, existing)| *k != kid && *existing != key);
-        self.keys.push((kid, key));
+        self.keys.retain(|(k, existing)| k.as_deref() != Some(kid.as_str()) && *existing != key);
+        self.keys.push((Some(kid), key));
+        self
+    }
+
+    /// Requires the `iss` claim to be `issuer` (`trust.issuer` otherwise),
+    /// e.g. the `issuer` of the metadata the key came from, as
+    /// draft-ietf-oauth-sd-jwt-vc requires.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
         self
     }
 
@@ -148,12 +160,18 @@ impl SdJwtVerifier {
         if !jws.verify(&key) {
             return Err(SignatureError::Issuer.into());
         }
-        if let Some(exp) = get_opt_u64(&jws.payload, "exp")? {
+        if let Some(iss) = &self.issuer {
+            if jws.payload.get("iss").and_then(Value::as_str) != Some(iss.as_str()) {
+                return Err(TrustError::UnknownIssuer.into());
+            }
+        }
+        if let Some(exp) = get_opt_numeric_date(&jws.payload, "exp", Round::Down)? {
             if now > exp.saturating_add(skew) {
                 return Err(TimeError::Expired.into());
             }
         }
-        let not_before = get_opt_u64(&jws.payload, "nbf")?.max(get_opt_u64(&jws.payload, "iat")?).unwrap_or(0);
+        let nbf = get_opt_numeric_date(&jws.payload, "nbf", Round::Up)?;
+        let not_before = nbf.max(get_opt_numeric_date(&jws.payload, "iat", Round::Up)?).unwrap_or(0);
         if not_before > now.saturating_add(skew) {
             return Err(TimeError::NotYetValid.into());
         }
@@ -173,11 +191,19 @@ impl SdJwtVerifier {
     }
 
     fn key_for(&self, jws: &UnverifiedJws<'_>) -> Result<IssuerPublicKey, Error> {
-        match self.keys.as_slice() {
-            [(_, only)] => Ok(*only),
-            keys => {
+        let header_kid = jws.header.get("kid");
+        match (header_kid, self.keys.as_slice()) {
+            (None, [(_, only)]) => Ok(*only),
+            (None, _) => Err(jws.kid().err().unwrap_or_else(|| TrustError::UnknownKid.into())),
+            (Some(_), keys) => {
                 let kid = jws.kid()?;
-                keys.iter().find(|(k, _)| k == kid).map(|(_, key)| *key).ok_or_else(|| TrustError::UnknownKid.into())
+                if let Some((_, key)) = keys.iter().find(|(k, _)| k.as_deref() == Some(kid)) {
+                    return Ok(*key);
+                }
+                match keys {
+                    [(None, only)] => Ok(*only),
+                    _ => Err(TrustError::UnknownKid.into()),
+                }
             }
         }
     }
@@ -250,7 +276,7 @@ pub(crate) fn check_key_binding<'a>(
     if kb.payload.get("aud").and_then(Value::as_str) != Some(expected.audience) {
         return Err(HolderBindingError::Audience.into());
     }
-    let iat = get_u64(&kb.payload, "iat")?;
+    let iat = get_opt_numeric_date(&kb.payload, "iat", Round::Up)?.ok_or(MalformedError::Claim { name: "iat" })?;
     if iat > expected.now.saturating_add(options.clock_skew_secs()) {
         return Err(HolderBindingError::IssuedInFuture.into());
     }

@@ -13,8 +13,9 @@ fn cp(args: &[&str]) -> Output {
 }
 
 fn ok(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "stderr: {} stdout: {out}", String::from_utf8_lossy(&o.stderr));
+    out
 }
 
 fn json_out(o: &Output) -> Value {
@@ -180,24 +181,17 @@ fn sd_jwt_verify_reads_the_rfc_example_and_reports_failed_checks() {
     // Issuer metadata works as the key file too.
     let mut jwk = v["issuer_jwk"].clone();
     jwk["kid"] = "rfc-a5".into();
-    std::fs::write(t.path("meta.json"), serde_json::json!({"issuer": "x", "jwks": {"keys": [jwk]}}).to_string())
-        .unwrap();
     let meta = t.arg("meta.json");
-    let o = cp(&[
-        "sd-jwt",
-        "verify",
-        "--key",
-        &meta,
-        "--typ",
-        "example+sd-jwt",
-        "--sd-jwt",
-        &input,
-        "--now",
-        &now,
-        "--nonce",
-        "1234567890",
-        "--aud",
-        "https://verifier.example.org",
-    ]);
-    ok(&o);
+    let verify_with_issuer = |issuer: &str| {
+        let doc = serde_json::json!({"issuer": issuer, "jwks": {"keys": [jwk]}});
+        std::fs::write(&meta, doc.to_string()).unwrap();
+        let kb = ["--nonce", "1234567890", "--aud", "https://verifier.example.org"];
+        let args = ["sd-jwt", "verify", "--key", &meta, "--typ", "example+sd-jwt", "--sd-jwt", &input, "--now", &now];
+        cp(&[&args[..], &kb[..]].concat())
+    };
+    ok(&verify_with_issuer("https://issuer.example.com"));
+    // The metadata's issuer must be the token's `iss`.
+    let o = verify_with_issuer("https://someone-else.example");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_out(&o)["error"]["check"], "trust.issuer");
 }

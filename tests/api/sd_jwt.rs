@@ -162,3 +162,24 @@ fn a_retired_key_still_published_keeps_its_credentials_verifying() {
     let p = wallet2.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
     assert_eq!(Verifier::new(trust).verify(&request, p.as_str(), NOW).unwrap_err().check(), "trust.kid");
 }
+
+#[test]
+fn generic_mode_checks_iss_and_kid_when_told_them() {
+    let (issuer, mut wallet, mut rng) = es256_world();
+    let request = PresentationRequest::builder(AUD).disclose("tier").build(&mut rng).unwrap();
+    let p = wallet.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
+    let kb = KeyBinding::required(request.nonce(), request.audience());
+    let base = || SdJwtVerifier::new(issuer.public_key(), "dc+sd-jwt").with_key_binding(kb.clone());
+    assert!(base().with_issuer(ISS).verify(p.as_str(), NOW).is_ok());
+    assert_eq!(
+        base().with_issuer("https://other.example").verify(p.as_str(), NOW).unwrap_err().check(),
+        "trust.issuer"
+    );
+    // Named under another kid than the header's: refused.
+    let named = base().with_key("not-the-header-kid", issuer.public_key());
+    assert_eq!(named.verify(p.as_str(), NOW).unwrap_err().check(), "trust.kid");
+    // Named under its own kid, next to another key: selected by kid.
+    let other = IssuerSigningKey::generate(&mut rng).public_key();
+    let two = base().with_key(issuer.kid(), issuer.public_key()).with_key("other", other);
+    assert!(two.verify(p.as_str(), NOW).is_ok());
+}

@@ -456,28 +456,35 @@ fn sd_jwt_verify(
 ) -> Result<ExitCode, CliError> {
     let key_bytes = read_bounded(key, MAX_FILE)?;
     let doc: Value = serde_json::from_slice(&key_bytes).map_err(|_| CliError::from((key, "is not valid json")))?;
-    let keys: Vec<(Option<String>, IssuerPublicKey)> = match doc.get("jwks") {
-        None => vec![(None, IssuerPublicKey::from_jwk(&doc).map_err(lib_err(key))?)],
+    let kid_of = |jwk: &Value| jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+    let (keys, issuer): (Vec<(Option<String>, IssuerPublicKey)>, Option<&str>) = match doc.get("jwks") {
+        None => (vec![(kid_of(&doc), IssuerPublicKey::from_jwk(&doc).map_err(lib_err(key))?)], None),
         Some(jwks) => {
             let list =
                 jwks.get("keys").and_then(Value::as_array).ok_or_else(|| CliError::from((key, "has no jwks.keys")))?;
+            let issuer =
+                doc.get("issuer").and_then(Value::as_str).ok_or_else(|| CliError::from((key, "has no issuer")))?;
             let mut keys = Vec::with_capacity(list.len());
             for jwk in list {
-                let k = IssuerPublicKey::from_jwk(jwk).map_err(lib_err(key))?;
-                keys.push((jwk.get("kid").and_then(Value::as_str).map(str::to_owned), k));
+                keys.push((kid_of(jwk), IssuerPublicKey::from_jwk(jwk).map_err(lib_err(key))?));
             }
-            keys
+            (keys, Some(issuer))
         }
     };
-    let Some(((first_kid, first), rest)) = keys.split_first() else {
+    let Some((_, first)) = keys.first() else {
         return Err((key, "holds no key").into());
     };
+    // An unnamed lone key matches any header kid; named keys must be named.
     let mut verifier = SdJwtVerifier::new(*first, typ);
-    if !rest.is_empty() {
-        verifier = verifier.with_key(first_kid.clone().unwrap_or_else(|| first.thumbprint()), *first);
-        for (kid, k) in rest {
-            verifier = verifier.with_key(kid.clone().unwrap_or_else(|| k.thumbprint()), *k);
+    for (kid, k) in &keys {
+        if let Some(kid) = kid {
+            verifier = verifier.with_key(kid.clone(), *k);
+        } else if keys.len() > 1 {
+            verifier = verifier.with_key(k.thumbprint(), *k);
         }
+    }
+    if let Some(issuer) = issuer {
+        verifier = verifier.with_issuer(issuer);
     }
     if let Some((nonce, aud)) = binding {
         verifier = verifier.with_key_binding(KeyBinding::required(nonce, aud));
