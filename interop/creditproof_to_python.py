@@ -108,8 +108,18 @@ def compare(case, metadata, req_file, pres_file, verdict, alg, predicates):
     py = v.get_verified_payload()
 
     py_disclosed = {k: val for k, val in py.items() if k not in payload}
-    if py_disclosed != verdict["disclosed"]:
-        raise Failure(f"disclosed: sd-jwt {json.dumps(py_disclosed, sort_keys=True)} != creditproof {json.dumps(verdict['disclosed'], sort_keys=True)}")
+    # A `perk:NAME` predicate is answered by disclosing the flag NAME; the
+    # verdict lists it under `proven`, not `disclosed` (unless the request
+    # also names it with --disclose), so the flag is added back here.
+    cp_disclosed = dict(verdict["disclosed"])
+    for pr in verdict["proven"]:
+        if pr.startswith("perk:"):
+            cp_disclosed.setdefault(pr[len("perk:"):], True)
+    if py_disclosed != cp_disclosed:
+        raise Failure(
+            f"disclosed: sd-jwt {json.dumps(py_disclosed, sort_keys=True)} != creditproof "
+            f"{json.dumps(verdict['disclosed'], sort_keys=True)} + perks proven {verdict['proven']}"
+        )
     visible = {k: val for k, val in payload.items() if k not in ("_sd", "_sd_alg")}
     py_visible = {k: val for k, val in py.items() if k in payload}
     if py_visible != visible:
