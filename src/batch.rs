@@ -151,7 +151,7 @@ impl Wallet {
                     payload["aud"] = json!(aud);
                     payload["nonce"] = json!(nonce);
                 }
-                let proof = self.sign_with(&public, &json!({"alg": "EdDSA", "typ": PROOF_TYP}), &payload);
+                let proof = self.sign_with(&public, &json!({"typ": PROOF_TYP}), &payload);
                 (public, proof.unwrap_or_default())
             })
             .collect();

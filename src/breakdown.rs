@@ -22,7 +22,7 @@ pub const BREAKDOWN_TYP: &str = "creditproof-breakdown+jwt";
 impl Issuer {
     /// Signs `report` for the holder of `holder` (one of the batch's keys).
     pub fn sign_breakdown(&self, report: &ScoreReport, holder: &HolderPublicKey, now: UnixTime) -> String {
-        let header = json!({"alg": "EdDSA", "typ": BREAKDOWN_TYP, "kid": self.kid()});
+        let header = json!({"typ": BREAKDOWN_TYP, "kid": self.kid()});
         let payload = json!({
             "iss": self.id(),
             "sub": holder.thumbprint(),

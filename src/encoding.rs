@@ -59,8 +59,15 @@ pub(crate) fn parse_json_object(
 
 fn short_reason(e: &serde_json::Error) -> String {
     let mut s = e.to_string();
-    s.truncate(120);
+    truncate_at_char(&mut s, 120);
     s
+}
+
+/// Cuts `s` to at most `max` bytes without splitting a character
+/// (`String::truncate` panics inside one).
+pub(crate) fn truncate_at_char(s: &mut String, max: usize) {
+    let cut = (0..=max.min(s.len())).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+    s.truncate(cut);
 }
 
 /// One linear pass over the bytes that rejects excessive nesting and

@@ -168,7 +168,8 @@ pub enum MalformedError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HeaderError {
-    /// `alg` is not `EdDSA` (this covers `none`, HMAC and case variants).
+    /// `alg` is not one of `EdDSA`, `Ed25519`, `ES256` (this covers `none`,
+    /// HMAC and case variants).
     UnsupportedAlg {
         /// The `alg` value seen (truncated).
         alg: String,
@@ -176,7 +177,7 @@ pub enum HeaderError {
     /// `typ` is not the one expected for this token.
     WrongTyp {
         /// Expected value.
-        expected: &'static str,
+        expected: String,
     },
     /// A header parameter we refuse (`crit`, `jwk`, `x5u`, `x5c`, `jku`).
     Forbidden {
@@ -265,6 +266,9 @@ pub enum HolderBindingError {
     IssuedInFuture,
     /// `sd_hash` does not match the presented SD-JWT.
     SdHash,
+    /// A KB-JWT was presented where none was asked for (generic mode
+    /// without a nonce and audience).
+    Unexpected,
 }
 
 /// A requested predicate could not be established.
@@ -420,6 +424,7 @@ impl Error {
                 HolderBindingError::Stale => "holder_binding.iat_stale",
                 HolderBindingError::IssuedInFuture => "holder_binding.iat_future",
                 HolderBindingError::SdHash => "holder_binding.sd_hash",
+                HolderBindingError::Unexpected => "holder_binding.unexpected",
             },
             E::Predicate(e) => match e {
                 PredicateError::MissingProof { .. } => "predicate.missing_proof",
@@ -598,6 +603,7 @@ impl fmt::Display for HolderBindingError {
             Self::Stale => "the key binding jwt is too old",
             Self::IssuedInFuture => "the key binding jwt is dated in the future",
             Self::SdHash => "sd_hash does not match the presented sd-jwt",
+            Self::Unexpected => "a key binding jwt was presented but none was requested",
         })
     }
 }

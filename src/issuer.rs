@@ -188,6 +188,7 @@ pub struct Issuer {
     key: IssuerSigningKey,
     kid: String,
     config: IssuerConfig,
+    retired: Vec<IssuerPublicKey>,
 }
 
 impl Issuer {
@@ -200,7 +201,7 @@ impl Issuer {
             return Err(IssuanceError::InvalidIssuerId.into());
         }
         let kid = key.public_key().thumbprint();
-        Ok(Self { id, key, kid, config: IssuerConfig::default() })
+        Ok(Self { id, key, kid, config: IssuerConfig::default(), retired: Vec::new() })
     }
 
     /// Replaces the credential configuration.
@@ -258,9 +259,31 @@ impl Issuer {
         jws::sign(header, payload, &self.key)
     }
 
-    /// JWT VC Issuer Metadata (`issuer`, `jwks`) for verifiers' trust stores.
+    /// Publishes a retired key next to the signing key, so that what it
+    /// signed keeps verifying: after a key rotation, keep publishing the old
+    /// key until the last credential it signed has expired
+    /// ([`Issuer::credential_lifetime_secs`] after the rotation). A key
+    /// already published is not added twice.
+    pub fn publish_retired_key(&mut self, key: IssuerPublicKey) -> &mut Self {
+        if key != self.public_key() && !self.retired.contains(&key) {
+            self.retired.push(key);
+        }
+        self
+    }
+
+    /// How long a credential of this issuer stays valid, in seconds (its
+    /// `exp` is at most this far after issuance).
+    pub fn credential_lifetime_secs(&self) -> u64 {
+        u64::from(self.config.validity_days).saturating_mul(DAY).saturating_add(DAY)
+    }
+
+    /// JWT VC Issuer Metadata (`issuer`, `jwks`) for verifiers' trust
+    /// stores: the signing key first, then every retired key still
+    /// published, each with its thumbprint as `kid`.
     pub fn metadata(&self) -> Value {
-        trust::metadata(&self.id, &[(self.kid.clone(), self.public_key())])
+        let mut keys = vec![(self.kid.clone(), self.public_key())];
+        keys.extend(self.retired.iter().map(|k| (k.thumbprint(), *k)));
+        trust::metadata(&self.id, &keys)
     }
 
     /// Issues one credential bound to `holder`, with `claims` selectively
@@ -340,7 +363,7 @@ impl Issuer {
             payload.insert("range".into(), Value::Object(entries));
             Some(RangeSecrets::new(seed, values))
         };
-        let header = json!({"alg": "EdDSA", "typ": CREDENTIAL_TYP, "kid": self.kid});
+        let header = json!({"typ": CREDENTIAL_TYP, "kid": self.kid});
         let mut sd_jwt = jws::sign(&header, &Value::Object(payload), &self.key);
         sd_jwt.push('~');
         for d in &disclosures {

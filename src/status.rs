@@ -70,7 +70,7 @@ impl Issuer {
         validity_secs: u64,
         ttl_secs: u64,
     ) -> String {
-        let header = json!({"alg": "EdDSA", "typ": STATUS_LIST_TYP, "kid": self.kid()});
+        let header = json!({"typ": STATUS_LIST_TYP, "kid": self.kid()});
         let payload = json!({
             "iss": self.id(),
             "sub": uri,

@@ -84,7 +84,7 @@ pub(crate) fn metadata(iss: &str, keys: &[(String, IssuerPublicKey)]) -> Value {
         .map(|(kid, k)| {
             let mut jwk = k.to_jwk();
             jwk["kid"] = json!(kid);
-            jwk["alg"] = json!("EdDSA");
+            jwk["alg"] = json!(k.algorithm().jws_alg());
             jwk["use"] = json!("sig");
             jwk
         })

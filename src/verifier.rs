@@ -59,6 +59,15 @@ impl VerifierOptions {
         self.kb_max_age_secs = secs.min(86_400);
         self
     }
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    pub(crate) fn clock_skew_secs(&self) -> u64 {
+        self.clock_skew_secs
+    }
+    pub(crate) fn kb_max_age_secs(&self) -> u64 {
+        self.kb_max_age_secs
+    }
 }
 
 /// Checks presentations against requests, trusting the keys of `K`.

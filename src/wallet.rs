@@ -9,9 +9,9 @@ use zeroize::Zeroizing;
 
 use crate::credential::{IssuedCredential, ParsedCredential, KB_TYP};
 use crate::disclosure::sha256_b64;
-use crate::encoding::{b64_decode_array, b64_encode, parse_json_object, to_json};
+use crate::encoding::{parse_json_object, to_json};
 use crate::error::{Error, HolderError, MalformedError};
-use crate::keys::{HolderPublicKey, HolderSigningKey};
+use crate::keys::{Algorithm, HolderPublicKey, HolderSigningKey};
 use crate::predicate::{atoms, check_one_atom_per_commitment, prove};
 use crate::request::{Predicate, PresentationRequest};
 use crate::rng::SecureRng;
@@ -164,6 +164,13 @@ impl Wallet {
         public
     }
 
+    /// Like [`Wallet::generate_key`], for a key of `alg` (e.g. P-256 for an
+    /// issuer that only accepts ES256 holder keys).
+    pub fn generate_key_with(&mut self, alg: Algorithm, rng: &mut dyn SecureRng) -> Result<HolderPublicKey, Error> {
+        let key = HolderSigningKey::generate_with(alg, rng)?;
+        Ok(self.insert_key(key))
+    }
+
     /// Adds an existing holder key (e.g. restored from a backup) and returns
     /// its public half.
     pub fn insert_key(&mut self, key: HolderSigningKey) -> HolderPublicKey {
@@ -270,7 +277,7 @@ impl Wallet {
         if !answer.range_proofs.is_empty() {
             payload["range_proofs"] = Value::Object(answer.range_proofs);
         }
-        let kb = jws::sign(&json!({"alg": "EdDSA", "typ": KB_TYP}), &payload, key);
+        let kb = jws::sign(&json!({"typ": KB_TYP}), &payload, key);
         compact.push_str(&kb);
         let linkable = e.spent;
         self.credentials[i].spent = true;
@@ -308,8 +315,7 @@ impl Wallet {
     /// The wallet as JSON, including every secret key. Write it only to an
     /// owner-only file; the buffer zeroizes on drop.
     pub fn to_secret_json(&self) -> Zeroizing<String> {
-        let keys: Vec<Zeroizing<String>> =
-            self.keys.values().map(|k| Zeroizing::new(b64_encode(*k.to_secret_bytes()))).collect();
+        let keys: Vec<Zeroizing<String>> = self.keys.values().map(HolderSigningKey::to_secret_string).collect();
         let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
         let creds: Vec<Value> = self
             .credentials
@@ -333,8 +339,7 @@ impl Wallet {
         }
         let mut w = Self::new();
         for k in m.get("keys").and_then(Value::as_array).ok_or_else(|| bad("no keys array"))? {
-            let secret = Zeroizing::new(b64_decode_array::<32>(k.as_str().unwrap_or_default(), "wallet key")?);
-            let key = HolderSigningKey::from_secret_bytes(&secret);
+            let key = HolderSigningKey::from_secret_string(k.as_str().unwrap_or_default())?;
             w.keys.insert(key.public_key().thumbprint(), key);
         }
         for c in m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("no credentials array"))? {

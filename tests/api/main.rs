@@ -8,5 +8,6 @@ mod fixture;
 mod flow;
 mod policy;
 mod range;
+mod sd_jwt;
 mod secrets;
 mod status;

@@ -595,23 +595,33 @@ impl Gen {
         for (name, alg) in [
             ("none", json!("none")),
             ("hs256", json!("HS256")),
-            ("es256", json!("ES256")),
             ("rs256", json!("RS256")),
             ("lowercase_eddsa", json!("eddsa")),
             ("uppercase_eddsa", json!("EDDSA")),
             ("mixed_case_eddsa", json!("EdDsa")),
             ("trailing_space", json!("EdDSA ")),
-            ("fully_specified_ed25519", json!("Ed25519")),
             ("null", json!(null)),
             ("array", json!(["EdDSA"])),
         ] {
             self.tamper(
                 &format!("header/alg_{name}"),
-                &format!("Issuer JWT header `alg` is {alg} (signed with the real key). Only the exact string `EdDSA` is accepted."),
+                &format!("Issuer JWT header `alg` is {alg} (signed with the real key). Only `EdDSA`, `Ed25519` and `ES256` are accepted, case-sensitively."),
                 Some("header.alg"),
                 |parts| parts.header["alg"] = alg,
             );
         }
+        self.tamper(
+            "header/alg_fully_specified_ed25519",
+            "Issuer JWT header `alg` is the fully-specified `Ed25519`, signed by the real Ed25519 key: accepted.",
+            None,
+            |parts| parts.header["alg"] = json!("Ed25519"),
+        );
+        self.tamper(
+            "header/alg_es256_on_an_ed25519_key",
+            "Issuer JWT header `alg` is `ES256`, signed by the real Ed25519 key. The trusted key's type decides the algorithm, so the Ed25519 signature is not checked as ES256 or as Ed25519: refused as a bad signature.",
+            Some("signature.issuer"),
+            |parts| parts.header["alg"] = json!("ES256"),
+        );
         self.tamper("header/alg_missing", "Issuer JWT header without `alg`.", Some("header.alg"), |parts| {
             obj(&mut parts.header).remove("alg");
         });
@@ -627,16 +637,22 @@ impl Gen {
         for (name, typ) in [
             ("jwt", json!("JWT")),
             ("legacy_vc_sd_jwt", json!("vc+sd-jwt")),
-            ("uppercase", json!("DC+SD-JWT")),
-            ("application_prefix", json!("application/dc+sd-jwt")),
             ("kb_jwt", json!("kb+jwt")),
             ("number", json!(1)),
         ] {
             self.tamper(
                 &format!("header/typ_{name}"),
-                &format!("Issuer JWT header `typ` is {typ}; only the exact `dc+sd-jwt` is accepted."),
+                &format!("Issuer JWT header `typ` is {typ}; only `dc+sd-jwt` is accepted."),
                 Some("header.typ"),
                 |parts| parts.header["typ"] = typ,
+            );
+        }
+        for (name, typ) in [("uppercase", "DC+SD-JWT"), ("application_prefix", "application/dc+sd-jwt")] {
+            self.tamper(
+                &format!("header/typ_{name}"),
+                &format!("Issuer JWT header `typ` is {typ:?}: the same media type as `dc+sd-jwt` (RFC 7515 §4.1.9: case-insensitive, `application/` optional), accepted."),
+                None,
+                |parts| parts.header["typ"] = json!(typ),
             );
         }
         self.tamper("header/typ_missing", "Issuer JWT header without `typ`.", Some("header.typ"), |parts| {
