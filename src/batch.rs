@@ -17,7 +17,7 @@ use crate::encoding::{b64_decode, b64_encode, get_u64, parse_json_object};
 use crate::error::{Error, IssuanceError, MalformedError};
 use crate::issuer::{Claims, Issuer};
 use crate::jws::UnverifiedJws;
-use crate::keys::HolderPublicKey;
+use crate::keys::{Algorithm, HolderPublicKey};
 use crate::rng::{random_array, SecureRng};
 use crate::status::StatusRef;
 use crate::time::UnixTime;
@@ -143,9 +143,34 @@ impl Wallet {
         now: UnixTime,
         rng: &mut dyn SecureRng,
     ) -> KeyRequest {
-        let entries = (0..count)
-            .map(|_| {
-                let public = self.generate_key(rng);
+        let mut keys = Vec::with_capacity(count);
+        for _ in 0..count {
+            keys.push(self.generate_key(rng));
+        }
+        self.prove_possession(keys, issuer, now)
+    }
+
+    /// Like [`Wallet::request_keys`], with keys of `alg` (e.g. ES256 for an
+    /// issuer that accepts only P-256 holder keys).
+    pub fn request_keys_with(
+        &mut self,
+        alg: Algorithm,
+        count: usize,
+        issuer: Option<(&str, &str)>,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Result<KeyRequest, Error> {
+        let mut keys = Vec::with_capacity(count);
+        for _ in 0..count {
+            keys.push(self.generate_key_with(alg, rng)?);
+        }
+        Ok(self.prove_possession(keys, issuer, now))
+    }
+
+    fn prove_possession(&self, keys: Vec<HolderPublicKey>, issuer: Option<(&str, &str)>, now: UnixTime) -> KeyRequest {
+        let entries = keys
+            .into_iter()
+            .map(|public| {
                 let mut payload = json!({"iat": now.as_secs()});
                 if let Some((aud, nonce)) = issuer {
                     payload["aud"] = json!(aud);

@@ -590,6 +590,7 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
             vec![&"holder", &"breakdown", &"--batch", f, &"--trust", &trust],
             vec![&"verifier", &"verify", &"--trust", f, &"--request", &req, &"--presentation", &req],
             vec![&"verifier", &"verify", &"--trust", &trust, &"--request", f, &"--presentation", &req],
+            vec![&"sd-jwt", &"verify", &"--key", f, &"--typ", &"dc+sd-jwt", &"--sd-jwt", &req],
         ];
         for args in cases {
             let o = run(&args);
@@ -607,7 +608,9 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
     for (label, f) in bad.iter().filter(|(l, _)| ["missing", "empty", "directory", "garbage", "100 MB"].contains(l)) {
         let o = run(&[&"verifier", &"verify", &"--trust", &trust, &"--request", &req, &"--presentation", f]);
         assert_eq!(o.status.code(), Some(2), "{label}");
-        tried += 1;
+        let o = run(&[&"sd-jwt", &"verify", &"--key", &trust, &"--typ", &"dc+sd-jwt", &"--sd-jwt", f]);
+        assert_eq!(o.status.code(), Some(2), "{label}");
+        tried += 2;
     }
     let o =
         run(&[&"verifier", &"verify", &"--trust", &trust, &"--request", &req, &"--presentation", &t.path("truncated")]);

@@ -12,9 +12,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use creditproof::policy::{Date, Dispute, Policy, Records, ScoreReport};
 use creditproof::registry::Status;
+use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
-    batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Claims, KeyRequest, Limits,
-    NoncePolicy, Predicate, PresentOptions, PresentationRequest, SystemRng, TrustStore, UnixTime, Verifier,
+    batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Algorithm, Claims,
+    IssuerPublicKey, KeyRequest, Limits, NoncePolicy, Predicate, PresentOptions, PresentationRequest, SystemRng,
+    TrustStore, UnixTime, Verifier, VerifierOptions,
 };
 use serde_json::Value;
 
@@ -47,6 +49,40 @@ enum Command {
     /// Verifier: requests and verdicts.
     #[command(subcommand)]
     Verifier(VerifierCmd),
+    /// Any issuer's RFC 9901 SD-JWT, outside the score-credential profile.
+    #[command(subcommand, name = "sd-jwt")]
+    SdJwt(SdJwtCmd),
+}
+
+#[derive(Subcommand)]
+enum SdJwtCmd {
+    /// Verify an SD-JWT or SD-JWT+KB; prints the processed claims (RFC 9901
+    /// §7.1) as JSON. Exit 0 accepted, 1 rejected.
+    Verify {
+        /// The issuer's public key: a JWK, or issuer metadata (`jwks`), whose
+        /// key the JWT's `kid` selects.
+        #[arg(long)]
+        key: PathBuf,
+        /// The issuer JWT's expected `typ` (e.g. dc+sd-jwt).
+        #[arg(long)]
+        typ: String,
+        /// The SD-JWT (+KB) to verify.
+        #[arg(long)]
+        sd_jwt: PathBuf,
+        /// Require a key binding JWT with this nonce (needs --aud).
+        #[arg(long, requires = "aud")]
+        nonce: Option<String>,
+        /// Require a key binding JWT for this audience (needs --nonce).
+        #[arg(long, requires = "nonce")]
+        aud: Option<String>,
+        /// Verification time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+    },
+}
+
+fn parse_alg(s: &str) -> Result<Algorithm, String> {
+    s.parse().map_err(|e: creditproof::Error| e.to_string())
 }
 
 #[derive(Args)]
@@ -73,11 +109,14 @@ enum IssuerCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Create an issuer directory with a fresh Ed25519 key.
+    /// Create an issuer directory with a fresh signing key.
     Init {
         /// Issuer identifier, an absolute URI (e.g. https://bureau.example).
         #[arg(long)]
         iss: String,
+        /// Key algorithm: ed25519 (EdDSA, default) or es256 (P-256).
+        #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+        alg: Algorithm,
         /// Issuer directory (created owner-only).
         #[arg(long)]
         dir: PathBuf,
@@ -87,7 +126,8 @@ enum IssuerCmd {
         #[command(flatten)]
         force: Force,
     },
-    /// Write JWT VC Issuer Metadata (issuer + jwks) for verifiers.
+    /// Write JWT VC Issuer Metadata (issuer + jwks: the signing key and every
+    /// retired key whose credentials may still be valid) for verifiers.
     Public {
         /// Issuer directory.
         #[arg(long)]
@@ -95,6 +135,35 @@ enum IssuerCmd {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// Time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Sign with a fresh key from now on. The old key is retired: it stays
+    /// published until every credential it signed has expired.
+    RotateKey {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Algorithm of the new key: ed25519 (default) or es256.
+        #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+        alg: Algorithm,
+        /// Time of the rotation in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Stop publishing a retired key at once (e.g. after a compromise).
+    RemoveKey {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The retired key's kid (its RFC 7638 thumbprint).
+        #[arg(long)]
+        kid: String,
         #[command(flatten)]
         insecure: Insecure,
     },
@@ -237,6 +306,9 @@ enum HolderCmd {
         /// How many keys (one per credential).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
         count: u16,
+        /// Key algorithm: ed25519 (EdDSA, default) or es256 (P-256).
+        #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+        alg: Algorithm,
         /// The issuer's identifier, named as audience of the proofs.
         #[arg(long, requires = "nonce")]
         issuer: Option<String>,
@@ -372,6 +444,55 @@ fn time(now: Option<u64>) -> UnixTime {
     now.map_or_else(UnixTime::now, UnixTime)
 }
 
+/// `sd-jwt verify`: the key from a JWK or metadata file, then the generic
+/// verifier; prints the processed claims or the failed check.
+fn sd_jwt_verify(
+    key: &Path,
+    typ: &str,
+    input: &Path,
+    binding: Option<(String, String)>,
+    now: UnixTime,
+    limits: &Limits,
+) -> Result<ExitCode, CliError> {
+    let key_bytes = read_bounded(key, MAX_FILE)?;
+    let doc: Value = serde_json::from_slice(&key_bytes).map_err(|_| CliError::from((key, "is not valid json")))?;
+    let keys: Vec<(Option<String>, IssuerPublicKey)> = match doc.get("jwks") {
+        None => vec![(None, IssuerPublicKey::from_jwk(&doc).map_err(lib_err(key))?)],
+        Some(jwks) => {
+            let list =
+                jwks.get("keys").and_then(Value::as_array).ok_or_else(|| CliError::from((key, "has no jwks.keys")))?;
+            let mut keys = Vec::with_capacity(list.len());
+            for jwk in list {
+                let k = IssuerPublicKey::from_jwk(jwk).map_err(lib_err(key))?;
+                keys.push((jwk.get("kid").and_then(Value::as_str).map(str::to_owned), k));
+            }
+            keys
+        }
+    };
+    let Some(((first_kid, first), rest)) = keys.split_first() else {
+        return Err((key, "holds no key").into());
+    };
+    let mut verifier = SdJwtVerifier::new(*first, typ);
+    if !rest.is_empty() {
+        verifier = verifier.with_key(first_kid.clone().unwrap_or_else(|| first.thumbprint()), *first);
+        for (kid, k) in rest {
+            verifier = verifier.with_key(kid.clone().unwrap_or_else(|| k.thumbprint()), *k);
+        }
+    }
+    if let Some((nonce, aud)) = binding {
+        verifier = verifier.with_key_binding(KeyBinding::required(nonce, aud));
+    }
+    verifier = verifier.with_options(VerifierOptions::default().with_limits(*limits));
+    let text = read_text(input, limits.max_presentation_bytes() as u64)?;
+    let outcome = verifier.verify(text.trim(), now);
+    let verdict = match &outcome {
+        Ok(v) => serde_json::json!({"accepted": true, "claims": v.claims()}),
+        Err(e) => serde_json::json!({"accepted": false, "error": {"check": e.check(), "message": e.to_string()}}),
+    };
+    println!("{}", serde_json::to_string_pretty(&verdict).unwrap_or_default());
+    Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 fn lib_err(path: &Path) -> impl Fn(creditproof::Error) -> CliError + '_ {
     move |e| CliError::from((path, e))
 }
@@ -381,13 +502,26 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
     let limits = Limits::default();
     match cmd {
         Command::Demo => demo::run().map(|()| ExitCode::SUCCESS),
-        Command::Issuer(IssuerCmd::Init { iss, dir, status_base, force }) => {
-            state::init_issuer(&dir, &iss, status_base.as_deref(), force.force, &mut rng)?;
-            println!("issuer {iss} created in {}", dir.display());
+        Command::Issuer(IssuerCmd::Init { iss, alg, dir, status_base, force }) => {
+            state::init_issuer(&dir, &iss, status_base.as_deref(), force.force, alg, &mut rng)?;
+            println!("issuer {iss} created in {} ({alg} key)", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Issuer(IssuerCmd::Public { dir, out, insecure }) => {
-            let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
+        Command::Issuer(IssuerCmd::RotateKey { dir, alg, now, insecure }) => {
+            let (new, old) = state::rotate_key(&dir, alg, time(now), insecure.allow_insecure_permissions, &mut rng)?;
+            println!("signing with {new} ({alg}); {old} retired, published until its credentials expire");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Issuer(IssuerCmd::RemoveKey { dir, kid, insecure }) => {
+            state::remove_key(&dir, &kid, insecure.allow_insecure_permissions)?;
+            println!("{kid} no longer published");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SdJwt(SdJwtCmd::Verify { key, typ, sd_jwt, nonce, aud, now }) => {
+            sd_jwt_verify(&key, &typ, &sd_jwt, nonce.zip(aud), time(now), &limits)
+        }
+        Command::Issuer(IssuerCmd::Public { dir, out, now, insecure }) => {
+            let issuer = state::load_issuer_at(&dir, insecure.allow_insecure_permissions, time(now))?;
             let text = serde_json::to_string_pretty(&issuer.metadata()).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
@@ -500,14 +634,16 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             println!("wallet created in {}", wallet.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Holder(HolderCmd::Keys { wallet, count, issuer, nonce, now, out, insecure }) => {
+        Command::Holder(HolderCmd::Keys { wallet, count, alg, issuer, nonce, now, out, insecure }) => {
             let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
             let target = match (&issuer, &nonce) {
                 (Some(i), Some(n)) => Some((i.as_str(), n.as_str())),
                 (None, None) => None,
                 _ => return Err(CliError("--issuer and --nonce go together".into())),
             };
-            let request = w.request_keys(usize::from(count), target, time(now), &mut rng);
+            let request = w
+                .request_keys_with(alg, usize::from(count), target, time(now), &mut rng)
+                .map_err(|e| CliError(format!("key generation: {e}")))?;
             // Keys first: a crash after this leaves unused keys, never a
             // published key whose secret was lost.
             state::save_wallet(&wallet, &w)?;

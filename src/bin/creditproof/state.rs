@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use creditproof::registry::{SqliteRegistry, DEFAULT_LIST_CAPACITY};
-use creditproof::{Issuer, IssuerSigningKey, SecureRng, Wallet};
+use creditproof::{Algorithm, Issuer, IssuerPublicKey, IssuerSigningKey, SecureRng, UnixTime, Wallet};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::files::{check_private, create_private_dir, read_bounded, write_file, Access, CliError};
 
@@ -19,12 +19,13 @@ pub fn init_issuer(
     iss: &str,
     status_base: Option<&str>,
     force: bool,
+    alg: Algorithm,
     rng: &mut dyn SecureRng,
 ) -> Result<(), CliError> {
-    let key = IssuerSigningKey::generate(rng);
+    let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
+    let secret = key.to_secret_string();
     // Validate the identifier before touching the disk.
-    Issuer::new(iss, IssuerSigningKey::from_secret_bytes(&key.to_secret_bytes()))
-        .map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
+    Issuer::new(iss, key).map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
     let registry = dir.join(REGISTRY_FILE);
     if !force && dir.join(ISSUER_FILE).exists() {
         return Err((dir.join(ISSUER_FILE).as_path(), "already exists (use --force to overwrite)").into());
@@ -35,43 +36,114 @@ pub fn init_issuer(
         return Err((dir, "already holds an issuer registry; refusing to discard issuer state").into());
     }
     create_private_dir(dir)?;
-    let secret = Zeroizing::new(base64_secret(&key));
-    let text =
-        Zeroizing::new(json!({"type": "creditproof-issuer/1", "iss": iss, "signing_key": secret.as_str()}).to_string());
-    write_file(&dir.join(ISSUER_FILE), text.as_bytes(), Access::Secret, force)?;
+    let state = json!({"type": "creditproof-issuer/1", "iss": iss, "signing_key": secret.as_str(), "retired_keys": []});
+    write_issuer_state(dir, state, force)?;
     let base = status_base.map_or_else(|| format!("{}/status", iss.trim_end_matches('/')), str::to_owned);
     SqliteRegistry::create(&registry, &base, DEFAULT_LIST_CAPACITY)
         .map_err(|e| CliError::from((registry.as_path(), e)))?;
     set_private(&registry)
 }
 
-fn base64_secret(key: &IssuerSigningKey) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(*key.to_secret_bytes())
+/// Writes the issuer file atomically, then wipes the secret from `state`.
+fn write_issuer_state(dir: &Path, mut state: Value, replace: bool) -> Result<(), CliError> {
+    let text = Zeroizing::new(serde_json::to_string_pretty(&state).unwrap_or_default());
+    wipe_secret(&mut state);
+    write_file(&dir.join(ISSUER_FILE), text.as_bytes(), Access::Secret, replace)
 }
 
-pub fn load_issuer(dir: &Path, allow_insecure: bool) -> Result<Issuer, CliError> {
+fn wipe_secret(state: &mut Value) {
+    if let Some(Value::String(s)) = state.get_mut("signing_key") {
+        s.zeroize();
+    }
+}
+
+/// The issuer file, parsed: its JSON (secret!) and the issuer it describes.
+struct IssuerState {
+    json: Zeroizing<String>,
+    issuer: Issuer,
+}
+
+fn read_issuer_state(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<IssuerState, CliError> {
     let path = dir.join(ISSUER_FILE);
     if !path.exists() {
         return Err((dir, "is not an issuer directory (run `creditproof issuer init`)").into());
     }
     check_private(&path, allow_insecure)?;
     let bytes = Zeroizing::new(read_bounded(&path, MAX_STATE)?);
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| CliError::from((path.as_path(), "is not valid json")))?;
+    let bad = |what: &str| CliError::from((path.as_path(), what.to_owned()));
+    let mut v: Value = serde_json::from_slice(&bytes).map_err(|_| bad("is not valid json"))?;
     if v.get("type").and_then(Value::as_str) != Some("creditproof-issuer/1") {
-        return Err((path.as_path(), "is not a creditproof issuer file").into());
+        return Err(bad("is not a creditproof issuer file"));
     }
-    let iss = v.get("iss").and_then(Value::as_str).ok_or_else(|| CliError::from((path.as_path(), "has no `iss`")))?;
+    let iss = v.get("iss").and_then(Value::as_str).ok_or_else(|| bad("has no `iss`"))?;
     let secret = v.get("signing_key").and_then(Value::as_str).unwrap_or_default();
-    use base64::Engine as _;
-    let raw = Zeroizing::new(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(secret)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| CliError::from((path.as_path(), "has no valid `signing_key`")))?,
-    );
-    Issuer::new(iss, IssuerSigningKey::from_secret_bytes(&raw)).map_err(|e| CliError::from((path.as_path(), e)))
+    let key = IssuerSigningKey::from_secret_string(secret).map_err(|_| bad("has no valid `signing_key`"))?;
+    let mut issuer = Issuer::new(iss, key).map_err(|e| CliError::from((path.as_path(), e)))?;
+    for retired in retired_keys(&v) {
+        let key = IssuerPublicKey::from_jwk(&retired["jwk"]).map_err(|_| bad("has an invalid retired key"))?;
+        if retired["publish_until"].as_u64().unwrap_or(0) > now.as_secs() {
+            issuer.publish_retired_key(key);
+        }
+    }
+    wipe_secret(&mut v);
+    let json = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+    Ok(IssuerState { json, issuer })
+}
+
+fn retired_keys(v: &Value) -> Vec<Value> {
+    v.get("retired_keys").and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+pub fn load_issuer(dir: &Path, allow_insecure: bool) -> Result<Issuer, CliError> {
+    load_issuer_at(dir, allow_insecure, UnixTime::now())
+}
+
+/// The issuer, publishing the retired keys still published at `now`.
+pub fn load_issuer_at(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<Issuer, CliError> {
+    read_issuer_state(dir, allow_insecure, now).map(|s| s.issuer)
+}
+
+/// Replaces the signing key with a fresh one of `alg`. The old key is
+/// retired: it signs nothing more, but stays in the published metadata until
+/// every credential it signed has expired. Returns the new and the old `kid`.
+pub fn rotate_key(
+    dir: &Path,
+    alg: Algorithm,
+    now: UnixTime,
+    allow_insecure: bool,
+    rng: &mut dyn SecureRng,
+) -> Result<(String, String), CliError> {
+    let state = read_issuer_state(dir, allow_insecure, now)?;
+    let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
+    wipe_secret(&mut v);
+    let old = state.issuer.public_key();
+    let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
+    let new_kid = key.public_key().thumbprint();
+    let until = now.as_secs().saturating_add(state.issuer.credential_lifetime_secs());
+    let mut retired = retired_keys(&v);
+    retired.push(json!({"jwk": old.to_jwk(), "retired_at": now.as_secs(), "publish_until": until}));
+    v["retired_keys"] = Value::Array(retired);
+    v["signing_key"] = Value::String(key.to_secret_string().to_string());
+    write_issuer_state(dir, v, true)?;
+    Ok((new_kid, old.thumbprint()))
+}
+
+/// Stops publishing a retired key now (e.g. after a compromise): what it
+/// signed stops verifying once verifiers refresh the metadata.
+pub fn remove_key(dir: &Path, kid: &str, allow_insecure: bool) -> Result<(), CliError> {
+    let state = read_issuer_state(dir, allow_insecure, UnixTime::now())?;
+    if state.issuer.kid() == kid {
+        return Err(CliError(format!("{kid} is the current signing key; rotate first (`issuer rotate-key`)")));
+    }
+    let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
+    let mut retired = retired_keys(&v);
+    let before = retired.len();
+    retired.retain(|r| IssuerPublicKey::from_jwk(&r["jwk"]).map(|k| k.thumbprint()).ok().as_deref() != Some(kid));
+    if retired.len() == before {
+        return Err(CliError(format!("{kid} is not a retired key of this issuer")));
+    }
+    v["retired_keys"] = Value::Array(retired);
+    write_issuer_state(dir, v, true)
 }
 
 /// Opens the issuer's registry (refused if others can read it).
