@@ -463,11 +463,12 @@ mod p256 {
         false
     }
 
-    fn sub_p(a: &U256) -> U256 {
+    /// a − b on 256 bits, wrapping (callers ensure a ≥ b, or want the wrap).
+    fn sub_raw(a: &U256, b: &U256) -> U256 {
         let mut out = [0u64; 4];
         let mut borrow = false;
         for i in 0..4 {
-            let (d, b1) = a[i].overflowing_sub(P[i]);
+            let (d, b1) = a[i].overflowing_sub(b[i]);
             let (d, b2) = d.overflowing_sub(u64::from(borrow));
             out[i] = d;
             borrow = b1 || b2;
@@ -486,7 +487,7 @@ mod p256 {
             carry = c1 || c2;
         }
         if carry || !less_than_p(&out) {
-            sub_p(&out)
+            sub_raw(&out, &P)
         } else {
             out
         }
@@ -494,20 +495,8 @@ mod p256 {
 
     /// (a - b) mod p, for a, b < p.
     fn sub(a: &U256, b: &U256) -> U256 {
-        let neg_b = if *b == [0; 4] { [0; 4] } else { sub_from_p(b) };
+        let neg_b = if *b == [0; 4] { [0; 4] } else { sub_raw(&P, b) };
         add(a, &neg_b)
-    }
-
-    fn sub_from_p(b: &U256) -> U256 {
-        let mut out = [0u64; 4];
-        let mut borrow = false;
-        for i in 0..4 {
-            let (d, b1) = P[i].overflowing_sub(b[i]);
-            let (d, b2) = d.overflowing_sub(u64::from(borrow));
-            out[i] = d;
-            borrow = b1 || b2;
-        }
-        out
     }
 
     /// (a · b) mod p by double-and-add: slow, simple, only for parsing keys.
