@@ -129,6 +129,8 @@ pub struct Fixture {
     pub verifier: Verifier<TrustStore>,
     /// System randomness, as production code uses.
     pub rng: SystemRng,
+    /// An index that is revoked in the loaded list.
+    pub revoked_idx: u64,
 }
 
 impl Fixture {
@@ -141,16 +143,39 @@ impl Fixture {
         trust.add(issuer.id(), issuer.public_key());
         let mut list = StatusList::new(2, STATUS_LEN)?;
         let mut pick = crate::status::SplitMix(0x5eed);
+        let mut revoked_idx = None;
         for _ in 0..STATUS_LEN / 100 {
-            let i = pick.below(STATUS_LEN);
-            if u64::try_from(i) != Ok(STATUS_IDX) {
-                list.set(i, STATUS_INVALID)?;
+            let i = u64::try_from(pick.below(STATUS_LEN))?;
+            if i != STATUS_IDX {
+                list.set(usize::try_from(i)?, STATUS_INVALID)?;
+                revoked_idx.get_or_insert(i);
             }
         }
+        let revoked_idx = revoked_idx.ok_or("no entry revoked")?;
         let token = issuer.sign_status_list(STATUS_URI, &list, NOW, DAY, 3600);
         let mut verifier = Verifier::new(trust.clone());
         verifier.add_status_list(&token)?;
-        Ok(Self { issuer, trust, verifier, rng })
+        let mut fx = Self { issuer, trust, verifier, rng, revoked_idx };
+        fx.check_status_is_looked_up()?;
+        Ok(fx)
+    }
+
+    /// The (c) figures include the status lookup: a credential at a revoked
+    /// index of the loaded list is refused with `status.revoked`.
+    fn check_status_is_looked_up(&mut self) -> Result<(), crate::BoxError> {
+        let holder = HolderSigningKey::generate(&mut self.rng);
+        let status = StatusRef { uri: STATUS_URI.into(), idx: self.revoked_idx };
+        let claims = claims(Score::DEFAULT)?;
+        let credential = self.issuer.issue_with_status(&holder.public_key(), &claims, &status, NOW, &mut self.rng)?;
+        let mut wallet = Wallet::new();
+        wallet.insert_key(holder);
+        wallet.store(credential)?;
+        let request = Kind::PerkRangeStatus.request(Score::DEFAULT, &mut self.rng)?;
+        let p = wallet.present(&request, PresentOptions::default(), NOW, &mut self.rng)?;
+        match self.verifier.verify(&request, p.as_str(), NOW) {
+            Err(e) if e.check() == "status.revoked" => Ok(()),
+            other => Err(format!("a revoked credential gave {:?}, not status.revoked", other.map(|_| ())).into()),
+        }
     }
 
     /// Issues one credential for `score` to a fresh key in `wallet`, with

@@ -4,13 +4,18 @@
 //! run on one machine.
 //!
 //! ```sh
-//! cargo run --release -p creditproof-bench            # the table (a minute or two on 2 cores)
+//! cargo run --release -p creditproof-bench            # the table (~40 s on 2 cores, after the build)
 //! cargo run --release -p creditproof-bench -- --json  # one JSON object per line per figure
+//! cargo run --release -p creditproof-bench --no-default-features   # without the peers
 //! ```
 //!
 //! Every time is the **median** over many samples taken after a warm-up;
 //! each sample runs the operation in a batch of back-to-back iterations
 //! (enough to last ~2 ms) and divides by the batch size (see `harness`).
+//! Figures that are divided by each other are sampled *interleaved*
+//! (round-robin): the floor with the three verifications and sd-jwt-rs;
+//! HashWires with bulletproofs at each width. On a shared machine a burst
+//! of someone else's build then slows both sides of a ratio alike.
 //! The table shows the median and, after `±`, half the interquartile range
 //! of the samples relative to the median (a noise indicator). Every ratio
 //! divides two figures of the same run; nothing is carried over from
@@ -35,7 +40,9 @@
 //!   needs).
 //! - **Batch verify** 64 presentations of kind (b), each with its own
 //!   request and credential; per presentation and as the same ratio.
-//! - **Present** (`Wallet::present`, for each kind) and **issue**
+//! - **Present** (`Wallet::present`, for each kind; a credential is single
+//!   use, so every call gets a fresh wallet with one unspent credential,
+//!   built outside the clock) and **issue**
 //!   (`Issuer::issue`; `KeyRequest::from_json` and `Issuer::issue_batch`
 //!   for a batch of 16) as multiples of one Ed25519 signing.
 //! - **Sizes** in bytes at 11, 16, 32 and 64 bits: the credential as the
@@ -45,7 +52,8 @@
 //! - **Status lists** of 1 M and 10 M 2-bit entries, 1 % revoked: build +
 //!   compress + sign (issuer), load = signature check + bounded
 //!   decompression (`StatusLists::add`, what `Verifier::add_status_list`
-//!   runs), one lookup, and the sizes.
+//!   runs) and decompression alone, one lookup at a random index in the
+//!   decoded list, and the sizes.
 //! - **Peers** (feature `peers`, on by default): sd-jwt-rs verifying its
 //!   own SD-JWT+KB with EdDSA keys, as a multiple of creditproof (a); and
 //!   bulletproofs verifying 16-, 32- and 64-bit range proofs, as multiples
@@ -207,6 +215,14 @@ fn header(report: &Report, h: &Harness) {
         .lines()
         .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned()))
         .unwrap_or_else(|| "unknown (no model name in /proc/cpuinfo)".into());
+    let flags: Vec<&str> = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("flags").and_then(|r| r.split_once(':')).map(|(_, v)| v.split_whitespace().collect())
+        })
+        .unwrap_or_default();
+    let has = |f: &str| if flags.contains(&f) { "yes" } else { "no" };
+    let simd = format!("avx2 {} (curve25519-dalek picks its AVX2 backend at run time)", has("avx2"));
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -217,6 +233,7 @@ fn header(report: &Report, h: &Harness) {
         println!("SxI is samples x iterations per sample; ratios divide two figures of this run");
     }
     report.meta("cpu", "cpu:", &format!("{cpu} ({threads} threads available)"));
+    report.meta("simd", "simd:", &simd);
     report.meta("loadavg", "load:", &format!("{load} (1/5/15 min, at start)"));
     report.meta("rustc", "rustc:", env!("BENCH_RUSTC_VERSION"));
     let profile = if cfg!(debug_assertions) { "debug (figures are meaningless: use --release)" } else { "release" };
@@ -236,7 +253,7 @@ fn header(report: &Report, h: &Harness) {
         "method",
         "method:",
         &format!(
-            "warm-up {} ms, samples of ~{} ms batches, {}-{} samples, ~{} ms per figure",
+            "warm-up {} ms, samples of ~{} ms batches, {}-{} samples, up to ~{} ms per figure",
             h.warmup.as_millis(),
             h.sample.as_millis(),
             h.min_samples,

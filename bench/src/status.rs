@@ -94,6 +94,16 @@ pub fn run(h: &Harness, report: &Report, fx: &Fixture) -> Result<(), BoxError> {
             &[],
         );
 
+        let decode = h.measure(|| {
+            black_box(StatusList::decode(2, black_box(&lst), &DecodeLimits::default()).is_ok());
+        });
+        report.time(
+            &format!("status.{tag}.decompress"),
+            &format!("{tag} entries: of which decompress alone (StatusList::decode)"),
+            &decode,
+            &[],
+        );
+
         // One lookup in the decoded list, at a random index each time.
         let decoded = StatusList::decode(2, &lst, &DecodeLimits::default())?;
         if decoded.as_bytes() != list.as_bytes() {
