@@ -1,0 +1,143 @@
+//! Token Status List figures: the issuer's cost to publish a list (build,
+//! compress, sign), the verifier's cost to load one (signature check and
+//! bounded decompression) and the cost of one lookup in a loaded list.
+
+use std::hint::black_box;
+
+use creditproof::status_list::{DecodeLimits, StatusList, STATUS_INVALID};
+use creditproof::{Limits, StatusLists, DAY};
+
+use crate::fixture::{Fixture, NOW, STATUS_URI};
+use crate::harness::Harness;
+use crate::report::Report;
+use crate::BoxError;
+
+/// splitmix64: good enough to pick benchmark positions, and reproducible.
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// The next 64 pseudo-random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// An index below `n` (the modulo bias is irrelevant here).
+    pub fn below(&mut self, n: usize) -> usize {
+        let n64 = u64::try_from(n).unwrap_or(u64::MAX);
+        usize::try_from(self.next_u64() % n64).unwrap_or(0)
+    }
+}
+
+/// Distinct random positions: 1 % of `len`.
+fn revoked_positions(len: usize, rng: &mut SplitMix) -> Vec<usize> {
+    let mut taken = vec![false; len];
+    let mut out = Vec::with_capacity(len / 100);
+    while out.len() < len / 100 {
+        let i = rng.below(len);
+        if !taken[i] {
+            taken[i] = true;
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Builds a 2-bit list of `len` entries with `revoked` set to "invalid".
+fn build(len: usize, revoked: &[usize]) -> Result<StatusList, BoxError> {
+    let mut list = StatusList::new(2, len)?;
+    for &i in revoked {
+        list.set(i, STATUS_INVALID)?;
+    }
+    Ok(list)
+}
+
+/// Status list rows for 1 M and 10 M entries.
+pub fn run(h: &Harness, report: &Report, fx: &Fixture) -> Result<(), BoxError> {
+    report.section("status lists: 2-bit entries, 1 % revoked at random (Token Status List)");
+    let mut rng = SplitMix(0x5747_7573);
+    for (len, tag) in [(1_000_000usize, "1M"), (10_000_000, "10M")] {
+        let revoked = revoked_positions(len, &mut rng);
+
+        // Issuer: allocate the list, set the revoked entries, compress, sign.
+        let publish = h.measure(|| {
+            let list = build(len, &revoked).unwrap_or_else(|e| panic!("status list: {e}"));
+            black_box(fx.issuer.sign_status_list(STATUS_URI, &list, NOW, DAY, 3600));
+        });
+        report.time(
+            &format!("status.{tag}.build_compress_sign"),
+            &format!("{tag} entries: build + compress + sign"),
+            &publish,
+            &[],
+        );
+
+        let list = build(len, &revoked)?;
+        let token = fx.issuer.sign_status_list(STATUS_URI, &list, NOW, DAY, 3600);
+        let lst = list.encode_lst();
+
+        // Verifier: check the token's signature and decode its list, once per fetch.
+        let limits = Limits::default();
+        let mut check = StatusLists::new();
+        check.add(&token, &fx.trust, &limits)?;
+        let load = h.measure(|| {
+            let mut lists = StatusLists::new();
+            black_box(lists.add(black_box(&token), &fx.trust, &limits).is_ok());
+        });
+        report.time(
+            &format!("status.{tag}.load"),
+            &format!("{tag} entries: verifier load (signature + decompress)"),
+            &load,
+            &[],
+        );
+
+        let decode = h.measure(|| {
+            black_box(StatusList::decode(2, black_box(&lst), &DecodeLimits::default()).is_ok());
+        });
+        report.time(
+            &format!("status.{tag}.decompress"),
+            &format!("{tag} entries: of which decompress alone (StatusList::decode)"),
+            &decode,
+            &[],
+        );
+
+        // One lookup in the decoded list, at a random index each time.
+        let decoded = StatusList::decode(2, &lst, &DecodeLimits::default())?;
+        if decoded.as_bytes() != list.as_bytes() {
+            return Err("status list: decoding did not give back the list".into());
+        }
+        let idx: Vec<usize> = (0..4096).map(|_| rng.below(len)).collect();
+        let mut k = 0usize;
+        let lookup = h.measure(|| {
+            k = (k + 1) & 4095;
+            black_box(decoded.get(black_box(idx[k])));
+        });
+        report.time(
+            &format!("status.{tag}.lookup"),
+            &format!("{tag} entries: one lookup (random index)"),
+            &lookup,
+            &[],
+        );
+
+        report.bytes(
+            &format!("status.{tag}.raw_bytes"),
+            &format!("{tag} entries: raw bitstring"),
+            list.as_bytes().len(),
+        );
+        // `lst` is unpadded base64url: 4 symbols carry 3 bytes.
+        report.bytes(
+            &format!("status.{tag}.compressed_bytes"),
+            &format!("{tag} entries: compressed (zlib)"),
+            lst.len() * 3 / 4,
+        );
+        report.bytes(
+            &format!("status.{tag}.token_bytes"),
+            &format!("{tag} entries: signed token (statuslist+jwt)"),
+            token.len(),
+        );
+    }
+    Ok(())
+}
