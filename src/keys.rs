@@ -152,11 +152,17 @@ impl<R: Role> PublicKey<R> {
         b64_encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()))
     }
 
-    /// Verifies an Ed25519 signature with `verify_strict` (rejects
-    /// non-canonical signatures and small-order keys and `R`).
+    /// Verifies an Ed25519 signature under the crate's one rule (see
+    /// `src/ed25519.rs`): canonical `s`, `A` and `R`, neither of small
+    /// order, and the cofactored equation; batch verification agrees.
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
-        let sig = ed25519_dalek::Signature::from_bytes(sig);
-        self.inner.verify_strict(msg, &sig).is_ok()
+        self.ed25519_key().is_some_and(|k| crate::ed25519::verify(&k, msg, sig))
+    }
+
+    /// The key for [`crate::ed25519`], `None` if it is non-canonical or of
+    /// small order.
+    pub(crate) fn ed25519_key(&self) -> Option<crate::ed25519::VerifyKey> {
+        crate::ed25519::VerifyKey::from_dalek(&self.inner)
     }
 }
 
