@@ -64,7 +64,17 @@ impl<'a> UnverifiedJws<'a> {
         self.header.get("kid").and_then(Value::as_str).ok_or_else(|| HeaderError::MissingKid.into())
     }
 
-    /// Whether the signature verifies under `key` (Ed25519 `verify_strict`).
+    /// The signed bytes, `header.payload`.
+    pub(crate) fn signing_input(&self) -> &'a [u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// The 64 signature bytes.
+    pub(crate) fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
+    /// Whether the signature verifies under `key` (see `crate::ed25519`).
     pub(crate) fn verify<R: Role>(&self, key: &PublicKey<R>) -> bool {
         key.verify(self.signing_input.as_bytes(), &self.signature)
     }

@@ -10,3 +10,4 @@ mod policy;
 mod range;
 mod secrets;
 mod status;
+mod verify_batch;
