@@ -164,6 +164,10 @@ fn main() {
     println!("baseline in the 64-item rounds                  {:>8.1} us   two: {:.1} us", ed64 * 1e6, 2e6 * ed64);
     line("64 x verify (b), per item", each64, 2.0 * ed64);
     line("verify_batch of 64 (b), per item", batch64, 2.0 * ed64);
+    if std::env::var_os("VERIFY_BENCH_DUMP").is_some() {
+        println!("{p_b}");
+        return;
+    }
     println!("size (a) one disclosure                         {:>8} B", p_a.len());
     println!("size (b) one range proof (11-bit score)         {:>8} B", p_b.len());
     println!("size (c) perk + status                          {:>8} B", p_c.len());
