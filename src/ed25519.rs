@@ -35,9 +35,11 @@
 
 use std::collections::hash_map::{Entry, HashMap};
 
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use std::sync::OnceLock;
+
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint, VartimeEdwardsPrecomputation};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity as _, VartimeMultiscalarMul as _};
+use curve25519_dalek::traits::{IsIdentity as _, VartimeMultiscalarMul as _, VartimePrecomputedMultiscalarMul as _};
 
 /// `p = 2²⁵⁵ − 19`, little-endian.
 const P_BYTES: [u8; 32] = {
@@ -226,8 +228,8 @@ fn random_z(n: usize) -> Vec<Scalar> {
 /// `[8]([Σ zᵢsᵢ]B − Σ zᵢRᵢ − Σ (zᵢkᵢ)Aᵢ) = 0`, with the coefficients of
 /// equal keys added up (a batch of presentations shares its issuer key).
 fn batch_equation_holds(ok: &[&Prepared], z: &[Scalar]) -> bool {
-    let mut scalars: Vec<Scalar> = Vec::with_capacity(2 * ok.len() + 1);
-    let mut points: Vec<EdwardsPoint> = Vec::with_capacity(2 * ok.len() + 1);
+    let mut scalars: Vec<Scalar> = Vec::with_capacity(2 * ok.len());
+    let mut points: Vec<EdwardsPoint> = Vec::with_capacity(2 * ok.len());
     let mut b_coeff = Scalar::ZERO;
     for (p, z) in ok.iter().zip(z) {
         b_coeff += z * p.s;
@@ -247,9 +249,23 @@ fn batch_equation_holds(ok: &[&Prepared], z: &[Scalar]) -> bool {
             }
         }
     }
-    scalars.push(b_coeff);
-    points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(&scalars, &points).mul_by_cofactor().is_identity()
+    // Straus with a precomputed basepoint below dalek's Pippenger threshold
+    // (190 points), Pippenger with the basepoint as one more point above.
+    let sum = if points.len() < 190 {
+        basepoint_table().vartime_mixed_multiscalar_mul([b_coeff], &scalars, &points)
+    } else {
+        scalars.push(b_coeff);
+        points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
+        EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
+    };
+    sum.mul_by_cofactor().is_identity()
+}
+
+/// Wide precomputed multiples of the basepoint for the batch equation,
+/// built once.
+fn basepoint_table() -> &'static VartimeEdwardsPrecomputation {
+    static TABLE: OnceLock<VartimeEdwardsPrecomputation> = OnceLock::new();
+    TABLE.get_or_init(|| VartimeEdwardsPrecomputation::new([curve25519_dalek::constants::ED25519_BASEPOINT_POINT]))
 }
 
 #[cfg(test)]

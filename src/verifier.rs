@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::credential::{CREDENTIAL_TYP, KB_TYP};
-use crate::disclosure::{process, sha256_b64};
+use crate::disclosure::{process, sha256_matches};
 use crate::ed25519::{self, BatchItem, VerifyKey};
 use crate::encoding::{get_opt_u64, get_str, get_u64};
 use crate::error::{
@@ -316,16 +316,19 @@ impl<K: KeyProvider> Verifier<K> {
         let vct = get_str(&jws.payload, "vct")?.to_owned();
         let issuer = iss.to_owned();
         // 7. Disclosures (RFC 9901 §7.1).
-        let cnf = jws.payload.get("cnf").and_then(|c| c.get("jwk")).cloned();
+        // The holder key is read here, before `process` consumes the
+        // payload, but a missing or bad one fails at its place in step 8.
+        let holder_key = jws
+            .payload
+            .get("cnf")
+            .and_then(|c| c.get("jwk"))
+            .and_then(|jwk| HolderPublicKey::from_jwk(jwk).ok())
+            .filter(|k| !k.is_weak());
         let ranges = parse_range_claim(&jws.payload)?;
         let status = StatusRef::from_payload(&jws.payload)?;
         let processed = process(jws.payload, &disclosures, limits)?;
         // 8. Holder binding.
-        let holder_key = cnf
-            .as_ref()
-            .and_then(|jwk| HolderPublicKey::from_jwk(jwk).ok())
-            .filter(|k| !k.is_weak())
-            .ok_or(HolderBindingError::NoConfirmationKey)?;
+        let holder_key = holder_key.ok_or(HolderBindingError::NoConfirmationKey)?;
         if kb.is_empty() {
             return Err(HolderBindingError::MissingKbJwt.into());
         }
@@ -345,7 +348,7 @@ impl<K: KeyProvider> Verifier<K> {
         if now.saturating_sub(kb_iat) > self.options.kb_max_age_secs {
             return Err(HolderBindingError::Stale.into());
         }
-        if kb.payload.get("sd_hash").and_then(Value::as_str) != Some(sha256_b64(sd_jwt_part.as_bytes()).as_str()) {
+        if !kb.payload.get("sd_hash").and_then(Value::as_str).is_some_and(|h| sha256_matches(h, sd_jwt_part)) {
             return Err(HolderBindingError::SdHash.into());
         }
         // 9. Status.
@@ -373,7 +376,7 @@ impl<K: KeyProvider> Verifier<K> {
                     Some(_) => return Err(PredicateError::ProofInvalid { predicate: p.to_string() }.into()),
                     None => return Err(PredicateError::MissingProof { predicate: p.to_string() }.into()),
                 },
-                _ => predicate::verify(p, &ranges, &range_proofs)?,
+                _ => predicate::verify(p, &ranges, range_proofs)?,
             }
             proven.push(p.clone());
         }
