@@ -1,9 +1,11 @@
 //! RFC 9901 selective disclosures: creation, digests, decoys, and the
 //! verifier's processing of an SD-JWT payload (§7.1).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -18,6 +20,13 @@ pub(crate) const SD_ALG: &str = "sha-256";
 /// base64url(SHA-256(ascii)) — the digest of a disclosure, and `sd_hash`.
 pub(crate) fn sha256_b64(ascii: &[u8]) -> String {
     b64_encode(ring::digest::digest(&ring::digest::SHA256, ascii))
+}
+
+/// Whether `b64` is base64url(SHA-256(`ascii`)), without allocating.
+pub(crate) fn sha256_matches(b64: &str, ascii: &str) -> bool {
+    let digest = ring::digest::digest(&ring::digest::SHA256, ascii.as_bytes());
+    let mut buf = [0u8; 43];
+    matches!(URL_SAFE_NO_PAD.encode_slice(digest, &mut buf), Ok(43)) && buf[..] == *b64.as_bytes()
 }
 
 /// One object-property disclosure `[salt, name, value]`.
@@ -147,7 +156,7 @@ pub(crate) fn process(
             return Err(DisclosureError::Duplicate.into());
         }
     }
-    let mut state = State { pending, seen: BTreeSet::new(), top: BTreeSet::new(), max_depth: limits.max_json_depth() };
+    let mut state = State { pending, seen: HashSet::new(), top: BTreeSet::new(), max_depth: limits.max_json_depth() };
     state.object(&mut payload, 0)?;
     if state.pending.values().any(Option::is_some) {
         return Err(DisclosureError::Unreferenced.into());
@@ -157,17 +166,18 @@ pub(crate) fn process(
 
 struct State {
     pending: HashMap<String, Option<RawDisclosure>>,
-    seen: BTreeSet<String>,
+    seen: HashSet<String>,
     top: BTreeSet<String>,
     max_depth: usize,
 }
 
 impl State {
-    fn take(&mut self, digest: &str) -> Result<Option<RawDisclosure>, Error> {
-        if !self.seen.insert(digest.to_owned()) {
+    fn take(&mut self, digest: String) -> Result<Option<RawDisclosure>, Error> {
+        let found = self.pending.get_mut(&digest).and_then(Option::take);
+        if !self.seen.insert(digest) {
             return Err(DisclosureError::DuplicateDigest.into());
         }
-        Ok(self.pending.get_mut(digest).and_then(Option::take))
+        Ok(found)
     }
 
     fn depth_ok(&self, depth: usize) -> Result<(), Error> {
@@ -194,7 +204,7 @@ impl State {
             let Value::String(digest) = digest else {
                 return Err(DisclosureError::SdNotArray.into());
             };
-            match self.take(&digest)? {
+            match self.take(digest)? {
                 None => {}
                 Some(RawDisclosure::Element { .. }) => return Err(DisclosureError::Shape.into()),
                 Some(RawDisclosure::Property { name, mut value }) => {
@@ -237,7 +247,7 @@ impl State {
                     self.value(&mut item, depth + 1)?;
                     out.push(item);
                 }
-                Some(d) => match self.take(&d)? {
+                Some(d) => match self.take(d)? {
                     None => {} // undisclosed element or decoy: removed
                     Some(RawDisclosure::Property { .. }) => return Err(DisclosureError::Shape.into()),
                     Some(RawDisclosure::Element { mut value }) => {

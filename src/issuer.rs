@@ -27,13 +27,22 @@ const RESERVED: [&str; 14] =
 pub struct IssuerConfig {
     vct: String,
     validity_days: u32,
-    sd_slots: usize,
+    /// A fixed number of `_sd` digests, or `None` for the default: 8, or
+    /// the smallest multiple of 8 that holds the claims.
+    sd_slots: Option<usize>,
     max_batch: usize,
 }
 
+/// The default `_sd` padding unit: every credential of the shipped
+/// policies (at most 3 + 5 disclosable claims) has exactly this many
+/// digests.
+const SD_SLOT_UNIT: usize = 8;
+/// The most `_sd` digests a credential may have.
+const MAX_SD_SLOTS: usize = 256;
+
 impl Default for IssuerConfig {
     fn default() -> Self {
-        Self { vct: SCORE_VCT.into(), validity_days: 30, sd_slots: 16, max_batch: 16 }
+        Self { vct: SCORE_VCT.into(), validity_days: 30, sd_slots: None, max_batch: 16 }
     }
 }
 
@@ -53,11 +62,15 @@ impl IssuerConfig {
     }
 
     /// Sets the fixed number of `_sd` digests every credential carries
-    /// (real ones padded with decoys; 1 to 256, default 16), so the count of
-    /// disclosable claims does not leak.
+    /// (real ones padded with decoys; 1 to 256), so the count of
+    /// disclosable claims does not leak. By default a credential has 8
+    /// digests (enough for every shipped policy: tier, policy, scale and up
+    /// to five perks), or, with more claims, the next multiple of 8, which
+    /// then reveals the claim count rounded up to a multiple of 8; an
+    /// issuer with such policies sets a fixed count that covers them all.
     #[must_use]
     pub fn with_sd_slots(mut self, slots: usize) -> Self {
-        self.sd_slots = slots;
+        self.sd_slots = Some(slots);
         self
     }
 
@@ -212,7 +225,7 @@ impl Issuer {
         if !(1..=1024).contains(&config.max_batch) {
             return Err(IssuanceError::Config { reason: "max batch must be 1 to 1024" }.into());
         }
-        if !(1..=256).contains(&config.sd_slots) {
+        if config.sd_slots.is_some_and(|n| !(1..=MAX_SD_SLOTS).contains(&n)) {
             return Err(IssuanceError::Config { reason: "sd slots must be 1 to 256" }.into());
         }
         if config.vct.is_empty() || config.vct.len() > 256 {
@@ -323,9 +336,10 @@ impl Issuer {
         if holder.is_weak() {
             return Err(IssuanceError::WeakHolderKey.into());
         }
-        let slots = self.config.sd_slots;
-        if claims.disclosable.len() > slots {
-            return Err(IssuanceError::TooManyClaims { limit: slots }.into());
+        let n = claims.disclosable.len();
+        let slots = self.config.sd_slots.unwrap_or_else(|| n.div_ceil(SD_SLOT_UNIT).max(1) * SD_SLOT_UNIT);
+        if n > slots || slots > MAX_SD_SLOTS {
+            return Err(IssuanceError::TooManyClaims { limit: slots.min(MAX_SD_SLOTS) }.into());
         }
         let disclosures: Vec<Disclosure> = claims.iter().map(|(k, v)| Disclosure::new(k, v, rng)).collect();
         let mut digests: Vec<String> = disclosures.iter().map(|d| d.digest().to_owned()).collect();

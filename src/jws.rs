@@ -76,6 +76,21 @@ impl<'a> UnverifiedJws<'a> {
         self.header.get("kid").and_then(Value::as_str).ok_or_else(|| HeaderError::MissingKid.into())
     }
 
+    /// The signed bytes, `header.payload`.
+    pub(crate) fn signing_input(&self) -> &'a [u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// The 64 signature bytes.
+    pub(crate) fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
+    /// The algorithm the header names (already one this crate supports).
+    pub(crate) fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
     /// Checks the signature with `key`'s own algorithm. A header `alg` that
     /// names another algorithm than the key's fails like a bad signature:
     /// the header never picks how a signature is checked.

@@ -420,17 +420,25 @@ impl<R: Role> PublicKey<R> {
         b64_encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()))
     }
 
-    /// Checks a signature over `msg` with this key's own algorithm:
-    /// Ed25519 `verify_strict`, or ECDSA P-256 SHA-256 (`r ‖ s`).
+    /// Checks a signature over `msg` with this key's own algorithm: Ed25519
+    /// under the crate's one rule (see `src/ed25519.rs`: canonical `s`, `A`
+    /// and `R`, neither of small order, the cofactored equation; batch
+    /// verification agrees), or ECDSA P-256 SHA-256 (`r ‖ s`).
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
         match &self.inner {
-            PublicInner::Ed25519(k) => {
-                let sig = ed25519_dalek::Signature::from_bytes(sig);
-                k.verify_strict(msg, &sig).is_ok()
-            }
+            PublicInner::Ed25519(_) => self.ed25519_key().is_some_and(|k| crate::ed25519::verify(&k, msg, sig)),
             PublicInner::P256(p) => {
                 ring::signature::UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, p).verify(msg, sig).is_ok()
             }
+        }
+    }
+
+    /// The key for [`crate::ed25519`]: `None` for a P-256 key, or an
+    /// Ed25519 key that is non-canonical or of small order.
+    pub(crate) fn ed25519_key(&self) -> Option<crate::ed25519::VerifyKey> {
+        match &self.inner {
+            PublicInner::Ed25519(k) => crate::ed25519::VerifyKey::from_dalek(k),
+            PublicInner::P256(_) => None,
         }
     }
 }

@@ -7,6 +7,7 @@ mod batch;
 mod breakdown;
 mod credential;
 mod disclosure;
+mod ed25519;
 mod encoding;
 pub mod error;
 pub mod hazmat;

@@ -197,7 +197,7 @@ pub(crate) fn prove(entry: &RangeEntry, seed: &RangeSeed, value: u64, atom: &Ato
 pub(crate) fn verify(
     predicate: &Predicate,
     entries: &BTreeMap<String, RangeEntry>,
-    proofs: &Map<String, Value>,
+    proofs: Option<&Map<String, Value>>,
 ) -> Result<(), Error> {
     let name = || predicate.to_string();
     for atom in atoms(predicate) {
@@ -205,8 +205,10 @@ pub(crate) fn verify(
             .get(atom.attribute)
             .ok_or_else(|| PredicateError::NoCommitment { attribute: atom.attribute.to_owned() })?;
         let key = atom.to_string();
-        let encoded =
-            proofs.get(&key).and_then(Value::as_str).ok_or(PredicateError::MissingProof { predicate: name() })?;
+        let encoded = proofs
+            .and_then(|m| m.get(&key))
+            .and_then(Value::as_str)
+            .ok_or(PredicateError::MissingProof { predicate: name() })?;
         let invalid = || Error::from(PredicateError::ProofInvalid { predicate: name() });
         // Bound the decode by the one length the parameters allow.
         if encoded.len() != (entry.params.proof_len() * 4).div_ceil(3) {
@@ -221,10 +223,10 @@ pub(crate) fn verify(
 }
 
 /// Reads `range_proofs` from a KB-JWT payload, bounded.
-pub(crate) fn proofs_of(kb_payload: &Map<String, Value>, max: usize) -> Result<Map<String, Value>, Error> {
+pub(crate) fn proofs_of(kb_payload: &Map<String, Value>, max: usize) -> Result<Option<&Map<String, Value>>, Error> {
     match kb_payload.get("range_proofs") {
-        None => Ok(Map::new()),
-        Some(Value::Object(m)) if m.len() <= max => Ok(m.clone()),
+        None => Ok(None),
+        Some(Value::Object(m)) if m.len() <= max => Ok(Some(m)),
         Some(Value::Object(_)) => Err(LimitError::TooManyPredicates { limit: max }.into()),
         Some(_) => Err(MalformedError::Claim { name: "range_proofs" }.into()),
     }
@@ -304,9 +306,9 @@ mod tests {
             proofs.insert(a.to_string(), json!(prove(&entry, &seed, 712, &a).unwrap()));
         }
         let entries = BTreeMap::from([("score".to_owned(), entry)]);
-        verify(&p, &entries, &proofs).unwrap();
+        verify(&p, &entries, Some(&proofs)).unwrap();
         let other: Predicate = "713<=score<=5000".parse().unwrap();
-        assert_eq!(verify(&other, &entries, &proofs).unwrap_err().check(), "predicate.missing_proof");
+        assert_eq!(verify(&other, &entries, Some(&proofs)).unwrap_err().check(), "predicate.missing_proof");
         let p713: Predicate = "score>=713".parse().unwrap();
         let a = &atoms(&p713)[0];
         assert_eq!(prove(&entry, &seed, 712, a), Err(RangeError::PredicateFalse));

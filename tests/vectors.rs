@@ -195,3 +195,49 @@ fn adversarial_vectors_match_the_generator() {
         );
     }
 }
+
+/// `Verifier::verify_batch` gives every presentation vector exactly the
+/// outcome `Verifier::verify` gives it, with the valid ones interleaved so
+/// that each bad signature shares its batch with good ones.
+#[test]
+fn verify_batch_agrees_with_verify_on_every_presentation_vector() {
+    let file = load("presentations.json");
+    let limits = Limits::default();
+    let mut trust = TrustStore::new();
+    trust.add_metadata(file["trust"].to_string().as_bytes(), &limits).unwrap_or_else(|e| panic!("trust: {e}"));
+    let mut verifier = Verifier::new(trust);
+    for token in file["status_lists"].as_array().map_or(&[][..], Vec::as_slice) {
+        verifier.add_status_list(token.as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let now = UnixTime(file["now"].as_u64().unwrap_or_else(|| panic!("now")));
+    // The vectors that run under the file's own trust and status lists.
+    let plain: Vec<(PresentationRequest, String)> = vectors(&file)
+        .iter()
+        .filter(|v| v.get("extra_trust").is_none() && v.get("status_lists").is_none())
+        .filter_map(|v| {
+            let request = PresentationRequest::from_json(v["request"].to_string().as_bytes(), &limits).ok()?;
+            Some((request, v.get("presentation")?.as_str()?.to_owned()))
+        })
+        .collect();
+    assert!(plain.len() >= 100, "{} vectors", plain.len());
+    let items: Vec<(&PresentationRequest, &str)> = plain.iter().map(|(r, p)| (r, p.as_str())).collect();
+    let check = |r: &Result<creditproof::VerifiedPresentation, creditproof::Error>| match r {
+        Ok(v) => Ok(v.clone()),
+        Err(e) => Err(e.check()),
+    };
+    let single: Vec<_> = items.iter().map(|(r, p)| check(&verifier.verify(r, p, now))).collect();
+    assert!(single.iter().filter(|o| o.is_ok()).count() >= 5);
+    assert!(single.iter().any(|o| o == &Err("signature.issuer")));
+    assert!(single.iter().any(|o| o == &Err("holder_binding.signature")));
+    let batch: Vec<_> = verifier.verify_batch(&items, now).iter().map(check).collect();
+    assert_eq!(batch, single);
+    // Each item alone in a batch, and the batch reversed.
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(check(&verifier.verify_batch(&[*item], now)[0]), single[i]);
+    }
+    let reversed: Vec<_> = items.iter().rev().copied().collect();
+    let mut back: Vec<_> = verifier.verify_batch(&reversed, now).iter().map(check).collect();
+    back.reverse();
+    assert_eq!(back, single);
+    assert!(verifier.verify_batch(&[], now).is_empty());
+}

@@ -39,7 +39,9 @@
 //!   issuer signature and the key-binding signature every presentation
 //!   needs).
 //! - **Batch verify** 64 presentations of kind (b), each with its own
-//!   request and credential; per presentation and as the same ratio.
+//!   request and credential, with `Verifier::verify_batch` (all Ed25519
+//!   signatures in one randomized equation, verdicts identical to `verify`);
+//!   per presentation and as the same ratio.
 //! - **Present** (`Wallet::present`, for each kind; a credential is single
 //!   use, so every call gets a fresh wallet with one unspent credential,
 //!   built outside the clock) and **issue**

@@ -12,3 +12,4 @@ mod range;
 mod sd_jwt;
 mod secrets;
 mod status;
+mod verify_batch;

@@ -183,3 +183,28 @@ fn generic_mode_checks_iss_and_kid_when_told_them() {
     let two = base().with_key(issuer.kid(), issuer.public_key()).with_key("other", other);
     assert!(two.verify(p.as_str(), NOW).is_ok());
 }
+
+#[test]
+fn es256_presentations_in_a_batch_next_to_ed25519_ones() {
+    let (issuer, mut wallet, mut rng) = es256_world();
+    let mut fx = crate::fixture::Fixture::new();
+    let mut trust = fx.trust.clone();
+    trust.add(ISS, issuer.public_key());
+    let r1 = PresentationRequest::builder(AUD).disclose("tier").build(&mut rng).unwrap();
+    let p1 = wallet.present(&r1, PresentOptions::default(), NOW, &mut rng).unwrap();
+    let r2 = fx.request(&["tier"], &[]);
+    let p2 = fx.present(&r2);
+    // A P-256 key-binding signature with a character changed mid-way.
+    let mut bad = p1.as_str().as_bytes().to_vec();
+    let at = bad.len() - 10;
+    bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
+    let bad = String::from_utf8(bad).unwrap();
+    let items = [(&r1, p1.as_str()), (&r2, p2.as_str()), (&r1, bad.as_str())];
+    let verifier = Verifier::new(trust);
+    let outcomes = verifier.verify_batch(&items, NOW);
+    assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+    assert_eq!(outcomes[2].as_ref().unwrap_err().check(), "holder_binding.signature");
+    for ((r, p), outcome) in items.iter().zip(&outcomes) {
+        assert_eq!(&verifier.verify(r, p, NOW), outcome);
+    }
+}

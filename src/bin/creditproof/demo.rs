@@ -82,7 +82,7 @@ pub fn run() -> Result<(), CliError> {
     for k in &keys {
         wallet.store(issuer.issue(k, &claims, now, &mut rng).map_err(fail)?).map_err(fail)?;
     }
-    println!("each credential carries 16 digests (real ones padded with decoys)");
+    println!("each credential carries 8 digests (real ones padded with decoys)");
 
     step(5, "A car-rental desk asks one question: eligible for a no-deposit rental?");
     let desk_request = request("https://rental-desk.example", "perk:no_deposit_rental", &mut rng)?;
