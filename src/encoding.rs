@@ -234,6 +234,11 @@ pub(crate) fn get_opt_numeric_date(
     }
 }
 
+/// Reads a required NumericDate (see [`get_opt_numeric_date`]).
+pub(crate) fn get_numeric_date(m: &Map<String, Value>, name: &'static str, round: Round) -> Result<u64, Error> {
+    get_opt_numeric_date(m, name, round)?.ok_or_else(|| MalformedError::Claim { name }.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::credential::KB_TYP;
 use crate::disclosure::{process, sha256_b64};
-use crate::encoding::{get_opt_numeric_date, Round};
+use crate::encoding::{get_numeric_date, get_opt_numeric_date, Round};
 use crate::error::{Error, HolderBindingError, LimitError, MalformedError, SignatureError, TimeError, TrustError};
 use crate::jws::UnverifiedJws;
 use crate::keys::{HolderPublicKey, IssuerPublicKey};
@@ -118,7 +118,10 @@ impl SdJwtVerifier {
     #[must_use]
     pub fn with_key(mut self, kid: impl Into<String>, key: IssuerPublicKey) -> Self {
         let kid = kid.into();
-        self.keys.retain(|(k, existing)| k.as_deref() != Some(kid.as_str()) && *existing != key);
+        self.keys.retain(|(k, existing)| match k {
+            Some(k) => *k != kid,
+            None => *existing != key,
+        });
         self.keys.push((Some(kid), key));
         self
     }
@@ -276,11 +279,12 @@ pub(crate) fn check_key_binding<'a>(
     if kb.payload.get("aud").and_then(Value::as_str) != Some(expected.audience) {
         return Err(HolderBindingError::Audience.into());
     }
-    let iat = get_opt_numeric_date(&kb.payload, "iat", Round::Up)?.ok_or(MalformedError::Claim { name: "iat" })?;
-    if iat > expected.now.saturating_add(options.clock_skew_secs()) {
+    // A non-integer iat is rounded the strict way for each check.
+    let iat = |round| get_numeric_date(&kb.payload, "iat", round);
+    if iat(Round::Up)? > expected.now.saturating_add(options.clock_skew_secs()) {
         return Err(HolderBindingError::IssuedInFuture.into());
     }
-    if expected.now.saturating_sub(iat) > options.kb_max_age_secs() {
+    if expected.now.saturating_sub(iat(Round::Down)?) > options.kb_max_age_secs() {
         return Err(HolderBindingError::Stale.into());
     }
     if kb.payload.get("sd_hash").and_then(Value::as_str) != Some(sha256_b64(expected.sd_jwt.as_bytes()).as_str()) {

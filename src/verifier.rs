@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::credential::{CREDENTIAL_TYP, KB_TYP};
 use crate::disclosure::{process, sha256_matches};
 use crate::ed25519::{self, BatchItem, VerifyKey};
-use crate::encoding::{get_opt_numeric_date, get_opt_u64, get_str, get_u64, Round};
+use crate::encoding::{get_numeric_date, get_opt_u64, get_str, get_u64, Round};
 use crate::error::{
     DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError, TimeError,
 };
@@ -209,8 +209,9 @@ impl<K: KeyProvider> Verifier<K> {
     /// another's verdict. For large batches this costs well under two
     /// signature verifications per presentation.
     ///
-    /// Every request is still single-use: verifying a presentation in a
-    /// batch consumes its request as [`Verifier::verify`] does.
+    /// Requests stay single-use, and that is the caller's job here as with
+    /// [`Verifier::verify`]: the verifier remembers no nonce, so two items
+    /// with the same request and presentation are both accepted.
     ///
     /// ```
     /// # use creditproof::{Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest,
@@ -348,12 +349,12 @@ impl<K: KeyProvider> Verifier<K> {
         if kb.payload.get("aud").and_then(Value::as_str) != Some(request.audience()) {
             return Err(HolderBindingError::Audience.into());
         }
-        let kb_iat =
-            get_opt_numeric_date(&kb.payload, "iat", Round::Up)?.ok_or(MalformedError::Claim { name: "iat" })?;
-        if kb_iat > now.saturating_add(skew) {
+        // A non-integer iat is rounded the strict way for each check.
+        let kb_iat = |round| get_numeric_date(&kb.payload, "iat", round);
+        if kb_iat(Round::Up)? > now.saturating_add(skew) {
             return Err(HolderBindingError::IssuedInFuture.into());
         }
-        if now.saturating_sub(kb_iat) > self.options.kb_max_age_secs {
+        if now.saturating_sub(kb_iat(Round::Down)?) > self.options.kb_max_age_secs {
             return Err(HolderBindingError::Stale.into());
         }
         if !kb.payload.get("sd_hash").and_then(Value::as_str).is_some_and(|h| sha256_matches(h, sd_jwt_part)) {

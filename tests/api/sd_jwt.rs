@@ -72,9 +72,10 @@ fn rfc9901_section_5_2_fails_each_check_it_should() {
     let mut parts: Vec<&str> = sd_jwt.split('~').collect();
     parts.remove(1);
     assert_eq!(check(&good, &parts.join("~"), now), "holder_binding.sd_hash");
-    // A disclosure the issuer never signed.
-    let forged = sd_jwt.replacen("~WyJ", "~WyJA", 1);
-    assert!(good.verify(&forged, now).is_err());
+    // A well-formed disclosure the issuer never signed.
+    let extra = crate::fixture::b64(r#"["c2FsdHNhbHRzYWx0","given_name","Mallory"]"#);
+    let forged = sd_jwt.replacen('~', &format!("~{extra}~"), 1);
+    assert_eq!(check(&good, &forged, now), "disclosure.unreferenced");
 }
 
 fn es256_world() -> (Issuer, Wallet, SeededRng) {
@@ -132,7 +133,9 @@ fn a_retired_key_still_published_keeps_its_credentials_verifying() {
     wallet.store(old.issue(&holder, &claims(), NOW, &mut rng).unwrap()).unwrap();
 
     // Rotate to a P-256 key; the old key is retired but still published.
-    let mut new = Issuer::new(ISS, IssuerSigningKey::generate_with(Algorithm::Es256, &mut rng).unwrap()).unwrap();
+    let new_key = IssuerSigningKey::generate_with(Algorithm::Es256, &mut rng).unwrap();
+    let new_secret = new_key.to_secret_string();
+    let mut new = Issuer::new(ISS, new_key).unwrap();
     new.publish_retired_key(old.public_key());
     let metadata = new.metadata();
     assert_eq!(metadata["jwks"]["keys"].as_array().unwrap().len(), 2);
@@ -147,14 +150,12 @@ fn a_retired_key_still_published_keeps_its_credentials_verifying() {
         assert!(verifier.verify(&request, p.as_str(), NOW).is_ok());
     }
 
-    // Once the old key is no longer published, what it signed stops verifying.
+    // Once the old key is no longer published (the same new issuer, without
+    // the retired key), what it signed stops verifying.
+    let unpublished = Issuer::new(ISS, IssuerSigningKey::from_secret_string(&new_secret).unwrap()).unwrap();
+    assert_eq!(unpublished.metadata()["jwks"]["keys"].as_array().unwrap().len(), 1);
     let mut trust = TrustStore::new();
-    trust
-        .add_metadata(
-            Issuer::new(ISS, IssuerSigningKey::generate(&mut rng)).unwrap().metadata().to_string().as_bytes(),
-            &Default::default(),
-        )
-        .unwrap();
+    trust.add_metadata(unpublished.metadata().to_string().as_bytes(), &Default::default()).unwrap();
     let mut wallet2 = Wallet::new();
     let h = wallet2.generate_key(&mut rng);
     wallet2.store(old.issue(&h, &claims(), NOW, &mut rng).unwrap()).unwrap();
@@ -207,4 +208,16 @@ fn es256_presentations_in_a_batch_next_to_ed25519_ones() {
     for ((r, p), outcome) in items.iter().zip(&outcomes) {
         assert_eq!(&verifier.verify(r, p, NOW), outcome);
     }
+}
+
+#[test]
+fn one_key_under_two_kids_is_found_by_either() {
+    let (issuer, mut wallet, mut rng) = es256_world();
+    let request = PresentationRequest::builder(AUD).disclose("tier").build(&mut rng).unwrap();
+    let p = wallet.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
+    let v = SdJwtVerifier::new(issuer.public_key(), "dc+sd-jwt")
+        .with_key_binding(KeyBinding::required(request.nonce(), request.audience()))
+        .with_key(issuer.kid(), issuer.public_key())
+        .with_key("alias", issuer.public_key());
+    assert!(v.verify(p.as_str(), NOW).is_ok());
 }

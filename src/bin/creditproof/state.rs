@@ -45,9 +45,10 @@ pub fn init_issuer(
 }
 
 /// Writes the issuer file atomically, then wipes the secret from `state`.
-fn write_issuer_state(dir: &Path, mut state: Value, replace: bool) -> Result<(), CliError> {
-    let text = Zeroizing::new(serde_json::to_string_pretty(&state).unwrap_or_default());
-    wipe_secret(&mut state);
+/// Not locked: run one key-changing command per issuer directory at a time.
+fn write_issuer_state(dir: &Path, state: Value, replace: bool) -> Result<(), CliError> {
+    let state = WipeOnDrop(state);
+    let text = Zeroizing::new(serde_json::to_string_pretty(&state.0).unwrap_or_default());
     write_file(&dir.join(ISSUER_FILE), text.as_bytes(), Access::Secret, replace)
 }
 
@@ -71,7 +72,9 @@ fn read_issuer_state(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<
     check_private(&path, allow_insecure)?;
     let bytes = Zeroizing::new(read_bounded(&path, MAX_STATE)?);
     let bad = |what: &str| CliError::from((path.as_path(), what.to_owned()));
-    let mut v: Value = serde_json::from_slice(&bytes).map_err(|_| bad("is not valid json"))?;
+    // Wiped however this function returns.
+    let v = WipeOnDrop(serde_json::from_slice(&bytes).map_err(|_| bad("is not valid json"))?);
+    let v = &v.0;
     if v.get("type").and_then(Value::as_str) != Some("creditproof-issuer/1") {
         return Err(bad("is not a creditproof issuer file"));
     }
@@ -79,15 +82,23 @@ fn read_issuer_state(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<
     let secret = v.get("signing_key").and_then(Value::as_str).unwrap_or_default();
     let key = IssuerSigningKey::from_secret_string(secret).map_err(|_| bad("has no valid `signing_key`"))?;
     let mut issuer = Issuer::new(iss, key).map_err(|e| CliError::from((path.as_path(), e)))?;
-    for retired in retired_keys(&v) {
+    for retired in retired_keys(v) {
         let key = IssuerPublicKey::from_jwk(&retired["jwk"]).map_err(|_| bad("has an invalid retired key"))?;
         if retired["publish_until"].as_u64().unwrap_or(0) > now.as_secs() {
             issuer.publish_retired_key(key);
         }
     }
-    wipe_secret(&mut v);
     let json = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
     Ok(IssuerState { json, issuer })
+}
+
+/// Issuer state parsed into a `Value`, its secret wiped on drop.
+struct WipeOnDrop(Value);
+
+impl Drop for WipeOnDrop {
+    fn drop(&mut self) {
+        wipe_secret(&mut self.0);
+    }
 }
 
 fn retired_keys(v: &Value) -> Vec<Value> {
@@ -115,7 +126,7 @@ pub fn rotate_key(
 ) -> Result<(String, String), CliError> {
     let state = read_issuer_state(dir, allow_insecure, now)?;
     let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
-    wipe_secret(&mut v);
+    wipe_secret(&mut v); // replaced below by the new key's secret
     let old = state.issuer.public_key();
     let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
     let new_kid = key.public_key().thumbprint();
@@ -129,19 +140,20 @@ pub fn rotate_key(
 }
 
 /// Stops publishing a retired key now (e.g. after a compromise): what it
-/// signed stops verifying once verifiers refresh the metadata.
+/// signed stops verifying for verifiers that build their trust store
+/// afresh from the new metadata.
 pub fn remove_key(dir: &Path, kid: &str, allow_insecure: bool) -> Result<(), CliError> {
     let state = read_issuer_state(dir, allow_insecure, UnixTime::now())?;
     if state.issuer.kid() == kid {
         return Err(CliError(format!("{kid} is the current signing key; rotate first (`issuer rotate-key`)")));
     }
-    let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
-    let mut retired = retired_keys(&v);
+    let mut retired = retired_keys(&WipeOnDrop(serde_json::from_str(&state.json).unwrap_or(Value::Null)).0);
     let before = retired.len();
     retired.retain(|r| IssuerPublicKey::from_jwk(&r["jwk"]).map(|k| k.thumbprint()).ok().as_deref() != Some(kid));
     if retired.len() == before {
         return Err(CliError(format!("{kid} is not a retired key of this issuer")));
     }
+    let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
     v["retired_keys"] = Value::Array(retired);
     write_issuer_state(dir, v, true)
 }
