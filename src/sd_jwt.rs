@@ -29,7 +29,7 @@
 use serde_json::{Map, Value};
 
 use crate::credential::KB_TYP;
-use crate::disclosure::{process, sha256_b64};
+use crate::disclosure::{process, sha256_matches};
 use crate::encoding::{get_numeric_date, get_opt_numeric_date, Round};
 use crate::error::{Error, HolderBindingError, LimitError, MalformedError, SignatureError, TimeError, TrustError};
 use crate::jws::UnverifiedJws;
@@ -184,7 +184,7 @@ impl SdJwtVerifier {
             (KeyBinding::None, "") => None,
             (KeyBinding::None, _) => return Err(HolderBindingError::Unexpected.into()),
             (KeyBinding::Required { nonce, audience }, kb) => {
-                let holder = holder_key(&claims)?;
+                let holder = cnf_holder_key(&claims).ok_or(HolderBindingError::NoConfirmationKey)?;
                 let expected = ExpectedBinding { nonce, audience, sd_jwt: split.sd_jwt, now };
                 check_key_binding(kb, &holder, &expected, &self.options)?;
                 Some(holder)
@@ -222,7 +222,8 @@ pub(crate) struct Split<'a> {
 }
 
 /// Splits an SD-JWT (+KB) with at most [`Limits::max_disclosures`]
-/// disclosures; empty disclosures are refused.
+/// disclosures; empty disclosures are refused (an empty JWT fails when its
+/// header is parsed, as `malformed.jws`).
 pub(crate) fn split<'a>(input: &'a str, limits: &Limits) -> Result<Split<'a>, Error> {
     let i = input.rfind('~').ok_or(MalformedError::SdJwtStructure)?;
     let (sd_jwt, kb) = (&input[..=i], &input[i + 1..]);
@@ -232,20 +233,20 @@ pub(crate) fn split<'a>(input: &'a str, limits: &Limits) -> Result<Split<'a>, Er
     if disclosures.len() > limits.max_disclosures() {
         return Err(LimitError::TooManyDisclosures { limit: limits.max_disclosures() }.into());
     }
-    if jwt.is_empty() || disclosures.iter().any(|d| d.is_empty()) {
+    if disclosures.iter().any(|d| d.is_empty()) {
         return Err(MalformedError::SdJwtStructure.into());
     }
     Ok(Split { jwt, disclosures, sd_jwt, kb })
 }
 
-/// The holder key of processed claims: `cnf.jwk`, not a weak point.
-fn holder_key(claims: &Map<String, Value>) -> Result<HolderPublicKey, Error> {
+/// The holder key of a payload or its processed claims: `cnf.jwk`, a valid
+/// JWK and not a weak point.
+pub(crate) fn cnf_holder_key(claims: &Map<String, Value>) -> Option<HolderPublicKey> {
     claims
         .get("cnf")
         .and_then(|c| c.get("jwk"))
         .and_then(|jwk| HolderPublicKey::from_jwk(jwk).ok())
         .filter(|k| !k.is_weak())
-        .ok_or_else(|| HolderBindingError::NoConfirmationKey.into())
 }
 
 /// What a key binding JWT must state.
@@ -273,22 +274,33 @@ pub(crate) fn check_key_binding<'a>(
     if !kb.verify(holder) {
         return Err(HolderBindingError::Signature.into());
     }
-    if kb.payload.get("nonce").and_then(Value::as_str) != Some(expected.nonce) {
+    check_key_binding_claims(&kb.payload, expected, options)?;
+    Ok(kb)
+}
+
+/// RFC 9901 §7.3 after the signature: `nonce`, `aud`, `iat` (not in the
+/// future, not older than allowed; a fraction rounded the strict way for
+/// each) and `sd_hash`, in that order.
+pub(crate) fn check_key_binding_claims(
+    payload: &Map<String, Value>,
+    expected: &ExpectedBinding<'_>,
+    options: &VerifierOptions,
+) -> Result<(), Error> {
+    if payload.get("nonce").and_then(Value::as_str) != Some(expected.nonce) {
         return Err(HolderBindingError::Nonce.into());
     }
-    if kb.payload.get("aud").and_then(Value::as_str) != Some(expected.audience) {
+    if payload.get("aud").and_then(Value::as_str) != Some(expected.audience) {
         return Err(HolderBindingError::Audience.into());
     }
-    // A non-integer iat is rounded the strict way for each check.
-    let iat = |round| get_numeric_date(&kb.payload, "iat", round);
+    let iat = |round| get_numeric_date(payload, "iat", round);
     if iat(Round::Up)? > expected.now.saturating_add(options.clock_skew_secs()) {
         return Err(HolderBindingError::IssuedInFuture.into());
     }
     if expected.now.saturating_sub(iat(Round::Down)?) > options.kb_max_age_secs() {
         return Err(HolderBindingError::Stale.into());
     }
-    if kb.payload.get("sd_hash").and_then(Value::as_str) != Some(sha256_b64(expected.sd_jwt.as_bytes()).as_str()) {
+    if !payload.get("sd_hash").and_then(Value::as_str).is_some_and(|h| sha256_matches(h, expected.sd_jwt)) {
         return Err(HolderBindingError::SdHash.into());
     }
-    Ok(kb)
+    Ok(())
 }

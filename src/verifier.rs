@@ -11,16 +11,17 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::credential::{CREDENTIAL_TYP, KB_TYP};
-use crate::disclosure::{process, sha256_matches};
+use crate::disclosure::process;
 use crate::ed25519::{self, BatchItem, VerifyKey};
-use crate::encoding::{get_numeric_date, get_opt_u64, get_str, get_u64, Round};
+use crate::encoding::{get_opt_u64, get_str, get_u64};
 use crate::error::{
     DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError, TimeError,
 };
 use crate::jws::UnverifiedJws;
-use crate::keys::{Algorithm, HolderPublicKey, PublicKey, Role};
+use crate::keys::{Algorithm, PublicKey, Role};
 use crate::predicate::{self, parse_range_claim, proofs_of};
 use crate::request::{Predicate, PresentationRequest};
+use crate::sd_jwt::{check_key_binding_claims, cnf_holder_key, split, ExpectedBinding, Split};
 use crate::status::{StatusLists, StatusRef};
 use crate::time::UnixTime;
 use crate::trust::KeyProvider;
@@ -291,19 +292,7 @@ impl<K: KeyProvider> Verifier<K> {
             );
         }
         // 2. Split: `<jwt>~<d1>~...~<dn>~<kb>`.
-        let (sd_jwt_part, kb) = match presentation.rfind('~') {
-            Some(i) => (&presentation[..=i], &presentation[i + 1..]),
-            None => return Err(MalformedError::SdJwtStructure.into()),
-        };
-        let mut parts = sd_jwt_part[..sd_jwt_part.len() - 1].split('~');
-        let jwt = parts.next().unwrap_or_default();
-        let disclosures: Vec<&str> = parts.by_ref().take(limits.max_disclosures() + 1).collect();
-        if disclosures.len() > limits.max_disclosures() {
-            return Err(LimitError::TooManyDisclosures { limit: limits.max_disclosures() }.into());
-        }
-        if disclosures.iter().any(|d| d.is_empty()) {
-            return Err(MalformedError::SdJwtStructure.into());
-        }
+        let Split { jwt, disclosures, sd_jwt: sd_jwt_part, kb } = split(presentation, limits)?;
         // 3. Header (alg first, then typ) and strict decoding of the JWT.
         let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
         let kid = jws.kid()?;
@@ -327,12 +316,7 @@ impl<K: KeyProvider> Verifier<K> {
         // 7. Disclosures (RFC 9901 §7.1).
         // The holder key is read here, before `process` consumes the
         // payload, but a missing or bad one fails at its place in step 8.
-        let holder_key = jws
-            .payload
-            .get("cnf")
-            .and_then(|c| c.get("jwk"))
-            .and_then(|jwk| HolderPublicKey::from_jwk(jwk).ok())
-            .filter(|k| !k.is_weak());
+        let holder_key = cnf_holder_key(&jws.payload);
         let ranges = parse_range_claim(&jws.payload)?;
         let status = StatusRef::from_payload(&jws.payload)?;
         let processed = process(jws.payload, &disclosures, limits)?;
@@ -343,23 +327,9 @@ impl<K: KeyProvider> Verifier<K> {
         }
         let kb = UnverifiedJws::parse(kb, KB_TYP, limits, "key binding jwt")?;
         pending.defer_or_check(SigKind::Holder, &holder_key, &kb)?;
-        if kb.payload.get("nonce").and_then(Value::as_str) != Some(request.nonce()) {
-            return Err(HolderBindingError::Nonce.into());
-        }
-        if kb.payload.get("aud").and_then(Value::as_str) != Some(request.audience()) {
-            return Err(HolderBindingError::Audience.into());
-        }
-        // A non-integer iat is rounded the strict way for each check.
-        let kb_iat = |round| get_numeric_date(&kb.payload, "iat", round);
-        if kb_iat(Round::Up)? > now.saturating_add(skew) {
-            return Err(HolderBindingError::IssuedInFuture.into());
-        }
-        if now.saturating_sub(kb_iat(Round::Down)?) > self.options.kb_max_age_secs {
-            return Err(HolderBindingError::Stale.into());
-        }
-        if !kb.payload.get("sd_hash").and_then(Value::as_str).is_some_and(|h| sha256_matches(h, sd_jwt_part)) {
-            return Err(HolderBindingError::SdHash.into());
-        }
+        let expected =
+            ExpectedBinding { nonce: request.nonce(), audience: request.audience(), sd_jwt: sd_jwt_part, now };
+        check_key_binding_claims(&kb.payload, &expected, &self.options)?;
         // 9. Status.
         if let Some(status) = &status {
             self.status_lists.check(&issuer, status, now, skew)?;
