@@ -41,6 +41,6 @@ pub use request::{Predicate, PresentationRequest, RequestBuilder};
 pub use rng::{SecureRng, SystemRng};
 pub use status::{StatusLists, StatusRef, STATUS_LIST_TYP};
 pub use time::{UnixTime, DAY};
-pub use trust::{KeyProvider, TrustStore};
+pub use trust::{IssuerMetadata, KeyProvider, TrustStore};
 pub use verifier::{verdict_json, VerifiedPresentation, Verifier, VerifierOptions};
 pub use wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};

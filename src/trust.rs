@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::encoding::parse_json_object;
 use crate::error::{Error, MalformedError, TrustError};
@@ -45,29 +45,69 @@ impl TrustStore {
     /// (draft-ietf-oauth-sd-jwt-vc: `{"issuer": ..., "jwks": {"keys": [...]}}`).
     /// A key without `kid` is trusted under its thumbprint.
     pub fn add_metadata(&mut self, bytes: &[u8], limits: &Limits) -> Result<&mut Self, Error> {
-        let bad = |reason: &str| Error::from(MalformedError::Request { reason: format!("issuer metadata: {reason}") });
-        let m = parse_json_object(bytes, limits, "issuer metadata")?;
-        let iss = m.get("issuer").and_then(Value::as_str).ok_or_else(|| bad("`issuer` must be a string"))?;
-        let keys = m
-            .get("jwks")
-            .and_then(|j| j.get("keys"))
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("`jwks.keys` must be an array"))?;
-        let mut parsed = Vec::with_capacity(keys.len());
-        for jwk in keys {
-            let key = IssuerPublicKey::from_jwk(jwk)?;
-            let kid = match jwk.get("kid") {
-                None => key.thumbprint(),
-                Some(Value::String(k)) => k.clone(),
-                Some(_) => return Err(bad("`kid` must be a string")),
-            };
-            parsed.push((kid, key));
-        }
-        for (kid, key) in parsed {
-            self.add_with_kid(iss, kid, key);
+        let metadata = IssuerMetadata::from_json(bytes, limits)?;
+        for (kid, key) in metadata.keys {
+            let kid = kid.unwrap_or_else(|| key.thumbprint());
+            self.add_with_kid(metadata.issuer.as_str(), kid, key);
         }
         Ok(self)
     }
+}
+
+/// A JWT VC Issuer Metadata document (draft-ietf-oauth-sd-jwt-vc): the
+/// issuer identifier and its keys, each with the `kid` it is published
+/// under, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerMetadata {
+    issuer: String,
+    keys: Vec<(Option<String>, IssuerPublicKey)>,
+}
+
+impl IssuerMetadata {
+    /// Parses a metadata document (strict JSON within `limits`).
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+        Self::from_map(&parse_json_object(bytes, limits, "issuer metadata")?)
+    }
+
+    /// Reads a metadata document already parsed as JSON.
+    pub fn from_value(doc: &Value) -> Result<Self, Error> {
+        Self::from_map(doc.as_object().ok_or_else(|| bad_metadata("must be a json object"))?)
+    }
+
+    fn from_map(m: &Map<String, Value>) -> Result<Self, Error> {
+        let issuer =
+            m.get("issuer").and_then(Value::as_str).ok_or_else(|| bad_metadata("`issuer` must be a string"))?;
+        let list = m
+            .get("jwks")
+            .and_then(|j| j.get("keys"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad_metadata("`jwks.keys` must be an array"))?;
+        let mut keys = Vec::with_capacity(list.len());
+        for jwk in list {
+            let key = IssuerPublicKey::from_jwk(jwk)?;
+            let kid = match jwk.get("kid") {
+                None => None,
+                Some(Value::String(k)) => Some(k.clone()),
+                Some(_) => return Err(bad_metadata("`kid` must be a string")),
+            };
+            keys.push((kid, key));
+        }
+        Ok(Self { issuer: issuer.to_owned(), keys })
+    }
+
+    /// The issuer identifier (`issuer`), which credentials carry as `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The keys, in document order, with their published `kid`, if any.
+    pub fn keys(&self) -> &[(Option<String>, IssuerPublicKey)] {
+        &self.keys
+    }
+}
+
+fn bad_metadata(reason: &str) -> Error {
+    MalformedError::Request { reason: format!("issuer metadata: {reason}") }.into()
 }
 
 impl KeyProvider for TrustStore {

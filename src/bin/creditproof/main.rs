@@ -15,8 +15,8 @@ use creditproof::registry::Status;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
     batch_to_json, parse_batch, read_breakdown_unverified, verdict_json, verify_breakdown, Algorithm, Claims,
-    IssuerPublicKey, KeyRequest, Limits, NoncePolicy, Predicate, PresentOptions, PresentationRequest, SystemRng,
-    TrustStore, UnixTime, Verifier, VerifierOptions,
+    IssuerMetadata, IssuerPublicKey, KeyRequest, Limits, NoncePolicy, Predicate, PresentOptions, PresentationRequest,
+    SystemRng, TrustStore, UnixTime, Verifier, VerifierOptions,
 };
 use serde_json::Value;
 
@@ -456,20 +456,12 @@ fn sd_jwt_verify(
 ) -> Result<ExitCode, CliError> {
     let key_bytes = read_bounded(key, MAX_FILE)?;
     let doc: Value = serde_json::from_slice(&key_bytes).map_err(|_| CliError::from((key, "is not valid json")))?;
-    let kid_of = |jwk: &Value| jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
-    let (keys, issuer): (Vec<(Option<String>, IssuerPublicKey)>, Option<&str>) = match doc.get("jwks") {
-        None => (vec![(kid_of(&doc), IssuerPublicKey::from_jwk(&doc).map_err(lib_err(key))?)], None),
-        Some(jwks) => {
-            let list =
-                jwks.get("keys").and_then(Value::as_array).ok_or_else(|| CliError::from((key, "has no jwks.keys")))?;
-            let issuer =
-                doc.get("issuer").and_then(Value::as_str).ok_or_else(|| CliError::from((key, "has no issuer")))?;
-            let mut keys = Vec::with_capacity(list.len());
-            for jwk in list {
-                keys.push((kid_of(jwk), IssuerPublicKey::from_jwk(jwk).map_err(lib_err(key))?));
-            }
-            (keys, Some(issuer))
-        }
+    let (keys, issuer) = if doc.get("jwks").is_some() {
+        let metadata = IssuerMetadata::from_value(&doc).map_err(lib_err(key))?;
+        (metadata.keys().to_vec(), Some(metadata.issuer().to_owned()))
+    } else {
+        let kid = doc.get("kid").and_then(Value::as_str).map(str::to_owned);
+        (vec![(kid, IssuerPublicKey::from_jwk(&doc).map_err(lib_err(key))?)], None)
     };
     let Some((_, first)) = keys.first() else {
         return Err((key, "holds no key").into());
