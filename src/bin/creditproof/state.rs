@@ -58,9 +58,10 @@ fn wipe_secret(state: &mut Value) {
     }
 }
 
-/// The issuer file, parsed: its JSON (secret!) and the issuer it describes.
+/// The issuer file, parsed: its JSON (secret, wiped on drop) and the issuer
+/// it describes.
 struct IssuerState {
-    json: Zeroizing<String>,
+    doc: WipeOnDrop,
     issuer: Issuer,
 }
 
@@ -73,8 +74,8 @@ fn read_issuer_state(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<
     let bytes = Zeroizing::new(read_bounded(&path, MAX_STATE)?);
     let bad = |what: &str| CliError::from((path.as_path(), what.to_owned()));
     // Wiped however this function returns.
-    let v = WipeOnDrop(serde_json::from_slice(&bytes).map_err(|_| bad("is not valid json"))?);
-    let v = &v.0;
+    let doc = WipeOnDrop(serde_json::from_slice(&bytes).map_err(|_| bad("is not valid json"))?);
+    let v = &doc.0;
     if v.get("type").and_then(Value::as_str) != Some("creditproof-issuer/1") {
         return Err(bad("is not a creditproof issuer file"));
     }
@@ -88,8 +89,7 @@ fn read_issuer_state(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<
             issuer.publish_retired_key(key);
         }
     }
-    let json = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
-    Ok(IssuerState { json, issuer })
+    Ok(IssuerState { doc, issuer })
 }
 
 /// Issuer state parsed into a `Value`, its secret wiped on drop.
@@ -124,18 +124,18 @@ pub fn rotate_key(
     allow_insecure: bool,
     rng: &mut dyn SecureRng,
 ) -> Result<(String, String), CliError> {
-    let state = read_issuer_state(dir, allow_insecure, now)?;
-    let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
-    wipe_secret(&mut v); // replaced below by the new key's secret
+    let mut state = read_issuer_state(dir, allow_insecure, now)?;
     let old = state.issuer.public_key();
     let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
     let new_kid = key.public_key().thumbprint();
     let until = now.as_secs().saturating_add(state.issuer.credential_lifetime_secs());
-    let mut retired = retired_keys(&v);
+    let v = &mut state.doc.0;
+    let mut retired = retired_keys(v);
     retired.push(json!({"jwk": old.to_jwk(), "retired_at": now.as_secs(), "publish_until": until}));
     v["retired_keys"] = Value::Array(retired);
+    wipe_secret(v); // the old secret, before its string is replaced
     v["signing_key"] = Value::String(key.to_secret_string().to_string());
-    write_issuer_state(dir, v, true)?;
+    write_issuer_state(dir, std::mem::take(v), true)?;
     Ok((new_kid, old.thumbprint()))
 }
 
@@ -143,19 +143,19 @@ pub fn rotate_key(
 /// signed stops verifying for verifiers that build their trust store
 /// afresh from the new metadata.
 pub fn remove_key(dir: &Path, kid: &str, allow_insecure: bool) -> Result<(), CliError> {
-    let state = read_issuer_state(dir, allow_insecure, UnixTime::now())?;
+    let mut state = read_issuer_state(dir, allow_insecure, UnixTime::now())?;
     if state.issuer.kid() == kid {
         return Err(CliError(format!("{kid} is the current signing key; rotate first (`issuer rotate-key`)")));
     }
-    let mut retired = retired_keys(&WipeOnDrop(serde_json::from_str(&state.json).unwrap_or(Value::Null)).0);
+    let v = &mut state.doc.0;
+    let mut retired = retired_keys(v);
     let before = retired.len();
     retired.retain(|r| IssuerPublicKey::from_jwk(&r["jwk"]).map(|k| k.thumbprint()).ok().as_deref() != Some(kid));
     if retired.len() == before {
         return Err(CliError(format!("{kid} is not a retired key of this issuer")));
     }
-    let mut v: Value = serde_json::from_str(&state.json).map_err(|_| CliError("issuer file changed".into()))?;
     v["retired_keys"] = Value::Array(retired);
-    write_issuer_state(dir, v, true)
+    write_issuer_state(dir, std::mem::take(v), true)
 }
 
 /// Opens the issuer's registry (refused if others can read it).
