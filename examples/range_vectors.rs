@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use creditproof::hazmat::range::{
-    commit, mdp, prove, verify, Commitment, RangeError, RangeParams, RangeProof, RangeSeed, VECTORS_DIR,
+    commit, mdp, prove, verify, Commitment, RangeParams, RangeProof, RangeSeed, VECTORS_DIR,
 };
 use serde_json::{json, Value};
 
@@ -20,18 +20,6 @@ fn kat_seed(i: usize) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
-}
-
-fn error_code(e: &RangeError) -> &'static str {
-    match e {
-        RangeError::ProofInvalid => "proof_invalid",
-        RangeError::WrongLength { .. } => "wrong_length",
-        RangeError::Malformed { .. } => "malformed",
-        RangeError::PredicateFalse => "predicate_false",
-        RangeError::ThresholdOutOfRange => "threshold_out_of_range",
-        RangeError::ValueOutOfRange => "value_out_of_range",
-        _ => "other",
-    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -82,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             invalid.push(json!({
                 "name": name, "base": p.base(), "bits": p.bits(),
                 "commitment": hex(c.as_bytes()), "threshold": t.to_string(),
-                "proof": hex(bytes), "error": error_code(&err),
+                "proof": hex(bytes), "error": err.code(),
             }));
             Ok(())
         };
@@ -119,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             prove(&p, value, &RangeSeed::from_bytes(seed_bytes), threshold).err().ok_or("proved a false predicate")?;
         unprovable.push(json!({
             "base": base, "bits": bits, "seed": hex(&seed_bytes),
-            "value": value.to_string(), "threshold": threshold.to_string(), "error": error_code(&e),
+            "value": value.to_string(), "threshold": threshold.to_string(), "error": e.code(),
         }));
     }
 

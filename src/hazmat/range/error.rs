@@ -37,6 +37,23 @@ pub enum RangeError {
     RandomnessUnavailable,
 }
 
+impl RangeError {
+    /// A stable snake_case name for the variant, as the known-answer vectors
+    /// (`tests/vectors/range_kat.json`) record it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidParams => "invalid_params",
+            Self::ValueOutOfRange => "value_out_of_range",
+            Self::ThresholdOutOfRange => "threshold_out_of_range",
+            Self::PredicateFalse => "predicate_false",
+            Self::WrongLength { .. } => "wrong_length",
+            Self::Malformed { .. } => "malformed",
+            Self::ProofInvalid => "proof_invalid",
+            Self::RandomnessUnavailable => "randomness_unavailable",
+        }
+    }
+}
+
 impl fmt::Display for RangeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

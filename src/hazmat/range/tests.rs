@@ -515,18 +515,6 @@ fn unhex(s: &str) -> Vec<u8> {
     (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex")).collect()
 }
 
-fn error_code(e: &RangeError) -> &'static str {
-    match e {
-        RangeError::ProofInvalid => "proof_invalid",
-        RangeError::WrongLength { .. } => "wrong_length",
-        RangeError::Malformed { .. } => "malformed",
-        RangeError::PredicateFalse => "predicate_false",
-        RangeError::ThresholdOutOfRange => "threshold_out_of_range",
-        RangeError::ValueOutOfRange => "value_out_of_range",
-        _ => "other",
-    }
-}
-
 fn num(v: &serde_json::Value, key: &str) -> u64 {
     let s = v[key].as_str().expect("decimal string");
     s.parse().expect("u64")
@@ -566,7 +554,7 @@ fn known_answer_vectors() {
         let res = RangeProof::from_bytes(&p, &unhex(c["proof"].as_str().expect("proof")))
             .and_then(|pr| verify(&p, &com, t, &pr));
         let err = res.expect_err("must fail");
-        assert_eq!(error_code(&err), c["error"].as_str().expect("error"), "{}", c["name"]);
+        assert_eq!(err.code(), c["error"].as_str().expect("error"), "{}", c["name"]);
     }
     let unprovable = doc["predicate_false"].as_array().expect("predicate_false");
     for c in unprovable {
