@@ -39,7 +39,7 @@ fn main() {
     for (k, v) in [("tier", "A"), ("policy", "sesame-style/1")] {
         claims.insert(k, v).expect("claim");
     }
-    claims.insert("no_deposit_rental", true).expect("perk");
+    claims.insert_perk("no_deposit_rental", true).expect("perk");
 
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     let sign = median(2001, || {

@@ -63,7 +63,7 @@ fn civic_claims() -> Claims {
         ("no_deposit_rental", true),
         ("express_airport_security", false),
     ] {
-        c.insert(perk, on).expect("perk");
+        c.insert_perk(perk, on).expect("perk");
     }
     c
 }

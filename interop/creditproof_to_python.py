@@ -23,15 +23,14 @@ CLAIMS = {
     "tier": "A",
     "score": 712,
     "score_scale": {"min": 350, "max": 950},
-    "no_deposit_rental": True,
-    "express_security": True,
+    "perks": {"no_deposit_rental": True, "express_security": True},
 }
 
 # (label, --disclose names, --predicate expressions)
 REQUESTS = [
     ("range score>=650", [], ["score>=650"]),
     ("perk", [], ["perk:no_deposit_rental"]),
-    ("plain disclosures", ["tier", "express_security"], []),
+    ("plain disclosures", ["tier", "perks"], []),
     ("mixed", ["tier"], ["600<=score<=800", "perk:no_deposit_rental"]),
 ]
 
@@ -108,13 +107,14 @@ def compare(case, metadata, req_file, pres_file, verdict, alg, predicates):
     py = v.get_verified_payload()
 
     py_disclosed = {k: val for k, val in py.items() if k not in payload}
-    # A `perk:NAME` predicate is answered by disclosing the flag NAME; the
-    # verdict lists it under `proven`, not `disclosed` (unless the request
-    # also names it with --disclose), so the flag is added back here.
-    cp_disclosed = dict(verdict["disclosed"])
+    # A `perk:NAME` predicate is answered by disclosing the `perks` object
+    # (a recursive disclosure) with the one flag NAME inside; the verdict
+    # lists it under `proven`, not `disclosed` (unless the request also
+    # names `perks` with --disclose), so the flag is added back here.
+    cp_disclosed = json.loads(json.dumps(verdict["disclosed"]))
     for pr in verdict["proven"]:
         if pr.startswith("perk:"):
-            cp_disclosed.setdefault(pr[len("perk:"):], True)
+            cp_disclosed.setdefault("perks", {}).setdefault(pr[len("perk:"):], True)
     if py_disclosed != cp_disclosed:
         raise Failure(
             f"disclosed: sd-jwt {json.dumps(py_disclosed, sort_keys=True)} != creditproof "

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use crate::disclosure::Disclosure;
+use crate::disclosure::{process, Disclosure};
 use crate::encoding::{get_str, get_u64, parse_json_object, to_json};
 use crate::error::{Error, HolderError};
 use crate::jws::UnverifiedJws;
@@ -80,7 +80,9 @@ fn bad(reason: &str) -> Error {
 #[derive(Clone)]
 pub(crate) struct ParsedCredential {
     pub(crate) jwt: String,
-    pub(crate) disclosures: Vec<Disclosure>,
+    /// Every disclosure, with the index of the disclosure whose object
+    /// value references it (`None`: referenced from the payload's `_sd`).
+    disclosures: Vec<(Disclosure, Option<usize>)>,
     pub(crate) holder_key: HolderPublicKey,
     pub(crate) iss: String,
     pub(crate) exp: u64,
@@ -89,27 +91,36 @@ pub(crate) struct ParsedCredential {
 
 impl ParsedCredential {
     /// Splits and checks an issued SD-JWT: the JWT header and payload are
-    /// well formed, every disclosure is referenced by `_sd` exactly once,
-    /// and `cnf.jwk` is a usable Ed25519 key. The issuer signature is not
-    /// checked here (the wallet may not have the trust store).
+    /// well formed, the disclosures pass the verifier's RFC 9901 processing
+    /// (each referenced exactly once), each is referenced from the payload's
+    /// `_sd` or from the `_sd` of a top-level disclosure's object (the
+    /// nesting creditproof issues: `perks`), and `cnf.jwk` is a usable key.
+    /// The issuer signature is not checked here (the wallet may not have the
+    /// trust store).
     pub(crate) fn parse(c: &IssuedCredential, limits: &Limits) -> Result<Self, Error> {
         let s: &str = &c.sd_jwt;
         let body = s.strip_suffix('~').ok_or_else(|| bad("an issued sd-jwt ends with `~`"))?;
         let mut parts = body.split('~');
         let jwt = parts.next().unwrap_or_default();
         let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
-        let disclosures = parts.map(|d| Disclosure::parse(d, limits)).collect::<Result<Vec<_>, _>>()?;
-        let sd: Vec<&str> = jws
-            .payload
-            .get("_sd")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        for (i, d) in disclosures.iter().enumerate() {
-            if !sd.contains(&d.digest()) || disclosures[..i].iter().any(|o| o.digest() == d.digest()) {
-                return Err(bad("a disclosure is not referenced exactly once"));
-            }
+        let encoded: Vec<&str> = parts.collect();
+        process(jws.payload.clone(), &encoded, limits).map_err(|e| bad(&e.to_string()))?;
+        let disclosures = encoded.iter().map(|d| Disclosure::parse(d, limits)).collect::<Result<Vec<_>, _>>()?;
+        let top = sd_digests(&jws.payload);
+        let mut tree = Vec::with_capacity(disclosures.len());
+        for d in &disclosures {
+            let parent = if top.contains(&d.digest()) {
+                None
+            } else {
+                let parent = disclosures.iter().position(|p| {
+                    top.contains(&p.digest())
+                        && p.value().as_object().is_some_and(|o| sd_digests(o).contains(&d.digest()))
+                });
+                Some(parent.ok_or_else(|| bad("a disclosure is nested deeper than one level"))?)
+            };
+            tree.push(parent);
         }
+        let disclosures = disclosures.into_iter().zip(tree).collect();
         let holder_key = jws
             .payload
             .get("cnf")
@@ -134,10 +145,51 @@ impl ParsedCredential {
         Ok(Self { jwt: jwt.to_owned(), disclosures, holder_key, iss, exp, ranges })
     }
 
+    fn position(&self, parent: Option<usize>, name: &str) -> Option<usize> {
+        self.disclosures.iter().position(|(d, p)| *p == parent && d.name() == name)
+    }
+
     /// The disclosure of top-level claim `name`, if the credential has one.
     pub(crate) fn disclosure(&self, name: &str) -> Option<&Disclosure> {
-        self.disclosures.iter().find(|d| d.name() == name)
+        self.position(None, name).map(|i| &self.disclosures[i].0)
     }
+
+    /// The disclosure of claim `name` inside top-level claim `parent`
+    /// (e.g. a perk flag inside `perks`).
+    pub(crate) fn nested(&self, parent: &str, name: &str) -> Option<&Disclosure> {
+        let p = self.position(None, parent)?;
+        self.position(Some(p), name).map(|i| &self.disclosures[i].0)
+    }
+
+    /// Top-level claim `name` with everything nested in it: the
+    /// disclosures to send to disclose it whole.
+    pub(crate) fn whole(&self, name: &str) -> Vec<&Disclosure> {
+        let Some(p) = self.position(None, name) else {
+            return Vec::new();
+        };
+        let mut out = vec![&self.disclosures[p].0];
+        out.extend(self.disclosures.iter().filter(|(_, q)| *q == Some(p)).map(|(d, _)| d));
+        out
+    }
+
+    /// Top-level claim `name` as a verifier sees it when it is disclosed
+    /// whole: nested disclosures substituted, digests removed.
+    pub(crate) fn value(&self, name: &str) -> Option<Value> {
+        let p = self.position(None, name)?;
+        let mut v = self.disclosures[p].0.value().clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("_sd");
+            for (d, _) in self.disclosures.iter().filter(|(_, q)| *q == Some(p)) {
+                o.insert(d.name().to_owned(), d.value().clone());
+            }
+        }
+        Some(v)
+    }
+}
+
+/// The digest strings of an object's `_sd` array (none if absent).
+fn sd_digests(o: &Map<String, Value>) -> Vec<&str> {
+    o.get("_sd").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
 /// Parses a batch file (`{"credentials": [...]}`) into credentials.

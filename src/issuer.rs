@@ -19,30 +19,44 @@ use crate::time::{UnixTime, DAY};
 use crate::{jws, trust, Limits};
 
 /// Claim names the credential format itself uses; a caller cannot set them.
-const RESERVED: [&str; 14] =
-    ["iss", "sub", "aud", "jti", "vct", "iat", "nbf", "exp", "cnf", "status", "range", "_sd", "_sd_alg", "..."];
+const RESERVED: [&str; 15] = [
+    "iss", "sub", "aud", "jti", "vct", "iat", "nbf", "exp", "cnf", "status", "range", "perks", "_sd", "_sd_alg", "...",
+];
+
+/// The name of the recursively disclosable object that holds perk flags.
+pub(crate) const PERKS: &str = "perks";
 
 /// How credentials are shaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerConfig {
     vct: String,
     validity_days: u32,
-    /// A fixed number of `_sd` digests, or `None` for the default: 8, or
-    /// the smallest multiple of 8 that holds the claims.
+    /// A fixed number of top-level `_sd` digests, or `None` for the
+    /// default: the smallest multiple of [`SD_SLOT_UNIT`] that holds the
+    /// claims.
     sd_slots: Option<usize>,
+    /// A fixed number of digests in the `perks` object, or `None` for the
+    /// default: the smallest multiple of [`PERK_SLOT_UNIT`] that holds the
+    /// perks.
+    perk_slots: Option<usize>,
     max_batch: usize,
 }
 
-/// The default `_sd` padding unit: every credential of the shipped
-/// policies (at most 3 + 5 disclosable claims) has exactly this many
-/// digests.
-const SD_SLOT_UNIT: usize = 8;
-/// The most `_sd` digests a credential may have.
+/// The default top-level `_sd` padding unit. A credential issued from a
+/// policy score has exactly four top-level claims, whatever the policy
+/// (`tier`, `policy`, `score_scale`, `perks`), so it carries four digests
+/// and no decoy: there is no count to hide.
+const SD_SLOT_UNIT: usize = 4;
+/// The default padding unit of the digests inside `perks`: every shipped
+/// policy (three to five perks) gives eight, so a disclosed `perks` object
+/// does not tell the policies apart.
+const PERK_SLOT_UNIT: usize = 8;
+/// The most digests one `_sd` array may have.
 const MAX_SD_SLOTS: usize = 256;
 
 impl Default for IssuerConfig {
     fn default() -> Self {
-        Self { vct: SCORE_VCT.into(), validity_days: 30, sd_slots: None, max_batch: 16 }
+        Self { vct: SCORE_VCT.into(), validity_days: 30, sd_slots: None, perk_slots: None, max_batch: 16 }
     }
 }
 
@@ -61,16 +75,28 @@ impl IssuerConfig {
         self
     }
 
-    /// Sets the fixed number of `_sd` digests every credential carries
-    /// (real ones padded with decoys; 1 to 256), so the count of
-    /// disclosable claims does not leak. By default a credential has 8
-    /// digests (enough for every shipped policy: tier, policy, scale and up
-    /// to five perks), or, with more claims, the next multiple of 8, which
-    /// then reveals the claim count rounded up to a multiple of 8; an
-    /// issuer with such policies sets a fixed count that covers them all.
+    /// Sets the fixed number of top-level `_sd` digests every credential
+    /// carries (real ones padded with decoys; 1 to 256), so the count of
+    /// disclosable claims does not leak. By default the claims are padded
+    /// to a multiple of 4: a credential from a policy score always has
+    /// exactly 4 (`tier`, `policy`, `score_scale`, `perks`), so this only
+    /// matters for hand-built [`Claims`] whose number varies between
+    /// holders; such an issuer sets a count that covers every credential.
     #[must_use]
     pub fn with_sd_slots(mut self, slots: usize) -> Self {
         self.sd_slots = Some(slots);
+        self
+    }
+
+    /// Sets the fixed number of digests inside the `perks` object (real
+    /// perk flags padded with decoys; 1 to 256). By default the perks are
+    /// padded to a multiple of 8, which covers every shipped policy; an
+    /// issuer with a policy of more perks sets a count that covers all of
+    /// its policies, so that a disclosed `perks` object does not say which
+    /// policy scored the holder.
+    #[must_use]
+    pub fn with_perk_slots(mut self, slots: usize) -> Self {
+        self.perk_slots = Some(slots);
         self
     }
 
@@ -84,15 +110,24 @@ impl IssuerConfig {
 
 /// Selectively disclosable claims for one credential, by name.
 ///
+/// Three kinds: plain claims ([`Claims::insert`]), each its own top-level
+/// disclosure; perk flags ([`Claims::insert_perk`]), each its own disclosure
+/// inside one recursively disclosable `perks` object, so that any number
+/// of perks costs one top-level digest; and committed integers
+/// ([`Claims::commit`]), which are never signed in the clear.
+///
 /// ```
 /// use creditproof::Claims;
 /// let mut claims = Claims::new();
 /// claims.insert("tier", "A").unwrap();
+/// claims.insert_perk("no_deposit_rental", true).unwrap();
 /// assert!(claims.insert("iss", "x").is_err()); // reserved
+/// assert!(claims.insert("perks", "x").is_err()); // use insert_perk
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Claims {
     disclosable: BTreeMap<String, Value>,
+    perks: BTreeMap<String, bool>,
     committed: BTreeMap<String, (u64, u64)>,
 }
 
@@ -107,6 +142,20 @@ impl Claims {
     pub fn insert(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Self, Error> {
         self.check_name(name)?;
         self.disclosable.insert(name.to_owned(), value.into());
+        Ok(self)
+    }
+
+    /// Adds a perk flag: whether the holder is eligible for perk `name`
+    /// (`[a-z_][a-z0-9_]*`). The credential signs it as `perks.name`, its
+    /// own disclosure inside the `perks` object; a holder proves
+    /// `perk:name` by disclosing the `perks` object and that one flag, and
+    /// the verifier learns neither the other flags nor how many there are
+    /// (beyond the padded count, see [`IssuerConfig::with_perk_slots`]).
+    pub fn insert_perk(&mut self, name: &str, eligible: bool) -> Result<&mut Self, Error> {
+        if !is_identifier(name) || self.perks.contains_key(name) {
+            return Err(IssuanceError::ReservedClaim { name: name.chars().take(64).collect() }.into());
+        }
+        self.perks.insert(name.to_owned(), eligible);
         Ok(self)
     }
 
@@ -142,12 +191,19 @@ impl Claims {
     }
 
     /// Reads claims from a JSON object such as
-    /// `{"tier": "A", "no_deposit_rental": true}`. An integer `"score"`
-    /// requires `"score_scale": {"min": ..., "max": ...}` and is committed
-    /// (never signed in the clear); `score_scale` stays disclosable.
+    /// `{"tier": "A", "perks": {"no_deposit_rental": true}}`. An integer
+    /// `"score"` requires `"score_scale": {"min": ..., "max": ...}` and is
+    /// committed (never signed in the clear); `score_scale` stays
+    /// disclosable. `"perks"`, if present, is an object of boolean flags.
     pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
         let mut m = parse_json_object(bytes, limits, "claims")?;
         let mut claims = Self::new();
+        if let Some(perks) = m.remove(PERKS) {
+            let bad = || Error::from(IssuanceError::Config { reason: "`perks` must be an object of true/false flags" });
+            for (name, flag) in perks.as_object().ok_or_else(bad)? {
+                claims.insert_perk(name, flag.as_bool().ok_or_else(bad)?)?;
+            }
+        }
         if let Some(score) = m.remove("score") {
             let bad = |reason| Error::from(IssuanceError::Config { reason });
             let score = score.as_u64().ok_or_else(|| bad("`score` must be a non-negative integer"))?;
@@ -171,7 +227,7 @@ impl Claims {
     /// The claims for a credential issued from a policy score: a commitment
     /// to the score (never in the clear), and as selectively disclosable
     /// claims the `tier`, the `policy` (`id/version`), the `score_scale`
-    /// and one boolean flag per perk of the policy.
+    /// and, inside `perks`, one boolean flag per perk of the policy.
     pub fn from_score(policy: &Policy, report: &ScoreReport) -> Result<Self, Error> {
         if report.policy_id != policy.id() || report.policy_version != policy.version() {
             return Err(IssuanceError::Config { reason: "the score report is from another policy" }.into());
@@ -183,14 +239,19 @@ impl Claims {
         claims.insert("policy", format!("{}/{}", policy.id(), policy.version()))?;
         claims.insert("score_scale", json!({"min": scale.min, "max": scale.max}))?;
         for name in policy.perks().keys() {
-            claims.insert(name, report.perks.contains(name))?;
+            claims.insert_perk(name, report.perks.contains(name))?;
         }
         Ok(claims)
     }
 
-    /// The disclosable claims in name order.
+    /// The plain disclosable claims in name order (not the perks).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.disclosable.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The perk flags in name order.
+    pub fn perks(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.perks.iter().map(|(k, &v)| (k.as_str(), v))
     }
 }
 
@@ -227,6 +288,9 @@ impl Issuer {
         }
         if config.sd_slots.is_some_and(|n| !(1..=MAX_SD_SLOTS).contains(&n)) {
             return Err(IssuanceError::Config { reason: "sd slots must be 1 to 256" }.into());
+        }
+        if config.perk_slots.is_some_and(|n| !(1..=MAX_SD_SLOTS).contains(&n)) {
+            return Err(IssuanceError::Config { reason: "perk slots must be 1 to 256" }.into());
         }
         if config.vct.is_empty() || config.vct.len() > 256 {
             return Err(IssuanceError::Config { reason: "vct must be 1 to 256 bytes" }.into());
@@ -336,18 +400,14 @@ impl Issuer {
         if holder.is_weak() {
             return Err(IssuanceError::WeakHolderKey.into());
         }
-        let n = claims.disclosable.len();
-        let slots = self.config.sd_slots.unwrap_or_else(|| n.div_ceil(SD_SLOT_UNIT).max(1) * SD_SLOT_UNIT);
-        if n > slots || slots > MAX_SD_SLOTS {
-            return Err(IssuanceError::TooManyClaims { limit: slots.min(MAX_SD_SLOTS) }.into());
+        let perks: Vec<Disclosure> = claims.perks().map(|(k, v)| Disclosure::new(k, &Value::Bool(v), rng)).collect();
+        let mut disclosures: Vec<Disclosure> = claims.iter().map(|(k, v)| Disclosure::new(k, v, rng)).collect();
+        if !perks.is_empty() {
+            let digests = padded_digests(&perks, self.config.perk_slots, PERK_SLOT_UNIT, rng)?;
+            disclosures.push(Disclosure::new(PERKS, &json!({"_sd": digests}), rng));
         }
-        let disclosures: Vec<Disclosure> = claims.iter().map(|(k, v)| Disclosure::new(k, v, rng)).collect();
-        let mut digests: Vec<String> = disclosures.iter().map(|d| d.digest().to_owned()).collect();
-        while digests.len() < slots {
-            digests.push(decoy_digest(rng));
-        }
-        // Sorted, so the position of a digest says nothing about its claim.
-        digests.sort_unstable();
+        let digests = padded_digests(&disclosures, self.config.sd_slots, SD_SLOT_UNIT, rng)?;
+        disclosures.extend(perks);
 
         let iat = now.start_of_day().as_secs();
         let exp = iat + u64::from(self.config.validity_days) * DAY;
@@ -388,6 +448,28 @@ impl Issuer {
     }
 }
 
+/// The digests of `disclosures` padded with decoys to `fixed` slots, or to
+/// the next multiple of `unit`, and sorted, so that neither the count nor
+/// the position of a digest says anything about the claims.
+fn padded_digests(
+    disclosures: &[Disclosure],
+    fixed: Option<usize>,
+    unit: usize,
+    rng: &mut dyn SecureRng,
+) -> Result<Vec<String>, Error> {
+    let n = disclosures.len();
+    let slots = fixed.unwrap_or_else(|| n.div_ceil(unit).max(1) * unit);
+    if n > slots || slots > MAX_SD_SLOTS {
+        return Err(IssuanceError::TooManyClaims { limit: slots.min(MAX_SD_SLOTS) }.into());
+    }
+    let mut digests: Vec<String> = disclosures.iter().map(|d| d.digest().to_owned()).collect();
+    while digests.len() < slots {
+        digests.push(decoy_digest(rng));
+    }
+    digests.sort_unstable();
+    Ok(digests)
+}
+
 /// `scheme:rest` with an RFC 3986 scheme and no whitespace.
 fn is_absolute_uri(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else {
@@ -403,6 +485,43 @@ fn is_absolute_uri(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perks_from_json_and_their_padding() {
+        let l = Limits::default();
+        let c = Claims::from_json(br#"{"tier":"A","perks":{"b":false,"a":true}}"#, &l).unwrap();
+        assert_eq!(c.perks().collect::<Vec<_>>(), [("a", true), ("b", false)]);
+        assert_eq!(c.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["tier"]);
+        for bad in [r#"{"perks":[]}"#, r#"{"perks":{"a":1}}"#, r#"{"perks":{"A b":true}}"#] {
+            assert!(Claims::from_json(bad.as_bytes(), &l).is_err(), "{bad}");
+        }
+
+        let mut rng = crate::hazmat::SeededRng::new(b"perk slots");
+        let holder = crate::HolderSigningKey::generate(&mut rng).public_key();
+        let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).unwrap();
+        let mut c = Claims::new();
+        for name in ["a", "b", "c"] {
+            c.insert_perk(name, true).unwrap();
+        }
+        let now = UnixTime(1_795_262_400);
+        let perks_sd = |issued: IssuedCredential| {
+            let disclosures: Vec<Value> = issued
+                .expose_sd_jwt()
+                .split('~')
+                .skip(1)
+                .filter(|d| !d.is_empty())
+                .map(|d| crate::encoding::parse_json(&crate::encoding::b64_decode(d, "d").unwrap(), &l, "d").unwrap())
+                .collect();
+            let perks = disclosures.iter().find(|d| d[1] == PERKS).unwrap();
+            perks[2]["_sd"].as_array().unwrap().len()
+        };
+        assert_eq!(perks_sd(issuer.issue(&holder, &c, now, &mut rng).unwrap()), 8);
+        let fixed = issuer.with_config(IssuerConfig::default().with_perk_slots(3)).unwrap();
+        assert_eq!(perks_sd(fixed.issue(&holder, &c, now, &mut rng).unwrap()), 3);
+        let small = fixed.with_config(IssuerConfig::default().with_perk_slots(2)).unwrap();
+        assert_eq!(small.issue(&holder, &c, now, &mut rng).unwrap_err().check(), "issuance.too_many_claims");
+        assert!(small.with_config(IssuerConfig::default().with_perk_slots(0)).is_err());
+    }
 
     #[test]
     fn issuer_ids() {

@@ -17,6 +17,7 @@ use crate::encoding::{get_opt_u64, get_str, get_u64};
 use crate::error::{
     DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError, TimeError,
 };
+use crate::issuer::PERKS;
 use crate::jws::UnverifiedJws;
 use crate::keys::{Algorithm, PublicKey, Role};
 use crate::predicate::{self, parse_range_claim, proofs_of};
@@ -344,20 +345,24 @@ impl<K: KeyProvider> Verifier<K> {
         }
         let range_proofs = proofs_of(&kb.payload, 2 * limits.max_predicates())?;
         let mut proven = Vec::with_capacity(request.predicates().len());
+        let mut perk_shown = false;
         for p in request.predicates() {
             match p {
-                Predicate::Perk { name } => match disclosed.get(name) {
-                    Some(Value::Bool(true)) => {
-                        if !request.disclose().contains(name) {
-                            disclosed.remove(name);
-                        }
-                    }
+                // The issuer-signed flag `perks.NAME`, disclosed inside the
+                // `perks` object.
+                Predicate::Perk { name } => match disclosed.get(PERKS).and_then(|v| v.get(name)) {
+                    Some(Value::Bool(true)) => perk_shown = true,
                     Some(_) => return Err(PredicateError::ProofInvalid { predicate: p.to_string() }.into()),
                     None => return Err(PredicateError::MissingProof { predicate: p.to_string() }.into()),
                 },
                 _ => predicate::verify(p, &ranges, range_proofs)?,
             }
             proven.push(p.clone());
+        }
+        // A perk answers its predicate; the `perks` object is reported as
+        // disclosed only when the request asked for it.
+        if perk_shown && !request.disclose().iter().any(|n| n == PERKS) {
+            disclosed.remove(PERKS);
         }
         Ok(VerifiedPresentation { issuer, vct, disclosed, proven })
     }

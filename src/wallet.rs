@@ -8,9 +8,10 @@ use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
 use crate::credential::{IssuedCredential, ParsedCredential, KB_TYP};
-use crate::disclosure::sha256_b64;
+use crate::disclosure::{sha256_b64, Disclosure};
 use crate::encoding::{parse_json_object, to_json};
 use crate::error::{Error, HolderError, MalformedError};
+use crate::issuer::PERKS;
 use crate::keys::{Algorithm, HolderPublicKey, HolderSigningKey};
 use crate::predicate::{atoms, check_one_atom_per_commitment, prove};
 use crate::request::{Predicate, PresentationRequest};
@@ -236,11 +237,7 @@ impl Wallet {
         Ok(Preview {
             audience: request.audience().to_owned(),
             issuer: e.parsed.iss.clone(),
-            claims: request
-                .disclose()
-                .iter()
-                .filter_map(|n| e.parsed.disclosure(n).map(|d| (n.clone(), d.value().clone())))
-                .collect(),
+            claims: request.disclose().iter().filter_map(|n| e.parsed.value(n).map(|v| (n.clone(), v))).collect(),
             predicates: answer.proven,
             linkable: e.spent,
         })
@@ -262,11 +259,9 @@ impl Wallet {
         let key = self.keys.get(&e.parsed.holder_key.thumbprint()).ok_or(HolderError::UnknownKey)?;
         let mut compact = e.parsed.jwt.clone();
         compact.push('~');
-        for name in &answer.disclose {
-            if let Some(d) = e.parsed.disclosure(name) {
-                compact.push_str(d.encoded());
-                compact.push('~');
-            }
+        for d in &answer.disclose {
+            compact.push_str(d.encoded());
+            compact.push('~');
         }
         let mut payload = json!({
             "iat": now.as_secs(),
@@ -290,7 +285,7 @@ impl Wallet {
         request: &PresentationRequest,
         options: PresentOptions,
         now: UnixTime,
-    ) -> Result<(usize, Answer), Error> {
+    ) -> Result<(usize, Answer<'_>), Error> {
         let mut first_err: Option<Error> = None;
         let usable = |spent_ok: bool| {
             self.credentials
@@ -354,20 +349,30 @@ impl Wallet {
 }
 
 /// What a credential will disclose and prove for a request.
-struct Answer {
-    disclose: Vec<String>,
+struct Answer<'a> {
+    /// The disclosures to send, in order, each once.
+    disclose: Vec<&'a Disclosure>,
     proven: Vec<String>,
     range_proofs: Map<String, Value>,
 }
 
-fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
+impl<'a> Answer<'a> {
+    fn add(&mut self, d: &'a Disclosure) {
+        if !self.disclose.iter().any(|o| o.digest() == d.digest()) {
+            self.disclose.push(d);
+        }
+    }
+}
+
+fn answer<'a>(e: &'a Entry, request: &PresentationRequest) -> Result<Answer<'a>, Error> {
     let c = &e.parsed;
-    let mut disclose = Vec::new();
+    let mut a = Answer { disclose: Vec::new(), proven: Vec::new(), range_proofs: Map::new() };
     for name in request.disclose() {
-        if c.disclosure(name).is_none() {
+        let whole = c.whole(name);
+        if whole.is_empty() {
             return Err(HolderError::ClaimNotAvailable { name: name.clone() }.into());
         }
-        disclose.push(name.clone());
+        whole.into_iter().for_each(|d| a.add(d));
     }
     // A hostile verifier skips its own request validation: the wallet
     // enforces the one-proof-per-commitment rule itself.
@@ -382,20 +387,19 @@ fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
         }
         .into());
     }
-    let mut proven = Vec::new();
-    let mut range_proofs = Map::new();
     for p in request.predicates() {
         match p {
             Predicate::Perk { name } => {
-                // The issuer-signed perk flag: it says exactly "eligible".
-                match c.disclosure(name).map(|d| d.value()) {
-                    Some(Value::Bool(true)) => {
-                        if !disclose.contains(name) {
-                            disclose.push(name.clone());
-                        }
+                // The issuer-signed perk flag inside `perks`: it says
+                // exactly "eligible". The `perks` disclosure itself shows
+                // only the padded digests of the other flags.
+                match (c.disclosure(PERKS), c.nested(PERKS, name)) {
+                    (Some(perks), Some(flag)) if flag.value() == &Value::Bool(true) => {
+                        a.add(perks);
+                        a.add(flag);
                     }
-                    Some(_) => return Err(HolderError::PredicateNotSatisfied { predicate: p.to_string() }.into()),
-                    None => return Err(HolderError::ClaimNotAvailable { name: name.clone() }.into()),
+                    (_, Some(_)) => return Err(HolderError::PredicateNotSatisfied { predicate: p.to_string() }.into()),
+                    _ => return Err(HolderError::ClaimNotAvailable { name: format!("{PERKS}.{name}") }.into()),
                 }
             }
             _ => {
@@ -408,13 +412,13 @@ fn answer(e: &Entry, request: &PresentationRequest) -> Result<Answer, Error> {
                     let secrets = e.issued.range_secrets().ok_or_else(not_satisfied)?;
                     let value = secrets.value(atom.attribute).ok_or_else(not_satisfied)?;
                     let proof = prove(entry, secrets.seed(), value, &atom).map_err(|_| not_satisfied())?;
-                    range_proofs.insert(atom.to_string(), Value::String(proof));
+                    a.range_proofs.insert(atom.to_string(), Value::String(proof));
                 }
             }
         }
-        proven.push(p.to_string());
+        a.proven.push(p.to_string());
     }
-    Ok(Answer { disclose, proven, range_proofs })
+    Ok(a)
 }
 
 #[cfg(test)]

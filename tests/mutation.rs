@@ -40,7 +40,7 @@ struct World {
 fn claims(with_score: bool) -> Claims {
     let mut c = Claims::new();
     c.insert("tier", "A").unwrap();
-    c.insert("no_deposit_rental", true).unwrap();
+    c.insert_perk("no_deposit_rental", true).unwrap();
     if with_score {
         c.commit("score", 712, 950).unwrap();
     }

@@ -4,6 +4,7 @@
 
 use zeroize::Zeroizing;
 
+use creditproof::policy::Policy;
 use creditproof::status_list::{StatusList, STATUS_INVALID};
 use creditproof::{
     Claims, Error, HolderPublicKey, HolderSigningKey, IssuedCredential, Issuer, IssuerSigningKey, PresentOptions,
@@ -61,15 +62,23 @@ impl Score {
     }
 }
 
-/// The claims of a score credential: the score committed; tier, policy,
-/// scale and one perk flag selectively disclosable.
+/// The shipped policy whose 0..=1300 scale gives the 11-bit score.
+const CIVIC: &str = include_str!("../../policies/civic-1300.json");
+
+/// The claims of a score credential, shaped as `Claims::from_score` shapes
+/// them under `policies/civic-1300.json`: the score committed; tier,
+/// policy and scale selectively disclosable; and inside `perks` one flag
+/// per perk of the policy (five; [`PERK`] true, the others false).
 pub fn claims(score: Score) -> Result<Claims, Error> {
+    let policy = Policy::from_json_slice(CIVIC.as_bytes(), CIVIC.len())?;
     let mut c = Claims::new();
     c.commit("score", score.value, score.max)?;
     c.insert("tier", "A")?;
-    c.insert("policy", "sesame-style/1")?;
+    c.insert("policy", format!("{}/{}", policy.id(), policy.version()))?;
     c.insert("score_scale", serde_json::json!({"min": 0, "max": score.max}))?;
-    c.insert(PERK, true)?;
+    for name in policy.perks().keys() {
+        c.insert_perk(name, name == PERK)?;
+    }
     Ok(c)
 }
 

@@ -97,7 +97,7 @@ pub fn present_and_issue(h: &Harness, report: &Report, fx: &mut Fixture, sign: B
         report.time(&format!("present.{}", kind.key()), &kind.label(score), &t, &[sign]);
     }
 
-    report.section("issue (Issuer::issue / issue_batch; score committed, 4 disclosable claims)");
+    report.section("issue (Issuer::issue / issue_batch; score committed; tier, policy, scale and 5 perk flags)");
     let claims = claims(score)?;
     let mut wallet = Wallet::new();
     let key = wallet.generate_key(&mut fx.rng);

@@ -25,7 +25,7 @@ fn main() {
     // verify: real presentations (a disclosure; a range proof; a status-checked credential).
     let mut claims = Claims::new();
     claims.insert("tier", "A").unwrap();
-    claims.insert("no_deposit_rental", true).unwrap();
+    claims.insert_perk("no_deposit_rental", true).unwrap();
     claims.commit("score", 712, 950).unwrap();
     let status = StatusRef { uri: URI.into(), idx: 3 };
     for (i, preds) in

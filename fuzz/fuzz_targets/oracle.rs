@@ -31,7 +31,7 @@ struct Case {
 fn claims(score: bool) -> Claims {
     let mut c = Claims::new();
     c.insert("tier", "A").unwrap();
-    c.insert("no_deposit_rental", true).unwrap();
+    c.insert_perk("no_deposit_rental", true).unwrap();
     if score {
         c.commit("score", 712, 950).unwrap();
     }

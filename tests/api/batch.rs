@@ -32,7 +32,7 @@ fn batch(fx: &mut Fixture, wallet: &mut Wallet, n: usize, alloc: &mut IndexAlloc
     let mut claims = Claims::new();
     claims.commit("score", 712, 950).unwrap();
     claims.insert("tier", "A").unwrap();
-    claims.insert("no_deposit_rental", true).unwrap();
+    claims.insert_perk("no_deposit_rental", true).unwrap();
     for c in fx.issuer.issue_batch(&checked, &claims, Some(&statuses), NOW, &mut fx.rng).unwrap() {
         wallet.store(c).unwrap();
     }
@@ -173,7 +173,8 @@ fn presentations_from_one_batch_cannot_be_linked() {
                 for v in [&split(a).header, &split(b).header] {
                     leaves(v, &mut public);
                 }
-                for s in [ISS, "urn:creditproof:score:1", URI, "hashwires-v1", "sha-256", "no_deposit_rental"] {
+                for s in [ISS, "urn:creditproof:score:1", URI, "hashwires-v1", "sha-256", "perks", "no_deposit_rental"]
+                {
                     public.push(s.as_bytes().to_vec());
                 }
                 for r in [ra, rb] {

@@ -78,7 +78,7 @@ pub fn setup(t: &Tmp, claims: &str, n: &str) {
 #[test]
 fn readme_flow_accepts_then_rejects_replay() {
     let t = Tmp::new("flow");
-    setup(&t, r#"{"tier":"A","no_deposit_rental":true}"#, "2");
+    setup(&t, r#"{"tier":"A","perks":{"no_deposit_rental":true}}"#, "2");
     let wallet = t.path("wallet");
     ok(&run(&[
         &"verifier",

@@ -29,8 +29,8 @@ pub fn claims() -> Claims {
     let mut c = Claims::new();
     c.insert("tier", "A").unwrap();
     c.insert("policy", "sesame-style/1").unwrap();
-    c.insert("no_deposit_rental", true).unwrap();
-    c.insert("express_airport_security", false).unwrap();
+    c.insert_perk("no_deposit_rental", true).unwrap();
+    c.insert_perk("express_airport_security", false).unwrap();
     c
 }
 

@@ -78,11 +78,17 @@ pub fn run() -> Result<(), CliError> {
     for (k, v) in claims.iter() {
         println!("  {k} = {v}   (behind a salted digest)");
     }
+    for (k, v) in claims.perks() {
+        println!("  perks.{k} = {v}   (behind a salted digest inside `perks`, itself behind one)");
+    }
     println!("  score = {}   (inside a HashWires commitment; never disclosed)", report.score);
     for k in &keys {
         wallet.store(issuer.issue(k, &claims, now, &mut rng).map_err(fail)?).map_err(fail)?;
     }
-    println!("each credential carries 8 digests (real ones padded with decoys)");
+    println!(
+        "each credential carries 4 digests (tier, policy, scale, perks: the same for every policy), \
+         and `perks` 8 (the flags padded with decoys)"
+    );
 
     step(5, "A car-rental desk asks one question: eligible for a no-deposit rental?");
     let desk_request = request("https://rental-desk.example", "perk:no_deposit_rental", &mut rng)?;

@@ -242,7 +242,7 @@ enum IssuerCmd {
         /// Holder public keys (from `holder keys`).
         #[arg(long)]
         keys: PathBuf,
-        /// Claims as a JSON object, e.g. {"tier":"A","no_deposit_rental":true}.
+        /// Claims as a JSON object, e.g. {"tier":"A","perks":{"no_deposit_rental":true}}.
         #[arg(long, required_unless_present = "policy", conflicts_with_all = ["policy", "records"])]
         claims: Option<PathBuf>,
         /// Scoring policy (JSON); with --records, instead of --claims.

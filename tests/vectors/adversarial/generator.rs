@@ -16,8 +16,8 @@ use base64::Engine as _;
 use creditproof::hazmat::SeededRng;
 use creditproof::status_list::StatusList;
 use creditproof::{
-    Claims, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef, UnixTime,
-    Wallet, DAY,
+    Claims, HolderSigningKey, Issuer, IssuerConfig, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef,
+    UnixTime, Wallet, DAY,
 };
 use ed25519_dalek::Signer as _;
 use serde_json::{json, Value};
@@ -196,7 +196,8 @@ impl Parts {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cred {
-    /// tier, policy, no_deposit_rental (true), express_airport_security (false).
+    /// tier, policy, and in `perks`: no_deposit_rental (true),
+    /// express_airport_security (false).
     Plain,
     /// The same claims, revocable at index 3 of the status list.
     Status,
@@ -225,8 +226,8 @@ fn fixture_claims() -> Claims {
     let mut c = Claims::new();
     c.insert("tier", "A")
         .and_then(|c| c.insert("policy", "sesame-style/1"))
-        .and_then(|c| c.insert("no_deposit_rental", true))
-        .and_then(|c| c.insert("express_airport_security", false))
+        .and_then(|c| c.insert_perk("no_deposit_rental", true))
+        .and_then(|c| c.insert_perk("express_airport_security", false))
         .unwrap_or_else(|e| panic!("{e}"));
     c
 }
@@ -246,7 +247,11 @@ impl Gen {
         let mut rng = SeededRng::new(b"creditproof adversarial vectors v1");
         let issuer_key = IssuerSigningKey::generate(&mut rng);
         let issuer_secret = *issuer_key.to_secret_bytes();
-        let issuer = Issuer::new(ISS, issuer_key).unwrap_or_else(|e| panic!("{e}"));
+        // Eight top-level slots rather than the default four, so the plain
+        // credential carries decoys for the decoy vectors to tamper with.
+        let issuer = Issuer::new(ISS, issuer_key)
+            .and_then(|i| i.with_config(IssuerConfig::default().with_sd_slots(8)))
+            .unwrap_or_else(|e| panic!("{e}"));
         let other_key = IssuerSigningKey::generate(&mut rng);
         let other_secret = *other_key.to_secret_bytes();
         let other_issuer = Issuer::new("https://other.example", other_key).unwrap_or_else(|e| panic!("{e}"));
@@ -448,10 +453,16 @@ impl Gen {
             p,
             None,
         );
-        let (r, p) = self.base(Cred::Plain, &["tier", "policy", "no_deposit_rental", "express_airport_security"], &[]);
+        let (r, p) = self.base(Cred::Plain, &["tier", "policy", "perks"], &[]);
         self.push("valid/all_disclosed", "Every claim disclosed.", &r, p, None);
         let (r, p) = self.base(Cred::Plain, &[], &["perk:no_deposit_rental"]);
-        self.push("valid/perk", "A perk predicate answered by disclosing the perk flag alone.", &r, p, None);
+        self.push(
+            "valid/perk",
+            "A perk predicate answered by disclosing the `perks` object and that one flag.",
+            &r,
+            p,
+            None,
+        );
         let (r, p) = self.base(Cred::Scored, &[], &["700<=score<=800"]);
         self.push(
             "valid/score_range_proofs",
@@ -931,7 +942,7 @@ impl Gen {
 
     fn rfc9901(&mut self) {
         let tier = self.digest_of("tier");
-        let rental = self.digest_of("no_deposit_rental");
+        let perks = self.digest_of("perks");
         let (_, probe) = self.base(Cred::Plain, &[], &[]);
         let mut probe = self.parts(&probe);
         let decoys = self.decoys(&probe.payload);
@@ -951,9 +962,9 @@ impl Gen {
         );
         self.tamper(
             "rfc9901/duplicate_undisclosed_digest",
-            "`_sd` repeats the digest of an undisclosed real claim (`no_deposit_rental`).",
+            "`_sd` repeats the digest of an undisclosed real claim (`perks`).",
             Some("disclosure.duplicate_digest"),
-            |parts| replace(parts, &d0, &rental),
+            |parts| replace(parts, &d0, &perks),
         );
         self.tamper(
             "rfc9901/duplicate_disclosed_digest",
@@ -1280,14 +1291,14 @@ impl Gen {
                 parts.disclosures.clear();
             },
         );
-        let rental = self.plain_disclosures["no_deposit_rental"].clone();
+        let policy = self.plain_disclosures["policy"].clone();
         self.tamper(
             "holder_binding/disclosure_added",
-            "A disclosure added after the holder signed.",
+            "A disclosure (`policy`) added after the holder signed.",
             Some("holder_binding.sd_hash"),
             |parts| {
                 parts.fix_sd_hash = false;
-                parts.disclosures.push(rental);
+                parts.disclosures.push(policy);
             },
         );
         self.tamper(
@@ -1608,10 +1619,10 @@ impl Gen {
         for (name, answered, asked, expect, desc) in [
             (
                 "perk_false",
-                json!({"disclose": ["express_airport_security"]}),
+                json!({"disclose": ["perks"]}),
                 json!({"disclose": [], "predicates": ["perk:express_airport_security"]}),
                 "predicate.proof_invalid",
-                "The perk flag is disclosed but its signed value is `false`.",
+                "The `perks` object is disclosed whole; the flag asked for is signed `false`.",
             ),
             (
                 "perk_not_disclosed",
