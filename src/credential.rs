@@ -20,7 +20,7 @@ pub const CREDENTIAL_TYP: &str = "dc+sd-jwt";
 /// JOSE `typ` of a Key Binding JWT (RFC 9901).
 pub const KB_TYP: &str = "kb+jwt";
 /// The default credential type of a creditproof score credential.
-pub const SCORE_VCT: &str = "urn:creditproof:score:1";
+pub const SCORE_VCT: &str = "urn:creditproof:score:2";
 
 /// An issued credential as the holder receives it: the issuer-signed JWT
 /// and every disclosure (`<jwt>~<d1>~...~<dn>~`).

@@ -14,7 +14,8 @@ use crate::error::{DisclosureError, Error, LimitError, MalformedError};
 use crate::rng::{random_array, SecureRng};
 use crate::Limits;
 
-/// The only `_sd_alg` this crate produces and accepts.
+/// The only `_sd_alg` this crate accepts; also the default when the claim
+/// is absent (RFC 9901 §4.1.1), which is how creditproof issues.
 pub(crate) const SD_ALG: &str = "sha-256";
 
 /// base64url(SHA-256(ascii)) — the digest of a disclosure, and `sd_hash`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::credential::{IssuedCredential, CREDENTIAL_TYP, SCORE_VCT};
-use crate::disclosure::{decoy_digest, Disclosure, SD_ALG};
+use crate::disclosure::{decoy_digest, Disclosure};
 use crate::encoding::parse_json_object;
 use crate::error::{Error, IssuanceError};
 use crate::hazmat::range::RangeSeed;
@@ -61,7 +61,7 @@ impl Default for IssuerConfig {
 }
 
 impl IssuerConfig {
-    /// Sets the credential type (`vct`), default `urn:creditproof:score:1`.
+    /// Sets the credential type (`vct`), default `urn:creditproof:score:2`.
     #[must_use]
     pub fn with_vct(mut self, vct: impl Into<String>) -> Self {
         self.vct = vct.into();
@@ -420,7 +420,9 @@ impl Issuer {
         if let Some(status) = status {
             payload.insert("status".into(), status.to_json());
         }
-        payload.insert("_sd_alg".into(), json!(SD_ALG));
+        // No `_sd_alg`: absent means sha-256 (RFC 9901 §4.1.1), the only
+        // hash creditproof uses; writing it would cost 28 bytes per
+        // presentation.
         payload.insert("_sd".into(), json!(digests));
         let range = if claims.committed.is_empty() {
             None

@@ -84,7 +84,7 @@ impl SdJwtCase {
             "iss": "https://bureau.example",
             "iat": now / 86_400 * 86_400,
             "exp": now / 86_400 * 86_400 + 30 * 86_400,
-            "vct": "urn:creditproof:score:1",
+            "vct": "urn:creditproof:score:2",
             "tier": "A",
             "policy": "sesame-style/1",
             "score_scale": {"min": 0, "max": 1300},

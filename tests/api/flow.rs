@@ -132,8 +132,8 @@ fn issued_credential_shape() {
     assert_eq!(parts.header, json!({"alg":"EdDSA","typ":"dc+sd-jwt","kid": fx.issuer.kid()}));
     let p = &parts.payload;
     assert_eq!(p["iss"], ISS);
-    assert_eq!(p["vct"], "urn:creditproof:score:1");
-    assert_eq!(p["_sd_alg"], "sha-256");
+    assert_eq!(p["vct"], "urn:creditproof:score:2");
+    assert!(p.get("_sd_alg").is_none(), "absent means sha-256 (RFC 9901 §4.1.1)");
     // tier, policy, perks and one decoy: padded to a multiple of 4.
     assert_eq!(p["_sd"].as_array().unwrap().len(), 4, "real digests padded with decoys");
     assert_eq!(p["iat"].as_u64().unwrap() % 86_400, 0, "iat rounded to the day");

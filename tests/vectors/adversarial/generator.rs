@@ -1143,12 +1143,10 @@ impl Gen {
             );
         }
         self.tamper(
-            "rfc9901/sd_alg_absent",
-            "No `_sd_alg`: RFC 9901 §4.1.1 defaults to sha-256; valid.",
+            "rfc9901/sd_alg_explicit",
+            "`_sd_alg` written as \"sha-256\" (creditproof issuers omit it: RFC 9901 §4.1.1 defaults to it); valid.",
             None,
-            |parts| {
-                obj(&mut parts.payload).remove("_sd_alg");
-            },
+            |parts| parts.payload["_sd_alg"] = json!("sha-256"),
         );
         for name in ["_sd", "..."] {
             self.tamper(
