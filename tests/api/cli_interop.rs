@@ -195,3 +195,33 @@ fn sd_jwt_verify_reads_the_rfc_example_and_reports_failed_checks() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(json_out(&o)["error"]["check"], "trust.issuer");
 }
+
+#[test]
+fn concurrent_commands_lose_no_state() {
+    // Each rotation and each key request reads, changes and rewrites its
+    // directory's state; run side by side, none may drop another's work.
+    let t = Tmp::new("concurrent");
+    let now = now();
+    let now = now.as_str();
+    init(&t, "ed25519");
+    let (bureau, wallet) = (t.arg("bureau"), t.arg("wallet"));
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|i| {
+            let keys = t.arg(&format!("keys{i}.json"));
+            let args: Vec<&str> = if i % 2 == 0 {
+                vec!["issuer", "rotate-key", "--dir", &bureau, "--now", now]
+            } else {
+                vec!["holder", "keys", "--wallet", &wallet, "--count", "2", "--out", &keys]
+            };
+            bin().args(&args).stdout(std::process::Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    // Three rotations: the first key and two intermediate ones retired, all published.
+    assert_eq!(publish(&t, now)["jwks"]["keys"].as_array().unwrap().len(), 4);
+    let status = ok(&cp(&["holder", "status", "--wallet", &wallet]));
+    let w: Value = serde_json::from_slice(&std::fs::read(t.path("wallet").join("wallet.json")).unwrap()).unwrap();
+    assert_eq!(w["keys"].as_array().unwrap().len(), 6, "three requests of two keys each: {status}");
+}

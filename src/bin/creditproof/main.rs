@@ -634,7 +634,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Holder(HolderCmd::Keys { wallet, count, alg, issuer, nonce, now, out, insecure }) => {
-            let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
+            let (mut w, _lock) = state::load_wallet_locked(&wallet, insecure.allow_insecure_permissions)?;
             let target = match (&issuer, &nonce) {
                 (Some(i), Some(n)) => Some((i.as_str(), n.as_str())),
                 (None, None) => None,
@@ -651,7 +651,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Holder(HolderCmd::Store { wallet, batch, insecure }) => {
-            let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
+            let (mut w, _lock) = state::load_wallet_locked(&wallet, insecure.allow_insecure_permissions)?;
             let bytes = read_bounded(&batch, MAX_FILE)?;
             let creds = parse_batch(&bytes, &limits).map_err(lib_err(&batch))?;
             let n = creds.len();
@@ -663,7 +663,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Holder(HolderCmd::Present { wallet, request, out, dry_run, allow_reuse, now, insecure }) => {
-            let mut w = state::load_wallet(&wallet, insecure.allow_insecure_permissions)?;
+            let (mut w, _lock) = state::load_wallet_locked(&wallet, insecure.allow_insecure_permissions)?;
             let req = read_request(&request, &limits)?;
             let opts = PresentOptions::default().allow_reuse(allow_reuse);
             let now = time(now);

@@ -12,6 +12,7 @@ use crate::files::{check_private, create_private_dir, read_bounded, write_file, 
 const ISSUER_FILE: &str = "issuer.json";
 const REGISTRY_FILE: &str = "registry.sqlite";
 const WALLET_FILE: &str = "wallet.json";
+const LOCK_FILE: &str = ".lock";
 const MAX_STATE: u64 = 64 * 1024 * 1024;
 
 pub fn init_issuer(
@@ -44,8 +45,36 @@ pub fn init_issuer(
     set_private(&registry)
 }
 
+/// An exclusive advisory lock on a state directory (`flock` on `.lock`),
+/// held until dropped. The operating system releases it when the process
+/// dies, so a crash never leaves a stale lock behind.
+#[must_use = "the lock is released when dropped"]
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+/// Waits for and takes the lock of `dir`, which must exist (else `missing`
+/// is the error).
+fn lock_dir(dir: &Path, missing: &str) -> Result<DirLock, CliError> {
+    if !dir.is_dir() {
+        return Err((dir, missing.to_owned()).into());
+    }
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| CliError::from((path.as_path(), e)))?;
+    file.lock().map_err(|e| CliError::from((path.as_path(), e)))?;
+    Ok(DirLock { _file: file })
+}
+
+const NOT_ISSUER: &str = "is not an issuer directory (run `creditproof issuer init`)";
+const NOT_WALLET: &str = "is not a wallet (run `creditproof holder init`)";
+
 /// Writes the issuer file atomically, then wipes the secret from `state`.
-/// Not locked: run one key-changing command per issuer directory at a time.
+/// Callers that read, change and write it hold the directory's lock.
 fn write_issuer_state(dir: &Path, state: Value, replace: bool) -> Result<(), CliError> {
     let state = WipeOnDrop(state);
     let text = Zeroizing::new(serde_json::to_string_pretty(&state.0).unwrap_or_default());
@@ -68,7 +97,7 @@ struct IssuerState {
 fn read_issuer_state(dir: &Path, allow_insecure: bool, now: UnixTime) -> Result<IssuerState, CliError> {
     let path = dir.join(ISSUER_FILE);
     if !path.exists() {
-        return Err((dir, "is not an issuer directory (run `creditproof issuer init`)").into());
+        return Err((dir, NOT_ISSUER).into());
     }
     check_private(&path, allow_insecure)?;
     let bytes = Zeroizing::new(read_bounded(&path, MAX_STATE)?);
@@ -124,6 +153,9 @@ pub fn rotate_key(
     allow_insecure: bool,
     rng: &mut dyn SecureRng,
 ) -> Result<(String, String), CliError> {
+    // Locked: two rotations at once would otherwise each retire the same
+    // key, and the last writer would drop the other's new key.
+    let _lock = lock_dir(dir, NOT_ISSUER)?;
     let mut state = read_issuer_state(dir, allow_insecure, now)?;
     let old = state.issuer.public_key();
     let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
@@ -143,6 +175,7 @@ pub fn rotate_key(
 /// signed stops verifying for verifiers that build their trust store
 /// afresh from the new metadata.
 pub fn remove_key(dir: &Path, kid: &str, allow_insecure: bool) -> Result<(), CliError> {
+    let _lock = lock_dir(dir, NOT_ISSUER)?;
     let mut state = read_issuer_state(dir, allow_insecure, UnixTime::now())?;
     if state.issuer.kid() == kid {
         return Err(CliError(format!("{kid} is the current signing key; rotate first (`issuer rotate-key`)")));
@@ -214,10 +247,18 @@ pub fn init_wallet(dir: &Path, force: bool) -> Result<(), CliError> {
     write_file(&dir.join(WALLET_FILE), Wallet::new().to_secret_json().as_bytes(), Access::Secret, force)
 }
 
+/// The wallet, with its directory's lock: held until the changed wallet
+/// is saved, so two commands never spend the same credential or drop each
+/// other's keys.
+pub fn load_wallet_locked(dir: &Path, allow_insecure: bool) -> Result<(Wallet, DirLock), CliError> {
+    let lock = lock_dir(dir, NOT_WALLET)?;
+    Ok((load_wallet(dir, allow_insecure)?, lock))
+}
+
 pub fn load_wallet(dir: &Path, allow_insecure: bool) -> Result<Wallet, CliError> {
     let path = dir.join(WALLET_FILE);
     if !path.exists() {
-        return Err((dir, "is not a wallet (run `creditproof holder init`)").into());
+        return Err((dir, NOT_WALLET).into());
     }
     check_private(&path, allow_insecure)?;
     let bytes = Zeroizing::new(read_bounded(&path, MAX_STATE)?);
