@@ -1,11 +1,14 @@
 //! Writes the seed corpus under `corpus/<target>/` from real library output.
 //! Run once from `fuzz/`: `cargo run --example gen_corpus`.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use creditproof::hazmat::range::{prove, RangeParams, RangeSeed};
 use creditproof::hazmat::SeededRng;
 use creditproof::status_list::StatusList;
 use creditproof::{
-    Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef, UnixTime, Wallet, DAY,
+    Claims, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef, UnixTime,
+    Wallet, DAY,
 };
 use std::fs;
 
@@ -86,6 +89,8 @@ fn main() {
  {"kind":"judgement_settled","date":"2026-03-01","reference":"j1"}]"#,
     );
 
+    forged_seeds();
+
     // range: valid proofs for the target's parameter sets.
     let seed = RangeSeed::from_bytes([7; 32]);
     for (base, bits, value, t) in
@@ -95,4 +100,46 @@ fn main() {
         let proof = prove(&params, value, &seed, t).unwrap();
         write("range", &format!("b{base}_bits{bits}"), proof.to_bytes());
     }
+}
+
+/// forged: a real presentation of the target's credential, cut into the
+/// target's sections (issuer payload, KB payload, disclosures, as JSON
+/// text). The keys and credential come from the same seeded RNG, in the
+/// same order, as in `fuzz_targets/forged.rs`.
+fn forged_seeds() {
+    let mut rng = SeededRng::new(b"creditproof fuzz forged");
+    let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).unwrap();
+    let holder = HolderSigningKey::generate(&mut rng);
+    let mut claims = Claims::new();
+    claims.insert("tier", "A").unwrap();
+    claims.insert_perk("no_deposit_rental", true).unwrap();
+    claims.commit("score", 712, 1300).unwrap();
+    let status = StatusRef { uri: URI.into(), idx: 3 };
+    let issued = issuer.issue_with_status(&holder.public_key(), &claims, &status, NOW, &mut rng).unwrap();
+    let mut w = Wallet::new();
+    w.insert_key(holder);
+    w.store(issued).unwrap();
+    let request = PresentationRequest::builder("https://lender.example")
+        .disclose("tier")
+        .predicate("score>=650".parse().unwrap())
+        .predicate("perk:no_deposit_rental".parse().unwrap())
+        .build(&mut rng)
+        .unwrap();
+    let p = w.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
+    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
+    let comps: Vec<&str> = p.as_str().split('~').collect();
+    let payload = decode(comps[0].split('.').nth(1).unwrap());
+    let kb_payload = decode(comps[comps.len() - 1].split('.').nth(1).unwrap());
+    let disclosures: Vec<Vec<u8>> = comps[1..comps.len() - 1].iter().map(|d| decode(d)).collect();
+    let join = |parts: &[Vec<u8>]| parts.join(&0u8);
+    let mut all = vec![payload.clone(), kb_payload.clone()];
+    all.extend(disclosures.iter().cloned());
+    // The genuine presentation (it verifies: the payload is the signed one).
+    write("forged", "genuine", join(&all));
+    // A forged payload: the same claims with the tier's digest replaced.
+    let mut forged: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    forged["exp"] = serde_json::json!(NOW.0 + 400 * 86_400);
+    let mut parts = vec![serde_json::to_vec(&forged).unwrap(), kb_payload];
+    parts.extend(disclosures);
+    write("forged", "later_exp", join(&parts));
 }
