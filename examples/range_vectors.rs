@@ -77,6 +77,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     push("other threshold (701)", p, c, 701, &good)?;
     push("lower threshold (699)", p, c, 699, &good)?;
     let mut b = good.clone();
+    b[5] ^= 1;
+    push("flipped salt byte", p, c, *t, &b)?;
+    let mut b = good.clone();
     b[40] ^= 1;
     push("flipped chain node byte", p, c, *t, &b)?;
     let mut b = good.clone();
@@ -94,6 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.push(0);
     push("oversized", p, c, *t, &b)?;
     push("empty", p, c, *t, &[])?;
+    push("v1 length (16-byte salt missing)", p, c, *t, &[good.as_slice(), &[0; 16]].concat())?;
     let (_, c_other, _, _) = &proofs[1];
     push("other commitment", p, c_other, *t, &good)?;
 
@@ -112,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let kat = json!({
-        "description": "creditproof HashWires range proofs v1 known-answer vectors; u64 values are decimal strings, bytes are lowercase hex; seed i = SHA-256(\"creditproof range kat <i>\")",
+        "description": "creditproof HashWires range proofs v2 (hashwires-v2: 16-byte leaf salt) known-answer vectors; u64 values are decimal strings, bytes are lowercase hex; seed i = SHA-256(\"creditproof range kat <i>\")",
         "valid": valid_out,
         "invalid": invalid,
         "predicate_false": unprovable,

@@ -4,7 +4,7 @@
 //! `range` entry in the credential payload:
 //!
 //! ```json
-//! "range": {"score": {"scheme": "hashwires-v1", "base": 8, "bits": 10,
+//! "range": {"score": {"scheme": "hashwires-v2", "base": 8, "bits": 10,
 //!                     "ge": "<commitment to v>", "le": "<commitment to max - v>"}}
 //! ```
 //!
@@ -31,7 +31,7 @@ use crate::hazmat::range::{self, Commitment, RangeError, RangeParams, RangeProof
 use crate::request::Predicate;
 
 /// The `scheme` of a range entry.
-pub(crate) const RANGE_SCHEME: &str = "hashwires-v1";
+pub(crate) const RANGE_SCHEME: &str = "hashwires-v2";
 
 /// One committed attribute as signed in the credential.
 #[derive(Clone, Copy)]

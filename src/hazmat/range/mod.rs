@@ -15,25 +15,29 @@
 //! predicate) and *hiding / witness indistinguishability* against verifiers
 //! (who never see the seed).
 //!
-//! # Specification (v1)
+//! # Specification (v2, scheme name `hashwires-v2`)
+//!
+//! v2 differs from v1 in the 16-byte (was 32-byte) accumulator salt, hence
+//! the proof encoding; every tag and HKDF label moved from `v1` to `v2`, so
+//! nothing produced under v1 verifies under v2.
 //!
 //! ## Parameters
 //! [`RangeParams`] `{ base b ∈ 2..=256, bits ∈ 1..=64 }`; `max = 2^bits − 1`;
 //! `n` = number of base-`b` digits of `max`; `L = next_power_of_two(n)`
 //! Merkle leaves (`n` bounds `|MDP(v)|` for every `v ≤ max`); tree height
-//! `h = log2 L` (≤ 6); proof length `1 + 32·(1 + n + h)` bytes. Every value
+//! `h = log2 L` (≤ 6); proof length `1 + 16 + 32·(n + h)` bytes. Every value
 //! and threshold is written with exactly `n` digits, digit `i` weighing `b^i`.
 //! `P = be16(b) || u8(bits)` (3 bytes) is bound into every hash and secret.
 //!
 //! ## Hashes
 //! Tagged SHA-256, `H_tag(m) = SHA-256(SHA-256(tag) || SHA-256(tag) || m)`
 //! (BIP-340 style; the 64-byte prefix is one cached midstate, so a chain step
-//! costs one compression). Tags are `creditproof/hashwires/v1/<purpose>`:
+//! costs one compression). Tags are `creditproof/hashwires/v2/<purpose>`:
 //!
 //! | purpose | definition |
 //! |---|---|
 //! | chain step | `step_i(x) = H_step(u8(i) ‖ P ‖ x)` |
-//! | accumulator (leaf) | `leaf = H_leaf(P ‖ salt ‖ node_0 ‖ … ‖ node_{n−1})` (always `n` nodes) |
+//! | accumulator (leaf) | `leaf = H_leaf(P ‖ salt ‖ node_0 ‖ … ‖ node_{n−1})` (16-byte salt, always `n` nodes) |
 //! | Merkle node | `H_node(u8(level) ‖ left ‖ right)` (level 0 = leaves' parents) |
 //! | commitment | `C = H_root(P ‖ u8(h) ‖ tree_root)` |
 //!
@@ -42,14 +46,17 @@
 //! so the verifier never needs the holder's digit.
 //!
 //! ## Secrets (HKDF-SHA-256, RFC 5869)
-//! `PRK = HKDF-Extract(salt = "creditproof/hashwires/v1/seed", IKM = seed)`,
-//! `secret(label, j) = HKDF-Expand(PRK, u8(len(label)) ‖ label ‖ P ‖ u8(j), 32)`:
+//! `PRK = HKDF-Extract(salt = "creditproof/hashwires/v2/seed", IKM = seed)`,
+//! `secret(label, j, len) = HKDF-Expand(PRK, u8(len(label)) ‖ label ‖ P ‖ u8(j), len)`
+//! with `len = 32` unless stated:
 //! chain starts `start_i = secret(".../start", i)`, accumulator salts
-//! `salt_k = secret(".../salt", k)`, padding leaves `pad_s = secret(".../pad", s)`,
+//! `salt_k = secret(".../salt", k, 16)` (the first 16 bytes of the 32-byte
+//! expansion), padding leaves `pad_s = secret(".../pad", s)`,
 //! permutation keys `key_s = secret(".../perm", s)`; child seeds
 //! `HKDF-Expand(PRK, u8(len) ‖ ".../child" ‖ label, 32)`. (Implemented on
-//! `ring::hmac` because for 32-byte outputs HKDF-Expand is a single HMAC and
-//! thus infallible; a test checks it against `ring::hkdf`.) Chain starts come
+//! `ring::hmac` because for outputs of at most 32 bytes HKDF-Expand is a
+//! single HMAC and thus infallible; a test checks both lengths against
+//! `ring::hkdf`.) Chain starts come
 //! from HKDF, **not** from `step`: were `start_i = step_i(s)`, a holder (who
 //! knows the seed) could reveal `s` and prove a digit one higher.
 //!
@@ -74,7 +81,7 @@
 //!
 //! ## Proof (holder, `t ≤ v`)
 //! Take the first `x^k` dominating `t`; reveal `p_i = node_i^{x^k_i − t_i}`.
-//! Byte layout: `σ(k) (1) ‖ salt_k (32) ‖ p_0 … p_{n−1} (32 each) ‖
+//! Byte layout: `σ(k) (1) ‖ salt_k (16) ‖ p_0 … p_{n−1} (32 each) ‖
 //! sibling_0 … sibling_{h−1} (32 each, leaf level first)`.
 //! [`RangeProof::from_bytes`] rejects any other length ([`RangeError::WrongLength`])
 //! and an index `≥ L` ([`RangeError::Malformed`]).
@@ -107,8 +114,24 @@
 //!
 //! *Hiding.* The verifier sees `C`, the index, the salt, the `p_i` and the
 //! siblings. Without the seed these are PRF/hash outputs and padding, all
-//! pseudorandom; `L` and the proof length depend only on `P`, so neither `v`
-//! nor `|MDP(v)|` shows; the index is `σ(k)` for a secret uniform permutation
+//! pseudorandom, with one exception that the salt exists for: from `p_i` the
+//! verifier can compute `node_i^d` for every `d ≥ x^k_i − t_i`, which may be
+//! every node of another MDP element's leaf (e.g. `z_j`'s when `k = 0` and
+//! `t_j ≥ 1`). Unsalted, such a leaf could be recomputed for a guessed `v`
+//! and compared with the siblings, revealing `v`. Salted, recomputing it
+//! needs that leaf's `salt_{k'}`: 128 bits of HKDF output the verifier never
+//! sees (only the opened leaf's salt is revealed; salts of different `k` are
+//! independent PRF outputs). Each hash evaluation tests one salt guess for
+//! one hypothesised leaf, so `Q` evaluations succeed with probability about
+//! `Q/2^128` per hidden leaf (at most `L − 1 ≤ 63` per proof), and nothing
+//! is amortised across commitments because the chain nodes inside a leaf
+//! differ per seed. That is the 128-bit level of the rest of the system
+//! (Ed25519; SHA-256 collisions), which is why 16 bytes suffice and a 32-byte
+//! salt bought nothing but proof size. Soundness never uses the salt's
+//! secrecy or length: it is an `H_leaf` input, bound by collision resistance
+//! like the nodes. Padding leaves stay full 32-byte HKDF outputs (opening one
+//! needs an `H_leaf` preimage). `L` and the proof length depend only on `P`,
+//! so neither `v` nor `|MDP(v)|` shows; the index is `σ(k)` for a secret uniform permutation
 //! `σ`, hence uniform on `0…L−1` whatever `k` and `m` are. Placing leaves by
 //! `σ` does not affect soundness, which never uses leaf positions (Merkle
 //! binding holds at every index). *Limits:* proofs from the same commitment

@@ -1,7 +1,7 @@
 //! Public parameters: base, bit width, and everything derived from them.
 
 use super::error::RangeError;
-use super::hash::HASH_LEN;
+use super::hash::{HASH_LEN, SALT_LEN};
 
 /// Largest number of base-`b` digits any supported parameter set has
 /// (base 2, 64 bits).
@@ -104,10 +104,11 @@ impl RangeParams {
     }
 
     /// Exact encoded proof length in bytes:
-    /// `1 + 32 + 32 * digits + 32 * tree_height`.
+    /// `1 + 16 + 32 * digits + 32 * tree_height` (leaf index, salt, chain
+    /// nodes, Merkle siblings).
     #[must_use]
     pub fn proof_len(&self) -> usize {
-        1 + HASH_LEN * (1 + self.digits() + self.tree_height())
+        1 + SALT_LEN + HASH_LEN * (self.digits() + self.tree_height())
     }
 
     /// `max_value - x`: the value an issuer commits to (under a separate child
