@@ -18,8 +18,9 @@
 //! # Specification (v2, scheme name `hashwires-v2`)
 //!
 //! v2 differs from v1 in the 16-byte (was 32-byte) accumulator salt, hence
-//! the proof encoding; every tag and HKDF label moved from `v1` to `v2`, so
-//! nothing produced under v1 verifies under v2.
+//! the proof encoding, and in the issued base (per bit width, see *Choice of
+//! the base*); every tag and HKDF label moved from `v1` to `v2`, so nothing
+//! produced under v1 verifies under v2.
 //!
 //! ## Parameters
 //! [`RangeParams`] `{ base b ∈ 2..=256, bits ∈ 1..=64 }`; `max = 2^bits − 1`;
@@ -28,6 +29,7 @@
 //! `h = log2 L` (≤ 6); proof length `1 + 16 + 32·(n + h)` bytes. Every value
 //! and threshold is written with exactly `n` digits, digit `i` weighing `b^i`.
 //! `P = be16(b) || u8(bits)` (3 bytes) is bound into every hash and secret.
+//! Issuers use [`RangeParams::for_bits`]; verifiers accept any valid `P`.
 //!
 //! ## Hashes
 //! Tagged SHA-256, `H_tag(m) = SHA-256(SHA-256(tag) || SHA-256(tag) || m)`
@@ -140,33 +142,56 @@
 //! issuance) where unlinkability matters. [`RangeError::PredicateFalse`] is
 //! a holder-side error and must not be forwarded to a verifier.
 //!
-//! # Choice of the default base
-//! [`RangeParams::DEFAULT_BASE`] = **8**. Medians on the 2-core shared dev
-//! machine (`cargo run --release --example range_bench`; SHA-256 of 64 bytes
-//! = 188 ns, one compression ≈ 95 ns; "typical" t ≈ 0.6·max, "worst" = the
-//! threshold with the largest digit sum; commit ≈ prove):
+//! # Choice of the base
+//! Issuers use [`RangeParams::for_bits`]: `n = ⌈bits / 6⌉` digits and the
+//! smallest base `b ≥ 2` with `b^n ≥ 2^bits` (exact integer arithmetic).
+//! Proof bytes, `1 + 16 + 32·(n + ⌈log2 n⌉)`, depend only on the digit
+//! count, and they are what the holder's phone pays in every presentation
+//! (more than once: the proof is base64url inside the KB-JWT payload, which
+//! is base64url again, so a proof byte costs about 1.8 bytes on the wire).
+//! Verification costs at most `n·(b − 1)` chain steps, so for a given `n`
+//! the smallest base is the fastest at the same size. Verifiers accept every
+//! base [`RangeParams::new`] accepts; the rule only fixes what is issued.
 //!
-//! | bits | base | proof bytes | commit µs | verify µs typical / worst |
-//! |---:|---:|---:|---:|---:|
-//! | 11 | 2 | 513 | 23 | 2.4 / 3.1 |
-//! | 11 | 4 | 321 | 15 | 2.4 / 3.4 |
-//! | 11 | **8** | **225** | 11 | **2.1 / 4.1** |
-//! | 11 | 16 | 193 | 11 | 4.6 / 5.7 |
-//! | 11 | 256 | 129 | 41 | 29 / 37 |
-//! | 16 | 4 / **8** / 16 | 385 / **321** / 225 | 18 / 19 / 16 | 4.5 / **6.5** / 9.7 (worst) |
-//! | 32 | 4 / **8** / 16 | 673 / **513** / 385 | 40 / 38 / 33 | 8.8 / **11.9** / 18.1 (worst) |
-//! | 64 | 4 / **8** / 16 | 1217 / **897** / 673 | 94 / 80 / 74 | 16.7 / **22.5** / 37.0 (worst) |
-//! | 64 | 2 / 256 | 2273 / 385 | 202 / 341 | 14.0 / 307 (worst) |
+//! Measured with `cargo run --release --example range_bench` on the noisy
+//! shared 2-core development machine (Intel Xeon, load average ≈ 1.7): the
+//! median of three runs of per-figure medians (run-to-run spread up to ~10%);
+//! every row uses the v2 encoding (base 8 was the v1 default: 225 bytes at
+//! 11 bits under v1). SHA-256 of 64 bytes = 171–181 ns; "typical" is
+//! `t ≈ 0.6·max` for `v ≈ 0.73·max`, "worst" the threshold with the largest
+//! digit sum (its chain steps in brackets); prove time ≈ commit time:
 //!
-//! Reasoning: the verifier budget (~100 µs ≈ two Ed25519 verifications) is
-//! the hard constraint, proof size the soft one. Base 256 is far too slow to
-//! verify (up to 255 steps per digit) and base 2 too large. For the 11-bit
-//! credit score, base 8 gives 225 bytes (< 400) and a worst case of ~4 µs
-//! (≈ 8% of one Ed25519 verification); base 16 saves 32 bytes but costs ~40%
-//! more worst-case time, and that gap grows with width (37 µs vs 22 µs at 64
-//! bits). Base 4 is marginally faster at 11 bits but ~100 bytes larger per
-//! proof. Base 8 has the best size×time product at 11 bits and stays within a
-//! quarter of the budget at 64 bits.
+//! | bits | base | digits | proof bytes | commit µs | verify µs typical / worst (steps) |
+//! |---:|---:|---:|---:|---:|---:|
+//! | 11 | **46** (rule) | 2 | **113** | 13.4 | 7.6 / 11.3 (88) |
+//! | 11 | 8 | 4 | 209 | 8.7 | 1.9 / 3.6 (24) |
+//! | 11 | 16 | 3 | 177 | 10.0 | 4.0 / 5.1 (37) |
+//! | 16 | **41** (rule) | 3 | **177** | 19.6 | 5.8 / 15.5 (117) |
+//! | 16 | 8 | 6 | 305 | 16.7 | 3.0 / 5.5 (36) |
+//! | 16 | 16 | 4 | 209 | 14.6 | 5.7 / 8.8 (60) |
+//! | 32 | **41** (rule) | 6 | **305** | 40.4 | 19.3 / 31.4 (236) |
+//! | 32 | 8 | 11 | 497 | 32.6 | 5.8 / 11.1 (73) |
+//! | 32 | 16 | 8 | 369 | 28.8 | 10.5 / 16.9 (120) |
+//! | 64 | **57** (rule) | 11 | **497** | 104.8 | 39.6 / 80.6 (609) |
+//! | 64 | 8 | 22 | 881 | 72.1 | 11.2 / 20.8 (148) |
+//! | 64 | 16 | 16 | 657 | 62.3 | 20.5 / 31.4 (240) |
+//!
+//! Reasoning: a presentation with one 11-bit range proof should fit under
+//! 1.5 KB, so size wins over verifier time as long as the latter stays
+//! small next to the two Ed25519 verifications every presentation needs
+//! (`verify_strict` measured 52 µs in a `creditproof-bench` run on the same
+//! machine minutes later). At 11 bits the rule halves the proof against
+//! base 8 (209 → 113 bytes; 225 → 113 against v1) for a worst case of
+//! 11 µs instead of 4 µs, about a fifth of one Ed25519 verification. No
+//! supported base does better at 11 bits: one digit would need base 2048,
+//! and every base from 46 to 256 gives the same 113 bytes with more steps.
+//! Six-bit digits cap a digit's steps at 63, so the worst case stays
+//! linear in the width: at 64 bits 81 µs (~1.5 Ed25519 verifications, four
+//! times base 8) buys a 497-byte instead of an 881-byte proof; 8-bit digits
+//! (base 256) would need fewer digits (8 instead of 11 at 64 bits) but allow
+//! 255 steps per digit. Commit time grows too (105 µs at 64 bits), but the
+//! issuer pays it once per commitment and the holder once per proof (prove
+//! rebuilds the tree), never the verifier.
 //!
 //! # Known-answer vectors
 //! `examples/range_vectors.rs` writes `range_kat.json` and `mdp.json` into

@@ -60,11 +60,17 @@ fn params(base: u16, bits: u8) -> RangeParams {
     RangeParams::new(base, bits).expect("valid test params")
 }
 
+/// Every (base, bits) of [`BASES`] × [`BITS`], plus [`RangeParams::for_bits`]
+/// for each of [`BITS`] (the parameters the crate issues with).
 fn all_params() -> Vec<RangeParams> {
     let mut v = Vec::new();
     for &bits in &BITS {
         for &base in &BASES {
             v.push(params(base, bits));
+        }
+        let issued = RangeParams::for_bits(bits).expect("for_bits");
+        if !v.contains(&issued) {
+            v.push(issued);
         }
     }
     v
@@ -122,12 +128,59 @@ fn params_validation_and_sizes() {
             "base {base} bits {bits}"
         );
     }
-    let d = RangeParams::with_default_base(11).expect("default");
-    assert_eq!((d.base(), d.digits(), d.proof_len()), (8, 4, 209));
+    // for_bits: the parameters the crate issues with.
+    // (bits, base, digits, proof_len)
+    for (bits, base, n, len) in [
+        (1, 2, 1, 49),
+        (6, 64, 1, 49),
+        (7, 12, 2, 113),
+        (10, 32, 2, 113),
+        (11, 46, 2, 113),
+        (16, 41, 3, 177),
+        (32, 41, 6, 305),
+        (64, 57, 11, 497),
+    ] {
+        let d = RangeParams::for_bits(bits).expect("for_bits");
+        assert_eq!((d.base(), d.digits(), d.proof_len()), (base, n, len), "bits {bits}");
+    }
+    assert_eq!(RangeParams::for_bits(0), Err(RangeError::InvalidParams));
+    assert_eq!(RangeParams::for_bits(65), Err(RangeError::InvalidParams));
     assert_eq!(params(16, 64).max_value(), u64::MAX);
     assert_eq!(params(16, 11).max_value(), 2047);
     assert_eq!(params(16, 11).mirror(47), Ok(2000));
     assert_eq!(params(16, 11).mirror(2048), Err(RangeError::ValueOutOfRange));
+}
+
+#[test]
+fn for_bits_is_the_minimal_base_for_six_bit_digits() {
+    for bits in 1..=64u8 {
+        let p = RangeParams::for_bits(bits).expect("for_bits");
+        let n = u32::from(bits).div_ceil(6);
+        let b = u128::from(p.base());
+        let target = 1u128 << bits;
+        assert!(b.pow(n) >= target, "bits {bits}: {b}^{n} < 2^{bits}");
+        assert!((b - 1).pow(n) < target, "bits {bits}: base {b} is not minimal");
+        assert!(p.base() >= 2 && p.base() <= 64, "bits {bits}");
+        // exactly n digits: the encoding uses all of them
+        assert_eq!(p.digits(), usize::try_from(n).expect("small"), "bits {bits}");
+        assert_eq!(p.bits(), bits);
+        assert_eq!(p, params(p.base(), bits));
+        assert_eq!(p.proof_len(), 1 + 16 + 32 * (p.digits() + p.tree_height()));
+        if bits <= 6 {
+            assert_eq!(u128::from(p.base()), target, "one digit of {bits} bits");
+        }
+    }
+}
+
+#[test]
+fn credit_score_proof_is_113_bytes() {
+    let p = RangeParams::for_bits(11).expect("for_bits");
+    let seed = RangeSeed::from_bytes([3; 32]);
+    let c = commit(&p, 712, &seed).expect("commit");
+    let bytes = prove(&p, 712, &seed, 650).expect("prove").to_bytes();
+    assert_eq!(bytes.len(), 113);
+    let parsed = RangeProof::from_bytes(&p, &bytes).expect("parse");
+    assert_eq!(verify(&p, &c, 650, &parsed), Ok(()));
 }
 
 // ---------------------------------------------------------------- MDP
@@ -324,13 +377,13 @@ fn holder_opening(p: &RangeParams, built: &super::scheme::Built, k: usize, t: u6
 
 #[test]
 fn holder_with_seed_cannot_open_above_value() {
-    // Exhaustive over a small parameter set (base 12, 2 digits), then
-    // sampled at the credit-score width with 2 digits (base 46): for every t > v, no MDP element's
+    // Exhaustive over a small issued parameter set (base 12, 2 digits), then
+    // sampled at the credit-score width: for every t > v, no MDP element's
     // opening verifies; for t <= v the dominating element's does (so the
     // construction above is the honest one where it can be).
     let mut rng = TestRng::new("holder-forgery");
-    let small = params(12, 7);
-    let score = params(46, 11);
+    let small = RangeParams::for_bits(7).expect("for_bits");
+    let score = RangeParams::for_bits(11).expect("for_bits");
     let mut cases: Vec<(RangeParams, u64, Vec<u64>)> =
         (0..=small.max_value()).map(|v| (small, v, (0..=small.max_value()).collect())).collect();
     for _ in 0..40 {
@@ -383,7 +436,8 @@ fn at_most_via_mirrored_commitment() {
 #[test]
 fn every_byte_change_is_rejected() {
     let mut rng = TestRng::new("flip");
-    for p in [params(16, 11), params(2, 16), params(256, 64), params(10, 8), params(4, 11)] {
+    let issued = [11, 16, 64].map(|bits| RangeParams::for_bits(bits).expect("for_bits"));
+    for p in [params(16, 11), params(2, 16), params(256, 64), params(10, 8), params(4, 11)].into_iter().chain(issued) {
         let seed = rng.seed();
         let v = rng.up_to(p.max_value());
         let t = rng.up_to(v);
