@@ -2,7 +2,9 @@
 //!
 //! Run: `cargo run --release --example range_bench`
 //! Prints medians (after warm-up) and each verify as a multiple of one
-//! SHA-256 over 64 bytes (the floor; no Ed25519 is available here).
+//! SHA-256 over 64 bytes (the floor; no Ed25519 is available here), for the
+//! issued parameters ([`RangeParams::for_bits`]) and, for comparison, fixed
+//! bases 8 and 16; `steps` is the worst threshold's chain steps.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -52,13 +54,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("floor: SHA-256(64 bytes) = {sha:.0} ns");
     println!(
-        "{:>4} {:>5} {:>3} {:>6} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8}",
-        "bits", "base", "n", "bytes", "commit_us", "prove_us", "verify_us", "xSHA", "vworst_us", "xSHA"
+        "{:>4} {:>8} {:>5} {:>3} {:>6} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8} {:>6}",
+        "bits",
+        "rule",
+        "base",
+        "n",
+        "bytes",
+        "commit_us",
+        "prove_us",
+        "verify_us",
+        "xSHA",
+        "vworst_us",
+        "xSHA",
+        "steps"
     );
     let seed = RangeSeed::from_bytes([0x11; 32]);
-    for bits in [10u8, 11, 16, 32, 64] {
-        for base in [2u16, 4, 8, 16, 256] {
-            let p = RangeParams::new(base, bits)?;
+    for bits in [11u8, 16, 32, 64] {
+        // The issued parameters (RangeParams::for_bits), then fixed bases for
+        // comparison: 8 (the v1 default) and 16.
+        let rows = [
+            ("for_bits", RangeParams::for_bits(bits)?),
+            ("fixed", RangeParams::new(8, bits)?),
+            ("fixed", RangeParams::new(16, bits)?),
+        ];
+        for (rule, p) in rows {
+            let base = p.base();
             let max = p.max_value();
             // a "typical" value/threshold pair: ~0.73 max, threshold ~0.6 max
             let value = max / 11 * 8;
@@ -97,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 10,
             );
             println!(
-                "{bits:>4} {base:>5} {:>3} {:>6} {:>10.1} {:>10.1} {:>10.2} {:>8.1} {:>10.2} {:>8.1}",
+                "{bits:>4} {rule:>8} {base:>5} {:>3} {:>6} {:>10.1} {:>10.1} {:>10.2} {:>8.1} {:>10.2} {:>8.1} {:>6}",
                 p.digits(),
                 p.proof_len(),
                 tc / 1e3,
@@ -105,7 +125,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tv / 1e3,
                 tv / sha,
                 tw / 1e3,
-                tw / sha
+                tw / sha,
+                digit_sum(worst, u64::from(base))
             );
         }
     }
@@ -127,7 +148,12 @@ fn presentation_share() {
     trust.add(issuer.id(), issuer.public_key());
     let verifier = Verifier::new(trust);
     println!();
-    println!("presentation verify (11-bit score, base {}): with vs without one range proof", RangeParams::DEFAULT_BASE);
+    let params = RangeParams::for_bits(11).expect("11 bits");
+    println!(
+        "presentation verify (11-bit score, base {}, {}-byte proof): with vs without one range proof",
+        params.base(),
+        params.proof_len()
+    );
     for (label, predicates) in [("disclosure only (tier)", vec![]), ("tier + score>=650", vec!["score>=650"])] {
         let mut wallet = Wallet::new();
         let pk = wallet.generate_key(&mut rng);

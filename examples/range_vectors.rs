@@ -23,8 +23,17 @@ fn kat_seed(i: usize) -> [u8; 32] {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // (base, bits, value, threshold)
+    // (base, bits, value, threshold); case 0 and the other bases of the
+    // first block are what RangeParams::for_bits issues (11, 10, 16, 32, 64
+    // bits), the rest explicit parameters a verifier must also accept.
     let valid: &[(u16, u8, u64, u64)] = &[
+        (46, 11, 742, 700),
+        (46, 11, 2047, 2023),
+        (32, 10, 712, 650),
+        (41, 16, 40_000, 39_999),
+        (41, 32, 4_000_000_000, 123_456_789),
+        (57, 64, u64::MAX, (1 << 63) + 12_345),
+        (64, 6, 50, 13),
         (16, 11, 742, 700),
         (16, 11, 742, 742),
         (16, 11, 2047, 0),
@@ -59,8 +68,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         proofs.push((p, c, threshold, proof));
     }
 
-    // Expected failures derived from case 0 (16/11, value 742, t 700).
+    // Expected failures derived from case 0 (base 46, 11 bits, value 742,
+    // t 700; layout: index 1 || salt 16 || 2 nodes || 1 sibling = 113 bytes).
     let (p, c, t, proof) = &proofs[0];
+    let leaves = u8::try_from(p.leaf_count())?;
     let good = proof.to_bytes();
     let mut invalid = Vec::new();
     let mut push =
@@ -77,6 +88,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     push("other threshold (701)", p, c, 701, &good)?;
     push("lower threshold (699)", p, c, 699, &good)?;
     let mut b = good.clone();
+    b[5] ^= 1;
+    push("flipped salt byte", p, c, *t, &b)?;
+    let mut b = good.clone();
     b[40] ^= 1;
     push("flipped chain node byte", p, c, *t, &b)?;
     let mut b = good.clone();
@@ -84,22 +98,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b[last] ^= 0x80;
     push("flipped merkle sibling byte", p, c, *t, &b)?;
     let mut b = good.clone();
-    b[0] = (b[0] + 1) % 4;
+    b[0] = (b[0] + 1) % leaves;
     push("other in-range leaf index", p, c, *t, &b)?;
     let mut b = good.clone();
-    b[0] = 4;
+    b[0] = leaves;
     push("leaf index out of range", p, c, *t, &b)?;
     push("truncated path", p, c, *t, &good[..good.len() - 32])?;
     let mut b = good.clone();
     b.push(0);
     push("oversized", p, c, *t, &b)?;
     push("empty", p, c, *t, &[])?;
+    push("v1 length (16-byte salt missing)", p, c, *t, &[good.as_slice(), &[0; 16]].concat())?;
     let (_, c_other, _, _) = &proofs[1];
     push("other commitment", p, c_other, *t, &good)?;
 
     let mut unprovable = Vec::new();
     for (i, &(base, bits, value, threshold)) in
-        [(16u16, 11u8, 699u64, 700u64), (2, 64, u64::MAX - 1, u64::MAX), (10, 16, 2999, 3000)].iter().enumerate()
+        [(46u16, 11u8, 699u64, 700u64), (16, 11, 699, 700), (2, 64, u64::MAX - 1, u64::MAX), (10, 16, 2999, 3000)]
+            .iter()
+            .enumerate()
     {
         let p = RangeParams::new(base, bits)?;
         let seed_bytes = kat_seed(100 + i);
@@ -112,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let kat = json!({
-        "description": "creditproof HashWires range proofs v1 known-answer vectors; u64 values are decimal strings, bytes are lowercase hex; seed i = SHA-256(\"creditproof range kat <i>\")",
+        "description": "creditproof HashWires range proofs v2 (hashwires-v2: 16-byte leaf salt) known-answer vectors; u64 values are decimal strings, bytes are lowercase hex; seed i = SHA-256(\"creditproof range kat <i>\")",
         "valid": valid_out,
         "invalid": invalid,
         "predicate_false": unprovable,
@@ -132,6 +149,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (2, 64, 1 << 63),
         (16, 11, 742),
         (3, 20, 531_441),
+        (46, 11, 742),
+        (46, 11, 2047),
+        (41, 16, 40_000),
+        (57, 64, u64::MAX / 3),
     ];
     let mut mdp_out = Vec::new();
     for &(base, bits, value) in mdp_cases {

@@ -4,12 +4,14 @@
 //! `range` entry in the credential payload:
 //!
 //! ```json
-//! "range": {"score": {"scheme": "hashwires-v1", "base": 8, "bits": 10,
+//! "range": {"score": {"scheme": "hashwires-v2", "base": 32, "bits": 10,
 //!                     "ge": "<commitment to v>", "le": "<commitment to max - v>"}}
 //! ```
 //!
-//! where `max = 2^bits - 1`. The holder gets `v` and one 32-byte seed per
-//! credential; the seed of attribute `a`'s `ge` commitment is
+//! where `max = 2^bits - 1` and the issuer takes `base` (and the digit count)
+//! from [`RangeParams::for_bits`]; a verifier accepts any `base`/`bits`
+//! [`RangeParams::new`] accepts, as signed. The holder gets `v` and one
+//! 32-byte seed per credential; the seed of attribute `a`'s `ge` commitment is
 //! `seed.child(a).child("ge")`, and of its `le` commitment
 //! `seed.child(a).child("le")` (HKDF, see [`crate::hazmat::range`]).
 //!
@@ -31,7 +33,7 @@ use crate::hazmat::range::{self, Commitment, RangeError, RangeParams, RangeProof
 use crate::request::Predicate;
 
 /// The `scheme` of a range entry.
-pub(crate) const RANGE_SCHEME: &str = "hashwires-v1";
+pub(crate) const RANGE_SCHEME: &str = "hashwires-v2";
 
 /// One committed attribute as signed in the credential.
 #[derive(Clone, Copy)]
@@ -91,7 +93,7 @@ pub(crate) fn child_seed(seed: &RangeSeed, attribute: &str, dir: Direction) -> R
 
 /// Commits to `value` for `attribute` (issuer side).
 pub(crate) fn commit(seed: &RangeSeed, attribute: &str, value: u64, max: u64) -> Result<RangeEntry, RangeError> {
-    let params = RangeParams::with_default_base(bits_for(max))?;
+    let params = RangeParams::for_bits(bits_for(max))?;
     Ok(RangeEntry {
         params,
         ge: range::commit(&params, value, &child_seed(seed, attribute, Direction::Ge))?,

@@ -173,7 +173,7 @@ pub fn sizes(report: &Report, fx: &mut Fixture) -> Result<(), BoxError> {
         for kind in Kind::ALL {
             cells.push(fx.case(score, kind)?.0.presentation.len());
         }
-        let params = RangeParams::with_default_base(u8::try_from(bits)?)?;
+        let params = RangeParams::for_bits(u8::try_from(bits)?)?;
         let seed = RangeSeed::from_bytes([0x11; 32]);
         cells.push(range::prove(&params, score.value, &seed, score.threshold)?.to_bytes().len());
         for (row, cell) in rows.iter_mut().zip(cells) {
@@ -211,7 +211,7 @@ fn digit_sum(mut x: u64, base: u64) -> u64 {
 impl RangeCase {
     /// Builds and checks both proofs.
     pub fn new(bits: u32) -> Result<Self, BoxError> {
-        let params = RangeParams::with_default_base(u8::try_from(bits)?)?;
+        let params = RangeParams::for_bits(u8::try_from(bits)?)?;
         let seed = RangeSeed::from_bytes([0x11; 32]);
         let s = Score::full_scale(bits);
         let max = params.max_value();
@@ -243,16 +243,17 @@ impl RangeCase {
 }
 
 /// Prints the HashWires rows of one width.
-pub fn report_range(report: &Report, bits: u32, typical: &Timing, worst: &Timing, sha: Base) {
+pub fn report_range(report: &Report, params: &RangeParams, typical: &Timing, worst: &Timing, sha: Base) {
+    let (bits, base) = (params.bits(), params.base());
     report.time(
         &format!("range.hashwires.bits{bits}.verify"),
-        &format!("{bits}-bit, value ~0.73 max, t ~0.6 max"),
+        &format!("{bits}-bit (base {base}), value ~0.73 max, t ~0.6 max"),
         typical,
         &[sha],
     );
     report.time(
         &format!("range.hashwires.bits{bits}.verify_worst"),
-        &format!("{bits}-bit, worst-case threshold (largest digit sum)"),
+        &format!("{bits}-bit (base {base}), worst-case threshold (largest digit sum)"),
         worst,
         &[sha],
     );

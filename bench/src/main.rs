@@ -161,10 +161,9 @@ fn main() -> Result<(), BoxError> {
 
     // Range proofs: per width, HashWires (typical, worst) and bulletproofs
     // interleaved.
-    report.section(&format!(
-        "range proof verify alone: creditproof::hazmat::range::verify (HashWires, base {})",
-        creditproof::hazmat::range::RangeParams::DEFAULT_BASE
-    ));
+    report.section(
+        "range proof verify alone: creditproof::hazmat::range::verify (HashWires, base per width: RangeParams::for_bits)",
+    );
     #[cfg(feature = "peers")]
     let mut bulletproof_rows = Vec::new();
     for bits in library::WIDTHS {
@@ -178,7 +177,7 @@ fn main() -> Result<(), BoxError> {
             group.push(bp.sampler());
         }
         let t = h.measure_group(group);
-        library::report_range(&report, bits, &t[0], &t[1], one_sha);
+        library::report_range(&report, &hw.params, &t[0], &t[1], one_sha);
         #[cfg(feature = "peers")]
         if let Some(bp) = bp {
             bulletproof_rows.push(peers::BulletproofRow { bits, case: bp, timing: t.get(2).copied(), hashwires: t[0] });

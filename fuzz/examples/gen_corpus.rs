@@ -93,9 +93,13 @@ fn main() {
 
     // range: valid proofs for the target's parameter sets.
     let seed = RangeSeed::from_bytes([7; 32]);
-    for (base, bits, value, t) in
-        [(8u16, 10u8, 712u64, 650u64), (2, 8, 77, 3), (16, 16, 40_000, 1), (256, 64, u64::MAX / 3, 5)]
-    {
+    for (base, bits, value, t) in [
+        (46u16, 11u8, 712u64, 650u64),
+        (8, 10, 712, 650),
+        (2, 8, 77, 3),
+        (16, 16, 40_000, 1),
+        (256, 64, u64::MAX / 3, 5),
+    ] {
         let params = RangeParams::new(base, bits).unwrap();
         let proof = prove(&params, value, &seed, t).unwrap();
         write("range", &format!("b{base}_bits{bits}"), proof.to_bytes());

@@ -13,7 +13,8 @@ fn setups() -> &'static [(RangeParams, u64, Commitment)] {
     static SETUPS: OnceLock<Vec<(RangeParams, u64, Commitment)>> = OnceLock::new();
     SETUPS.get_or_init(|| {
         let seed = RangeSeed::from_bytes([7; 32]);
-        [(8, 10, 712), (2, 8, 77), (16, 16, 40_000), (256, 64, u64::MAX / 3), (10, 10, 0)]
+        // (46, 11): what RangeParams::for_bits issues for an 11-bit score.
+        [(46, 11, 712), (8, 10, 712), (2, 8, 77), (16, 16, 40_000), (256, 64, u64::MAX / 3), (10, 10, 0)]
             .into_iter()
             .map(|(base, bits, value)| {
                 let params = RangeParams::new(base, bits).unwrap();

@@ -173,7 +173,7 @@ fn presentations_from_one_batch_cannot_be_linked() {
                 for v in [&split(a).header, &split(b).header] {
                     leaves(v, &mut public);
                 }
-                for s in [ISS, "urn:creditproof:score:2", URI, "hashwires-v1", "sha-256", "perks", "no_deposit_rental"]
+                for s in [ISS, "urn:creditproof:score:2", URI, "hashwires-v2", "sha-256", "perks", "no_deposit_rental"]
                 {
                     public.push(s.as_bytes().to_vec());
                 }

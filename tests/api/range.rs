@@ -75,8 +75,9 @@ fn the_score_is_never_in_the_presentation_or_credential() {
     for d in &parts.disclosures {
         assert!(!decode_json(d).to_string().contains("712"));
     }
-    assert_eq!(parts.payload["range"]["score"]["scheme"], "hashwires-v1");
+    assert_eq!(parts.payload["range"]["score"]["scheme"], "hashwires-v2");
     assert_eq!(parts.payload["range"]["score"]["bits"], 10);
+    assert_eq!(parts.payload["range"]["score"]["base"], 32, "RangeParams::for_bits(10)");
     let proofs = parts.kb_payload["range_proofs"].as_object().unwrap();
     assert_eq!(proofs.keys().collect::<Vec<_>>(), ["score>=650"]);
 }

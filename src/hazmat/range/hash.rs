@@ -11,14 +11,21 @@ pub(crate) const HASH_LEN: usize = 32;
 /// A 32-byte hash value.
 pub(crate) type Hash = [u8; HASH_LEN];
 
+/// Length of the per-leaf accumulator salt: 128 bits (see the module docs,
+/// *Hiding*).
+pub(crate) const SALT_LEN: usize = 16;
+
+/// A 16-byte accumulator salt.
+pub(crate) type Salt = [u8; SALT_LEN];
+
 /// Tag of the chain step hash.
-pub(crate) const TAG_STEP: &[u8] = b"creditproof/hashwires/v1/step";
+pub(crate) const TAG_STEP: &[u8] = b"creditproof/hashwires/v2/step";
 /// Tag of the accumulator (Merkle leaf) hash.
-pub(crate) const TAG_LEAF: &[u8] = b"creditproof/hashwires/v1/leaf";
+pub(crate) const TAG_LEAF: &[u8] = b"creditproof/hashwires/v2/leaf";
 /// Tag of the inner Merkle node hash.
-pub(crate) const TAG_NODE: &[u8] = b"creditproof/hashwires/v1/node";
+pub(crate) const TAG_NODE: &[u8] = b"creditproof/hashwires/v2/node";
 /// Tag of the final commitment hash.
-pub(crate) const TAG_ROOT: &[u8] = b"creditproof/hashwires/v1/root";
+pub(crate) const TAG_ROOT: &[u8] = b"creditproof/hashwires/v2/root";
 
 /// SHA-256 contexts that have already absorbed the 64-byte tag prefix
 /// `SHA-256(tag) || SHA-256(tag)`; cloning one skips that compression.
@@ -80,7 +87,7 @@ impl Hasher {
 
     /// Starts `H_leaf(params || salt || node_0 || ... || node_{n-1})`; the
     /// caller absorbs exactly `n` nodes and calls [`finish`].
-    pub(crate) fn leaf_start(&self, salt: &Hash) -> Context {
+    pub(crate) fn leaf_start(&self, salt: &Salt) -> Context {
         let mut ctx = self.p.leaf.clone();
         ctx.update(&self.params);
         ctx.update(salt);

@@ -15,25 +15,31 @@
 //! predicate) and *hiding / witness indistinguishability* against verifiers
 //! (who never see the seed).
 //!
-//! # Specification (v1)
+//! # Specification (v2, scheme name `hashwires-v2`)
+//!
+//! v2 differs from v1 in the 16-byte (was 32-byte) accumulator salt, hence
+//! the proof encoding, and in the issued base (per bit width, see *Choice of
+//! the base*); every tag and HKDF label moved from `v1` to `v2`, so nothing
+//! produced under v1 verifies under v2.
 //!
 //! ## Parameters
 //! [`RangeParams`] `{ base b ∈ 2..=256, bits ∈ 1..=64 }`; `max = 2^bits − 1`;
 //! `n` = number of base-`b` digits of `max`; `L = next_power_of_two(n)`
 //! Merkle leaves (`n` bounds `|MDP(v)|` for every `v ≤ max`); tree height
-//! `h = log2 L` (≤ 6); proof length `1 + 32·(1 + n + h)` bytes. Every value
+//! `h = log2 L` (≤ 6); proof length `1 + 16 + 32·(n + h)` bytes. Every value
 //! and threshold is written with exactly `n` digits, digit `i` weighing `b^i`.
 //! `P = be16(b) || u8(bits)` (3 bytes) is bound into every hash and secret.
+//! Issuers use [`RangeParams::for_bits`]; verifiers accept any valid `P`.
 //!
 //! ## Hashes
 //! Tagged SHA-256, `H_tag(m) = SHA-256(SHA-256(tag) || SHA-256(tag) || m)`
 //! (BIP-340 style; the 64-byte prefix is one cached midstate, so a chain step
-//! costs one compression). Tags are `creditproof/hashwires/v1/<purpose>`:
+//! costs one compression). Tags are `creditproof/hashwires/v2/<purpose>`:
 //!
 //! | purpose | definition |
 //! |---|---|
 //! | chain step | `step_i(x) = H_step(u8(i) ‖ P ‖ x)` |
-//! | accumulator (leaf) | `leaf = H_leaf(P ‖ salt ‖ node_0 ‖ … ‖ node_{n−1})` (always `n` nodes) |
+//! | accumulator (leaf) | `leaf = H_leaf(P ‖ salt ‖ node_0 ‖ … ‖ node_{n−1})` (16-byte salt, always `n` nodes) |
 //! | Merkle node | `H_node(u8(level) ‖ left ‖ right)` (level 0 = leaves' parents) |
 //! | commitment | `C = H_root(P ‖ u8(h) ‖ tree_root)` |
 //!
@@ -42,14 +48,17 @@
 //! so the verifier never needs the holder's digit.
 //!
 //! ## Secrets (HKDF-SHA-256, RFC 5869)
-//! `PRK = HKDF-Extract(salt = "creditproof/hashwires/v1/seed", IKM = seed)`,
-//! `secret(label, j) = HKDF-Expand(PRK, u8(len(label)) ‖ label ‖ P ‖ u8(j), 32)`:
+//! `PRK = HKDF-Extract(salt = "creditproof/hashwires/v2/seed", IKM = seed)`,
+//! `secret(label, j, len) = HKDF-Expand(PRK, u8(len(label)) ‖ label ‖ P ‖ u8(j), len)`
+//! with `len = 32` unless stated:
 //! chain starts `start_i = secret(".../start", i)`, accumulator salts
-//! `salt_k = secret(".../salt", k)`, padding leaves `pad_s = secret(".../pad", s)`,
+//! `salt_k = secret(".../salt", k, 16)` (the first 16 bytes of the 32-byte
+//! expansion), padding leaves `pad_s = secret(".../pad", s)`,
 //! permutation keys `key_s = secret(".../perm", s)`; child seeds
 //! `HKDF-Expand(PRK, u8(len) ‖ ".../child" ‖ label, 32)`. (Implemented on
-//! `ring::hmac` because for 32-byte outputs HKDF-Expand is a single HMAC and
-//! thus infallible; a test checks it against `ring::hkdf`.) Chain starts come
+//! `ring::hmac` because for outputs of at most 32 bytes HKDF-Expand is a
+//! single HMAC and thus infallible; a test checks both lengths against
+//! `ring::hkdf`.) Chain starts come
 //! from HKDF, **not** from `step`: were `start_i = step_i(s)`, a holder (who
 //! knows the seed) could reveal `s` and prove a digit one higher.
 //!
@@ -74,7 +83,7 @@
 //!
 //! ## Proof (holder, `t ≤ v`)
 //! Take the first `x^k` dominating `t`; reveal `p_i = node_i^{x^k_i − t_i}`.
-//! Byte layout: `σ(k) (1) ‖ salt_k (32) ‖ p_0 … p_{n−1} (32 each) ‖
+//! Byte layout: `σ(k) (1) ‖ salt_k (16) ‖ p_0 … p_{n−1} (32 each) ‖
 //! sibling_0 … sibling_{h−1} (32 each, leaf level first)`.
 //! [`RangeProof::from_bytes`] rejects any other length ([`RangeError::WrongLength`])
 //! and an index `≥ L` ([`RangeError::Malformed`]).
@@ -107,8 +116,24 @@
 //!
 //! *Hiding.* The verifier sees `C`, the index, the salt, the `p_i` and the
 //! siblings. Without the seed these are PRF/hash outputs and padding, all
-//! pseudorandom; `L` and the proof length depend only on `P`, so neither `v`
-//! nor `|MDP(v)|` shows; the index is `σ(k)` for a secret uniform permutation
+//! pseudorandom, with one exception that the salt exists for: from `p_i` the
+//! verifier can compute `node_i^d` for every `d ≥ x^k_i − t_i`, which may be
+//! every node of another MDP element's leaf (e.g. `z_j`'s when `k = 0` and
+//! `t_j ≥ 1`). Unsalted, such a leaf could be recomputed for a guessed `v`
+//! and compared with the siblings, revealing `v`. Salted, recomputing it
+//! needs that leaf's `salt_{k'}`: 128 bits of HKDF output the verifier never
+//! sees (only the opened leaf's salt is revealed; salts of different `k` are
+//! independent PRF outputs). Each hash evaluation tests one salt guess for
+//! one hypothesised leaf, so `Q` evaluations succeed with probability about
+//! `Q/2^128` per hidden leaf (at most `L − 1 ≤ 63` per proof), and nothing
+//! is amortised across commitments because the chain nodes inside a leaf
+//! differ per seed. That is the 128-bit level of the rest of the system
+//! (Ed25519; SHA-256 collisions), which is why 16 bytes suffice and a 32-byte
+//! salt bought nothing but proof size. Soundness never uses the salt's
+//! secrecy or length: it is an `H_leaf` input, bound by collision resistance
+//! like the nodes. Padding leaves stay full 32-byte HKDF outputs (opening one
+//! needs an `H_leaf` preimage). `L` and the proof length depend only on `P`,
+//! so neither `v` nor `|MDP(v)|` shows; the index is `σ(k)` for a secret uniform permutation
 //! `σ`, hence uniform on `0…L−1` whatever `k` and `m` are. Placing leaves by
 //! `σ` does not affect soundness, which never uses leaf positions (Merkle
 //! binding holds at every index). *Limits:* proofs from the same commitment
@@ -117,33 +142,56 @@
 //! issuance) where unlinkability matters. [`RangeError::PredicateFalse`] is
 //! a holder-side error and must not be forwarded to a verifier.
 //!
-//! # Choice of the default base
-//! [`RangeParams::DEFAULT_BASE`] = **8**. Medians on the 2-core shared dev
-//! machine (`cargo run --release --example range_bench`; SHA-256 of 64 bytes
-//! = 188 ns, one compression ≈ 95 ns; "typical" t ≈ 0.6·max, "worst" = the
-//! threshold with the largest digit sum; commit ≈ prove):
+//! # Choice of the base
+//! Issuers use [`RangeParams::for_bits`]: `n = ⌈bits / 6⌉` digits and the
+//! smallest base `b ≥ 2` with `b^n ≥ 2^bits` (exact integer arithmetic).
+//! Proof bytes, `1 + 16 + 32·(n + ⌈log2 n⌉)`, depend only on the digit
+//! count, and they are what the holder's phone pays in every presentation
+//! (more than once: the proof is base64url inside the KB-JWT payload, which
+//! is base64url again, so a proof byte costs about 1.8 bytes on the wire).
+//! Verification costs at most `n·(b − 1)` chain steps, so for a given `n`
+//! the smallest base is the fastest at the same size. Verifiers accept every
+//! base [`RangeParams::new`] accepts; the rule only fixes what is issued.
 //!
-//! | bits | base | proof bytes | commit µs | verify µs typical / worst |
-//! |---:|---:|---:|---:|---:|
-//! | 11 | 2 | 513 | 23 | 2.4 / 3.1 |
-//! | 11 | 4 | 321 | 15 | 2.4 / 3.4 |
-//! | 11 | **8** | **225** | 11 | **2.1 / 4.1** |
-//! | 11 | 16 | 193 | 11 | 4.6 / 5.7 |
-//! | 11 | 256 | 129 | 41 | 29 / 37 |
-//! | 16 | 4 / **8** / 16 | 385 / **321** / 225 | 18 / 19 / 16 | 4.5 / **6.5** / 9.7 (worst) |
-//! | 32 | 4 / **8** / 16 | 673 / **513** / 385 | 40 / 38 / 33 | 8.8 / **11.9** / 18.1 (worst) |
-//! | 64 | 4 / **8** / 16 | 1217 / **897** / 673 | 94 / 80 / 74 | 16.7 / **22.5** / 37.0 (worst) |
-//! | 64 | 2 / 256 | 2273 / 385 | 202 / 341 | 14.0 / 307 (worst) |
+//! Measured with `cargo run --release --example range_bench` on the noisy
+//! shared 2-core development machine (Intel Xeon, load average ≈ 1.7): the
+//! median of three runs of per-figure medians (run-to-run spread up to ~10%);
+//! every row uses the v2 encoding (base 8 was the v1 default: 225 bytes at
+//! 11 bits under v1). SHA-256 of 64 bytes = 171–181 ns; "typical" is
+//! `t ≈ 0.6·max` for `v ≈ 0.73·max`, "worst" the threshold with the largest
+//! digit sum (its chain steps in brackets); prove time ≈ commit time:
 //!
-//! Reasoning: the verifier budget (~100 µs ≈ two Ed25519 verifications) is
-//! the hard constraint, proof size the soft one. Base 256 is far too slow to
-//! verify (up to 255 steps per digit) and base 2 too large. For the 11-bit
-//! credit score, base 8 gives 225 bytes (< 400) and a worst case of ~4 µs
-//! (≈ 8% of one Ed25519 verification); base 16 saves 32 bytes but costs ~40%
-//! more worst-case time, and that gap grows with width (37 µs vs 22 µs at 64
-//! bits). Base 4 is marginally faster at 11 bits but ~100 bytes larger per
-//! proof. Base 8 has the best size×time product at 11 bits and stays within a
-//! quarter of the budget at 64 bits.
+//! | bits | base | digits | proof bytes | commit µs | verify µs typical / worst (steps) |
+//! |---:|---:|---:|---:|---:|---:|
+//! | 11 | **46** (rule) | 2 | **113** | 13.4 | 7.6 / 11.3 (88) |
+//! | 11 | 8 | 4 | 209 | 8.7 | 1.9 / 3.6 (24) |
+//! | 11 | 16 | 3 | 177 | 10.0 | 4.0 / 5.1 (37) |
+//! | 16 | **41** (rule) | 3 | **177** | 19.6 | 5.8 / 15.5 (117) |
+//! | 16 | 8 | 6 | 305 | 16.7 | 3.0 / 5.5 (36) |
+//! | 16 | 16 | 4 | 209 | 14.6 | 5.7 / 8.8 (60) |
+//! | 32 | **41** (rule) | 6 | **305** | 40.4 | 19.3 / 31.4 (236) |
+//! | 32 | 8 | 11 | 497 | 32.6 | 5.8 / 11.1 (73) |
+//! | 32 | 16 | 8 | 369 | 28.8 | 10.5 / 16.9 (120) |
+//! | 64 | **57** (rule) | 11 | **497** | 104.8 | 39.6 / 80.6 (609) |
+//! | 64 | 8 | 22 | 881 | 72.1 | 11.2 / 20.8 (148) |
+//! | 64 | 16 | 16 | 657 | 62.3 | 20.5 / 31.4 (240) |
+//!
+//! Reasoning: a presentation with one 11-bit range proof should fit under
+//! 1.5 KB, so size wins over verifier time as long as the latter stays
+//! small next to the two Ed25519 verifications every presentation needs
+//! (`verify_strict` measured 52 µs in a `creditproof-bench` run on the same
+//! machine minutes later). At 11 bits the rule halves the proof against
+//! base 8 (209 → 113 bytes; 225 → 113 against v1) for a worst case of
+//! 11 µs instead of 4 µs, about a fifth of one Ed25519 verification. No
+//! supported base does better at 11 bits: one digit would need base 2048,
+//! and every base from 46 to 256 gives the same 113 bytes with more steps.
+//! Six-bit digits cap a digit's steps at 63, so the worst case stays
+//! linear in the width: at 64 bits 81 µs (~1.5 Ed25519 verifications, four
+//! times base 8) buys a 497-byte instead of an 881-byte proof; 8-bit digits
+//! (base 256) would need fewer digits (8 instead of 11 at 64 bits) but allow
+//! 255 steps per digit. Commit time grows too (105 µs at 64 bits), but the
+//! issuer pays it once per commitment and the holder once per proof (prove
+//! rebuilds the tree), never the verifier.
 //!
 //! # Known-answer vectors
 //! `examples/range_vectors.rs` writes `range_kat.json` and `mdp.json` into

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use super::error::RangeError;
-use super::hash::{Hash, HASH_LEN};
+use super::hash::{Hash, Salt, HASH_LEN, SALT_LEN};
 use super::params::RangeParams;
 
 /// A HashWires commitment: the 32-byte tagged hash of the Merkle root.
@@ -50,12 +50,12 @@ impl fmt::Debug for Commitment {
 ///
 /// Encoding (all lengths fixed by [`RangeParams`], see
 /// [`RangeParams::proof_len`]):
-/// `leaf_index (1) || salt (32) || p_0 … p_{n-1} (32 each, least significant
+/// `leaf_index (1) || salt (16) || p_0 … p_{n-1} (32 each, least significant
 /// digit first) || sibling_0 … sibling_{h-1} (32 each, leaf level first)`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct RangeProof {
     pub(crate) leaf_index: u8,
-    pub(crate) salt: Hash,
+    pub(crate) salt: Salt,
     pub(crate) nodes: Vec<Hash>,
     pub(crate) path: Vec<Hash>,
 }
@@ -64,7 +64,7 @@ impl RangeProof {
     /// Length of [`RangeProof::to_bytes`].
     #[must_use]
     pub fn encoded_len(&self) -> usize {
-        1 + HASH_LEN * (1 + self.nodes.len() + self.path.len())
+        1 + SALT_LEN + HASH_LEN * (self.nodes.len() + self.path.len())
     }
 
     /// Serializes the proof (see the type docs for the layout).
@@ -90,16 +90,19 @@ impl RangeProof {
         if bytes.len() != expected {
             return Err(RangeError::WrongLength { expected, actual: bytes.len() });
         }
-        let (&leaf_index, rest) = bytes.split_first().ok_or(RangeError::WrongLength { expected, actual: 0 })?;
+        let short = RangeError::WrongLength { expected, actual: bytes.len() };
+        let (&leaf_index, rest) = bytes.split_first().ok_or(short)?;
         if usize::from(leaf_index) >= params.leaf_count() {
             return Err(RangeError::Malformed { what: "leaf index" });
         }
+        let (salt_bytes, rest) = rest.split_at_checked(SALT_LEN).ok_or(short)?;
+        let mut salt = [0u8; SALT_LEN];
+        salt.copy_from_slice(salt_bytes);
         let mut hashes = rest.chunks_exact(HASH_LEN).map(|c| {
             let mut h = [0u8; HASH_LEN];
             h.copy_from_slice(c);
             h
         });
-        let salt = hashes.next().ok_or(RangeError::WrongLength { expected, actual: bytes.len() })?;
         let nodes: Vec<Hash> = hashes.by_ref().take(params.digits()).collect();
         let path: Vec<Hash> = hashes.collect();
         Ok(Self { leaf_index, salt, nodes, path })

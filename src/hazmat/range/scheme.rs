@@ -3,11 +3,11 @@
 use zeroize::Zeroizing;
 
 use super::error::RangeError;
-use super::hash::{ct_eq, finish, Hash, Hasher};
+use super::hash::{ct_eq, finish, Hash, Hasher, Salt};
 use super::mdp::{dominates, mdp_digits};
 use super::params::{Digits, RangeParams};
 use super::proof::{Commitment, RangeProof};
-use super::seed::{Kdf, RangeSeed, INFO_PAD, INFO_PERM, INFO_SALT, INFO_START};
+use super::seed::{Kdf, RangeSeed, INFO_PAD, INFO_PERM, INFO_START};
 
 /// Everything the issuer/holder recomputes from `(params, value, seed)`.
 pub(crate) struct Built {
@@ -17,11 +17,11 @@ pub(crate) struct Built {
     pub(crate) slots: Vec<u8>,
     /// `levels[0]` are the leaves, `levels[h]` is `[tree_root]`.
     pub(crate) levels: Vec<Vec<Hash>>,
-    /// Accumulator salt of MDP element `k`.
-    salts: Vec<Zeroizing<Hash>>,
+    /// Accumulator salt (16 bytes) of MDP element `k`.
+    pub(crate) salts: Vec<Zeroizing<Salt>>,
     /// `chains[i][l] = step_i^l(start_i)` for `l` up to the largest digit any
     /// MDP element has at position `i`.
-    chains: Vec<Zeroizing<Vec<Hash>>>,
+    pub(crate) chains: Vec<Zeroizing<Vec<Hash>>>,
     /// The commitment.
     pub(crate) commitment: Commitment,
 }
@@ -64,7 +64,7 @@ pub(crate) fn build(params: &RangeParams, value: u64, seed: &RangeSeed) -> Resul
     let mut salts = Vec::with_capacity(mdp.len());
     let mut slots = Vec::with_capacity(mdp.len());
     for ((x, (_, slot)), k) in mdp.iter().zip(keyed.iter()).zip(0u8..) {
-        let salt = kdf.secret(INFO_SALT, params, k);
+        let salt = kdf.salt(params, k);
         let mut ctx = hasher.leaf_start(&salt);
         for (chain, &d) in chains.iter().zip(x.iter()) {
             ctx.update(&chain[usize::from(d)]);

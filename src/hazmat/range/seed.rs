@@ -5,21 +5,22 @@ use core::fmt;
 use ring::hmac;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::hash::{Hash, HASH_LEN};
+use super::hash::{Hash, Salt, HASH_LEN, SALT_LEN};
 use super::params::RangeParams;
 
 /// HKDF-Extract salt.
-pub(crate) const HKDF_SALT: &[u8] = b"creditproof/hashwires/v1/seed";
+pub(crate) const HKDF_SALT: &[u8] = b"creditproof/hashwires/v2/seed";
 /// HKDF info label: chain start of digit position `i`.
-pub(crate) const INFO_START: &[u8] = b"creditproof/hashwires/v1/start";
-/// HKDF info label: accumulator salt of MDP element `k`.
-pub(crate) const INFO_SALT: &[u8] = b"creditproof/hashwires/v1/salt";
+pub(crate) const INFO_START: &[u8] = b"creditproof/hashwires/v2/start";
+/// HKDF info label: accumulator salt of MDP element `k` (16-byte output,
+/// [`Kdf::salt`]).
+pub(crate) const INFO_SALT: &[u8] = b"creditproof/hashwires/v2/salt";
 /// HKDF info label: padding leaf in slot `s`.
-pub(crate) const INFO_PAD: &[u8] = b"creditproof/hashwires/v1/pad";
+pub(crate) const INFO_PAD: &[u8] = b"creditproof/hashwires/v2/pad";
 /// HKDF info label: sort key of slot `s` (leaf permutation).
-pub(crate) const INFO_PERM: &[u8] = b"creditproof/hashwires/v1/perm";
+pub(crate) const INFO_PERM: &[u8] = b"creditproof/hashwires/v2/perm";
 /// HKDF info label: child seed.
-pub(crate) const INFO_CHILD: &[u8] = b"creditproof/hashwires/v1/child";
+pub(crate) const INFO_CHILD: &[u8] = b"creditproof/hashwires/v2/child";
 
 /// A 32-byte secret seed from which every secret of one commitment is derived.
 ///
@@ -102,5 +103,16 @@ impl Kdf {
     /// A per-commitment secret: `expand(label, params || index)`.
     pub(crate) fn secret(&self, label: &[u8], params: &RangeParams, index: u8) -> Zeroizing<Hash> {
         self.expand(label, &[&params.encode(), &[index]])
+    }
+
+    /// The accumulator salt of MDP element `k`:
+    /// `HKDF-Expand(PRK, len || INFO_SALT || params || k, 16)`, which is the
+    /// first 16 bytes of the 32-byte expansion (RFC 5869: `OKM` is a prefix
+    /// of `T(1)`). The 32-byte intermediate is zeroized on drop.
+    pub(crate) fn salt(&self, params: &RangeParams, k: u8) -> Zeroizing<Salt> {
+        let full = self.secret(INFO_SALT, params, k);
+        let mut out = Zeroizing::new([0u8; SALT_LEN]);
+        out.copy_from_slice(&full[..SALT_LEN]);
+        out
     }
 }

@@ -3,7 +3,7 @@
 use super::hash::Hash;
 use super::mdp::{dominates, mdp_digits};
 use super::scheme::build;
-use super::seed::{Kdf, HKDF_SALT, INFO_CHILD, INFO_START};
+use super::seed::{Kdf, HKDF_SALT, INFO_CHILD, INFO_SALT, INFO_START};
 use super::*;
 
 /// Deterministic test RNG: SHA-256(label || counter).
@@ -60,11 +60,17 @@ fn params(base: u16, bits: u8) -> RangeParams {
     RangeParams::new(base, bits).expect("valid test params")
 }
 
+/// Every (base, bits) of [`BASES`] × [`BITS`], plus [`RangeParams::for_bits`]
+/// for each of [`BITS`] (the parameters the crate issues with).
 fn all_params() -> Vec<RangeParams> {
     let mut v = Vec::new();
     for &bits in &BITS {
         for &base in &BASES {
             v.push(params(base, bits));
+        }
+        let issued = RangeParams::for_bits(bits).expect("for_bits");
+        if !v.contains(&issued) {
+            v.push(issued);
         }
     }
     v
@@ -98,18 +104,21 @@ fn params_validation_and_sizes() {
     assert_eq!(RangeParams::new(257, 8), Err(RangeError::InvalidParams));
     assert_eq!(RangeParams::new(16, 0), Err(RangeError::InvalidParams));
     assert_eq!(RangeParams::new(16, 65), Err(RangeError::InvalidParams));
-    // (base, bits, digits, leaves, height, proof_len)
-    let table: [(u16, u8, usize, usize, usize, usize); 10] = [
-        (2, 1, 1, 1, 0, 65),
-        (2, 11, 11, 16, 4, 1 + 32 * (1 + 11 + 4)),
-        (4, 11, 6, 8, 3, 1 + 32 * (1 + 6 + 3)),
-        (16, 11, 3, 4, 2, 193),
-        (256, 11, 2, 2, 1, 129),
-        (10, 16, 5, 8, 3, 1 + 32 * 9),
-        (2, 64, 64, 64, 6, 1 + 32 * 71),
-        (3, 64, 41, 64, 6, 1 + 32 * 48),
-        (10, 64, 20, 32, 5, 1 + 32 * 26),
-        (256, 64, 8, 8, 3, 385),
+    // (base, bits, digits, leaves, height, proof_len); proof_len is
+    // 1 (index) + 16 (salt) + 32 * (digits + height).
+    let table: [(u16, u8, usize, usize, usize, usize); 12] = [
+        (2, 1, 1, 1, 0, 49),
+        (2, 11, 11, 16, 4, 1 + 16 + 32 * (11 + 4)),
+        (4, 11, 6, 8, 3, 1 + 16 + 32 * (6 + 3)),
+        (8, 11, 4, 4, 2, 209),
+        (16, 11, 3, 4, 2, 177),
+        (46, 11, 2, 2, 1, 113),
+        (256, 11, 2, 2, 1, 113),
+        (10, 16, 5, 8, 3, 1 + 16 + 32 * 8),
+        (2, 64, 64, 64, 6, 1 + 16 + 32 * 70),
+        (3, 64, 41, 64, 6, 1 + 16 + 32 * 47),
+        (10, 64, 20, 32, 5, 1 + 16 + 32 * 25),
+        (256, 64, 8, 8, 3, 369),
     ];
     for (base, bits, n, l, h, len) in table {
         let p = params(base, bits);
@@ -119,12 +128,59 @@ fn params_validation_and_sizes() {
             "base {base} bits {bits}"
         );
     }
-    let d = RangeParams::with_default_base(11).expect("default");
-    assert_eq!((d.base(), d.digits(), d.proof_len()), (8, 4, 225));
+    // for_bits: the parameters the crate issues with.
+    // (bits, base, digits, proof_len)
+    for (bits, base, n, len) in [
+        (1, 2, 1, 49),
+        (6, 64, 1, 49),
+        (7, 12, 2, 113),
+        (10, 32, 2, 113),
+        (11, 46, 2, 113),
+        (16, 41, 3, 177),
+        (32, 41, 6, 305),
+        (64, 57, 11, 497),
+    ] {
+        let d = RangeParams::for_bits(bits).expect("for_bits");
+        assert_eq!((d.base(), d.digits(), d.proof_len()), (base, n, len), "bits {bits}");
+    }
+    assert_eq!(RangeParams::for_bits(0), Err(RangeError::InvalidParams));
+    assert_eq!(RangeParams::for_bits(65), Err(RangeError::InvalidParams));
     assert_eq!(params(16, 64).max_value(), u64::MAX);
     assert_eq!(params(16, 11).max_value(), 2047);
     assert_eq!(params(16, 11).mirror(47), Ok(2000));
     assert_eq!(params(16, 11).mirror(2048), Err(RangeError::ValueOutOfRange));
+}
+
+#[test]
+fn for_bits_is_the_minimal_base_for_six_bit_digits() {
+    for bits in 1..=64u8 {
+        let p = RangeParams::for_bits(bits).expect("for_bits");
+        let n = u32::from(bits).div_ceil(6);
+        let b = u128::from(p.base());
+        let target = 1u128 << bits;
+        assert!(b.pow(n) >= target, "bits {bits}: {b}^{n} < 2^{bits}");
+        assert!((b - 1).pow(n) < target, "bits {bits}: base {b} is not minimal");
+        assert!(p.base() >= 2 && p.base() <= 64, "bits {bits}");
+        // exactly n digits: the encoding uses all of them
+        assert_eq!(p.digits(), usize::try_from(n).expect("small"), "bits {bits}");
+        assert_eq!(p.bits(), bits);
+        assert_eq!(p, params(p.base(), bits));
+        assert_eq!(p.proof_len(), 1 + 16 + 32 * (p.digits() + p.tree_height()));
+        if bits <= 6 {
+            assert_eq!(u128::from(p.base()), target, "one digit of {bits} bits");
+        }
+    }
+}
+
+#[test]
+fn credit_score_proof_is_113_bytes() {
+    let p = RangeParams::for_bits(11).expect("for_bits");
+    let seed = RangeSeed::from_bytes([3; 32]);
+    let c = commit(&p, 712, &seed).expect("commit");
+    let bytes = prove(&p, 712, &seed, 650).expect("prove").to_bytes();
+    assert_eq!(bytes.len(), 113);
+    let parsed = RangeProof::from_bytes(&p, &bytes).expect("parse");
+    assert_eq!(verify(&p, &c, 650, &parsed), Ok(()));
 }
 
 // ---------------------------------------------------------------- MDP
@@ -295,6 +351,70 @@ fn edge_cases() {
     assert_eq!(verify(&p, &c, 2048, &proof), Err(RangeError::ThresholdOutOfRange));
 }
 
+/// What a cheating holder (who knows the seed, hence every chain node and
+/// salt) can best assemble for threshold `t` from MDP element `k`: the honest
+/// opening, except that a digit `t_i > x^k_i` gets the chain start (no node
+/// below it exists).
+fn holder_opening(p: &RangeParams, built: &super::scheme::Built, k: usize, t: u64) -> RangeProof {
+    let td = p.digits_of(t);
+    let x = &built.mdp[k];
+    let nodes = built
+        .chains
+        .iter()
+        .zip(x.iter().zip(td.iter()))
+        .map(|(chain, (&xi, &ti))| chain[usize::from(xi.saturating_sub(ti))])
+        .collect();
+    let slot = built.slots[k];
+    let path = built
+        .levels
+        .iter()
+        .take(p.tree_height())
+        .enumerate()
+        .map(|(level, nodes)| nodes[(usize::from(slot) >> level) ^ 1])
+        .collect();
+    RangeProof { leaf_index: slot, salt: *built.salts[k], nodes, path }
+}
+
+#[test]
+fn holder_with_seed_cannot_open_above_value() {
+    // Exhaustive over a small issued parameter set (base 12, 2 digits), then
+    // sampled at the credit-score width: for every t > v, no MDP element's
+    // opening verifies; for t <= v the dominating element's does (so the
+    // construction above is the honest one where it can be).
+    let mut rng = TestRng::new("holder-forgery");
+    let small = RangeParams::for_bits(7).expect("for_bits");
+    let score = RangeParams::for_bits(11).expect("for_bits");
+    let mut cases: Vec<(RangeParams, u64, Vec<u64>)> =
+        (0..=small.max_value()).map(|v| (small, v, (0..=small.max_value()).collect())).collect();
+    for _ in 0..40 {
+        let v = rng.interesting(score.max_value());
+        let mut ts = vec![v.saturating_sub(1), v, v + 1, score.max_value()];
+        ts.extend((0..6).map(|_| rng.up_to(score.max_value())));
+        ts.retain(|&t| t <= score.max_value());
+        cases.push((score, v, ts));
+    }
+    let seed = rng.seed();
+    for (p, v, thresholds) in cases {
+        let built = build(&p, v, &seed).expect("build");
+        for t in thresholds {
+            let td = p.digits_of(t);
+            for k in 0..built.mdp.len() {
+                let forged = holder_opening(&p, &built, k, t);
+                let res = verify(&p, &built.commitment, t, &forged);
+                if dominates(&p, &built.mdp[k], &td) {
+                    assert!(t <= v);
+                    assert_eq!(res, Ok(()), "{p:?} v={v} t={t} k={k}");
+                } else {
+                    assert_eq!(res, Err(RangeError::ProofInvalid), "{p:?} v={v} t={t} k={k}");
+                }
+            }
+            if t > v {
+                assert_eq!(prove(&p, v, &seed, t), Err(RangeError::PredicateFalse));
+            }
+        }
+    }
+}
+
 #[test]
 fn at_most_via_mirrored_commitment() {
     let p = params(16, 11);
@@ -316,7 +436,8 @@ fn at_most_via_mirrored_commitment() {
 #[test]
 fn every_byte_change_is_rejected() {
     let mut rng = TestRng::new("flip");
-    for p in [params(16, 11), params(2, 16), params(256, 64), params(10, 8), params(4, 11)] {
+    let issued = [11, 16, 64].map(|bits| RangeParams::for_bits(bits).expect("for_bits"));
+    for p in [params(16, 11), params(2, 16), params(256, 64), params(10, 8), params(4, 11)].into_iter().chain(issued) {
         let seed = rng.seed();
         let v = rng.up_to(p.max_value());
         let t = rng.up_to(v);
@@ -449,6 +570,12 @@ fn kdf_matches_ring_hkdf() {
             32
         }
     }
+    struct Len16;
+    impl ring::hkdf::KeyType for Len16 {
+        fn len(&self) -> usize {
+            16
+        }
+    }
     let seed = RangeSeed::from_bytes([42; 32]);
     let p = params(16, 11);
     let ours = Kdf::new(&seed).secret(INFO_START, &p, 3);
@@ -467,6 +594,28 @@ fn kdf_matches_ring_hkdf() {
     let okm = prk.expand(&info, Len32).expect("expand");
     okm.fill(&mut theirs).expect("fill");
     assert_eq!(child.expose_secret_bytes(), &theirs);
+
+    // The 16-byte accumulator salt is HKDF-Expand with L = 16.
+    let ours = Kdf::new(&seed).salt(&p, 1);
+    let len = [u8::try_from(INFO_SALT.len()).expect("short")];
+    let info: [&[u8]; 4] = [&len, INFO_SALT, &enc, &[1]];
+    let okm = prk.expand(&info, Len16).expect("expand");
+    let mut theirs = [0u8; 16];
+    okm.fill(&mut theirs).expect("fill");
+    assert_eq!(*ours, theirs);
+}
+
+#[test]
+fn every_label_is_v2() {
+    // The encoding changed in v2 (16-byte salt); a v1 proof or commitment
+    // must never verify under v2, so every tag and HKDF label was bumped.
+    use super::hash::{TAG_LEAF, TAG_NODE, TAG_ROOT, TAG_STEP};
+    use super::seed::{INFO_PAD, INFO_PERM};
+    for label in
+        [TAG_STEP, TAG_LEAF, TAG_NODE, TAG_ROOT, HKDF_SALT, INFO_START, INFO_SALT, INFO_PAD, INFO_PERM, INFO_CHILD]
+    {
+        assert!(label.starts_with(b"creditproof/hashwires/v2/"), "{}", String::from_utf8_lossy(label));
+    }
 }
 
 #[test]
