@@ -4,13 +4,14 @@
 //! `range` entry in the credential payload:
 //!
 //! ```json
-//! "range": {"score": {"scheme": "hashwires-v2", "base": 32, "bits": 10,
+//! "range": {"score": {"scheme": "hashwires-v2", "bits": 11,
 //!                     "ge": "<commitment to v>", "le": "<commitment to max - v>"}}
 //! ```
 //!
-//! where `max = 2^bits - 1` and the issuer takes `base` (and the digit count)
-//! from [`RangeParams::for_bits`]; a verifier accepts any `base`/`bits`
-//! [`RangeParams::new`] accepts, as signed. The holder gets `v` and one
+//! where `max = 2^bits - 1`. The scheme fixes the base as a function of the
+//! width, [`RangeParams::for_bits`] (11 bits: base 46, two digits), so the
+//! entry does not carry it: issuer and verifier derive the same parameters,
+//! and a credential cannot ask a verifier for any other. The holder gets `v` and one
 //! 32-byte seed per credential; the seed of attribute `a`'s `ge` commitment is
 //! `seed.child(a).child("ge")`, and of its `le` commitment
 //! `seed.child(a).child("le")` (HKDF, see [`crate::hazmat::range`]).
@@ -47,23 +48,21 @@ impl RangeEntry {
     pub(crate) fn to_json(self) -> Value {
         json!({
             "scheme": RANGE_SCHEME,
-            "base": self.params.base(),
             "bits": self.params.bits(),
             "ge": b64_encode(self.ge.as_bytes()),
             "le": b64_encode(self.le.as_bytes()),
         })
     }
 
-    /// Parses one entry; anything but exactly these five fields is refused.
+    /// Parses one entry; anything but exactly these four fields is refused.
     fn from_json(v: &Value) -> Result<Self, Error> {
         let bad = || Error::from(MalformedError::Claim { name: "range" });
         let m = v.as_object().ok_or_else(bad)?;
-        if m.len() != 5 || m.get("scheme").and_then(Value::as_str) != Some(RANGE_SCHEME) {
+        if m.len() != 4 || m.get("scheme").and_then(Value::as_str) != Some(RANGE_SCHEME) {
             return Err(bad());
         }
-        let base = m.get("base").and_then(Value::as_u64).and_then(|b| u16::try_from(b).ok()).ok_or_else(bad)?;
         let bits = m.get("bits").and_then(Value::as_u64).and_then(|b| u8::try_from(b).ok()).ok_or_else(bad)?;
-        let params = RangeParams::new(base, bits).map_err(|_| bad())?;
+        let params = RangeParams::for_bits(bits).map_err(|_| bad())?;
         let commitment = |k: &str| -> Result<Commitment, Error> {
             let s = m.get(k).and_then(Value::as_str).ok_or_else(bad)?;
             Ok(Commitment::from_bytes(b64_decode_array::<32>(s, "range commitment")?))

@@ -70,8 +70,9 @@ impl RangeParams {
     /// at most 63 steps per digit) while halving the digit count of base 8.
     /// See the module docs (*Choice of the base*) for the measurements.
     ///
-    /// Verifiers do not need this rule: they accept any parameters
-    /// [`RangeParams::new`] accepts, as signed in the credential.
+    /// The credential format (`hashwires-v2` range entries) relies on this
+    /// rule: an entry carries only `bits`, and issuer and verifier both
+    /// derive the base from it, so changing the rule is a new scheme.
     ///
     /// # Errors
     /// [`RangeError::InvalidParams`] unless `1 <= bits <= 64`.

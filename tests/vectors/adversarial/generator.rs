@@ -1612,6 +1612,25 @@ impl Gen {
             &ge650,
             |parts| parts.payload["range"]["score"]["bits"] = json!("10"),
         );
+        self.edit(
+            "predicates/range_entry_with_base",
+            "The signed `range.score` names a `base` (re-signed): hashwires-v2 derives it from `bits`, \
+             so an entry that sets one is refused.",
+            Some("malformed.claim"),
+            Cred::Scored,
+            &[],
+            &ge650,
+            |parts| parts.payload["range"]["score"]["base"] = json!(32),
+        );
+        self.edit(
+            "predicates/range_entry_v1",
+            "The signed `range.score` says `hashwires-v1` (re-signed).",
+            Some("malformed.claim"),
+            Cred::Scored,
+            &[],
+            &ge650,
+            |parts| parts.payload["range"]["score"]["scheme"] = json!("hashwires-v1"),
+        );
         // Perks and disclosures: the holder answered one request; the
         // verifier's request (same nonce and audience) asks for more.
         for (name, answered, asked, expect, desc) in [
