@@ -49,6 +49,11 @@ impl Score {
     /// the verifier asks for 650.
     pub const DEFAULT: Score = Score { value: 712, max: 1300, threshold: 650 };
 
+    /// The costliest `score>=t` on the same scale: 1287 is the threshold up
+    /// to 1300 with the largest digit sum in base 46 (27·46 + 45: 72 chain
+    /// steps for the verifier, against 20 for 650); the score is 1300.
+    pub const WORST: Score = Score { value: 1300, max: 1300, threshold: 1287 };
+
     /// A score on a full `bits`-bit scale (`max = 2^bits - 1`), at about
     /// 0.73 of it, asked for at least 0.6 of it (as `examples/range_bench.rs`).
     pub fn full_scale(bits: u32) -> Score {

@@ -50,6 +50,12 @@ pub struct Timing {
     pub samples: usize,
     /// Iterations per sample.
     pub iters: u64,
+    /// The median, over the rounds in which both were sampled, of this
+    /// operation's time divided by the group's first member's time in the
+    /// same round (1 for the first member). Samples of one round are taken
+    /// milliseconds apart, so a slow drift of the machine's speed cancels
+    /// in this ratio, not in a ratio of two medians.
+    pub paired: f64,
 }
 
 /// Runs an operation `n` times and returns the time those runs took
@@ -96,11 +102,6 @@ impl Harness {
         self.measure_group(vec![plain(f)]).remove(0)
     }
 
-    /// Measures `routine` over inputs made by `setup`, which is not timed.
-    pub fn measure_with_setup<S, O>(&self, setup: impl FnMut() -> S, routine: impl FnMut(&mut S) -> O) -> Timing {
-        self.measure_group(vec![with_setup(setup, routine)]).remove(0)
-    }
-
     /// Measures several operations with interleaved samples: each is warmed
     /// up and gets its own batch size and sample count, then samples are
     /// taken round-robin until every member has its count.
@@ -115,14 +116,18 @@ impl Harness {
                 }
             }
         }
+        let first = per_iter.first().cloned().unwrap_or_default();
         per_iter
             .into_iter()
             .zip(plan)
             .map(|(mut v, (iters, samples))| {
+                let mut ratios: Vec<f64> = v.iter().zip(&first).map(|(x, f)| x / f).collect();
+                ratios.sort_by(f64::total_cmp);
+                let paired = if ratios.is_empty() { f64::NAN } else { quantile(&ratios, 0.5) };
                 v.sort_by(f64::total_cmp);
                 let median_ns = quantile(&v, 0.5);
                 let spread = (quantile(&v, 0.75) - quantile(&v, 0.25)) / 2.0 / median_ns;
-                Timing { median_ns, spread, samples, iters }
+                Timing { median_ns, spread, samples, iters, paired }
             })
             .collect()
     }

@@ -9,7 +9,7 @@ use creditproof::{
 };
 
 use crate::fixture::{claims, Case, Fixture, Kind, Score, NOW};
-use crate::harness::{plain, Harness, Sampler, Timing};
+use crate::harness::{plain, with_setup, Harness, Sampler, Timing};
 use crate::report::{Base, Report};
 use crate::BoxError;
 
@@ -29,9 +29,15 @@ pub fn batch_verify_64(verifier: &Verifier<TrustStore>, batch: &[Case], now: Uni
     verifier.verify_batch(&items, now).iter().filter(|o| o.is_ok()).count()
 }
 
-/// One presentation of each kind, checked to verify.
-pub fn verify_cases(fx: &mut Fixture) -> Result<Vec<(Kind, Case)>, BoxError> {
-    Kind::ALL.iter().map(|&k| Ok((k, fx.case(Score::DEFAULT, k)?.0))).collect()
+/// One presentation of each kind, checked to verify, then (b) at the
+/// costliest threshold of the scale.
+pub fn verify_cases(fx: &mut Fixture) -> Result<Vec<(Kind, Score, Case)>, BoxError> {
+    let mut cases: Vec<(Kind, Score, Case)> = Kind::ALL
+        .iter()
+        .map(|&k| Ok((k, Score::DEFAULT, fx.case(Score::DEFAULT, k)?.0)))
+        .collect::<Result<_, BoxError>>()?;
+    cases.push((Kind::Range, Score::WORST, fx.case(Score::WORST, Kind::Range)?.0));
+    Ok(cases)
 }
 
 /// A sampler that verifies `case` with `verifier`.
@@ -42,16 +48,32 @@ pub fn verify_sampler<'a>(verifier: &'a Verifier<TrustStore>, case: &'a Case) ->
 }
 
 /// Prints the verify rows.
-pub fn report_verify(report: &Report, timings: &[(Kind, Timing)], two_verify: Base) {
+pub fn report_verify(report: &Report, timings: &[(Kind, Score, Timing)]) {
     report.section("verify one presentation: creditproof::Verifier::verify (11-bit score, 1300-point scale)");
     report.note("every check; ratio to two Ed25519 verify_strict (issuer + key-binding signature)");
-    for (kind, t) in timings {
-        report.time(&format!("verify.{}", kind.key()), &kind.label(Score::DEFAULT), t, &[two_verify]);
+    for (kind, score, t) in timings {
+        let (key, label) = if score.threshold == Score::DEFAULT.threshold {
+            (format!("verify.{}", kind.key()), kind.label(*score))
+        } else {
+            (format!("verify.{}_worst_threshold", kind.key()), format!("{}, costliest threshold", kind.label(*score)))
+        };
+        report.time(&key, &label, t, &[Base::paired(t, 2.0, "x_2verify", "2 Ed25519 verify")]);
     }
 }
 
-/// 64 presentations of kind (b), each with its own request and credential.
-pub fn batch_verify(h: &Harness, report: &Report, fx: &mut Fixture, two_verify: Base) -> Result<(), BoxError> {
+/// Makes a fresh sampler of a floor operation (one Ed25519 verification or
+/// signing), to be interleaved with the figure divided by it.
+pub type Floor<'a> = &'a dyn Fn() -> Sampler<'a>;
+
+/// Measures `figure` interleaved with a floor sampler and returns the
+/// figure's timing and the floor's median (ns).
+fn against_floor(h: &Harness, floor: Floor<'_>, figure: Sampler<'_>) -> Timing {
+    h.measure_group(vec![floor(), figure])[1]
+}
+
+/// 64 presentations of kind (b), each with its own request and credential;
+/// the ratio's two Ed25519 verifications are sampled interleaved with it.
+pub fn batch_verify(h: &Harness, report: &Report, fx: &mut Fixture, verify: Floor<'_>) -> Result<(), BoxError> {
     report.section(&format!("batch verify: {BATCH} presentations of kind (b), Verifier::verify_batch"));
     let batch: Vec<Case> =
         (0..BATCH).map(|_| fx.case(Score::DEFAULT, Kind::Range).map(|c| c.0)).collect::<Result<_, _>>()?;
@@ -60,9 +82,14 @@ pub fn batch_verify(h: &Harness, report: &Report, fx: &mut Fixture, two_verify: 
         return Err(format!("batch verify accepted {accepted} of {BATCH}").into());
     }
     let v = &fx.verifier;
-    let t = h.measure(|| {
-        black_box(batch_verify_64(v, black_box(&batch), NOW));
-    });
+    let t = against_floor(
+        h,
+        verify,
+        plain(|| {
+            black_box(batch_verify_64(v, black_box(&batch), NOW));
+        }),
+    );
+    let two_verify = Base::paired(&t, 2.0, "x_2verify", "2 Ed25519 verify");
     report.time(&format!("verify.batch{BATCH}_b.total"), &format!("{BATCH} x (b), whole batch"), &t, &[]);
     report.time_scaled(
         &format!("verify.batch{BATCH}_b.per_presentation"),
@@ -74,8 +101,10 @@ pub fn batch_verify(h: &Harness, report: &Report, fx: &mut Fixture, two_verify: 
     Ok(())
 }
 
-/// Holder and issuer figures, as ratios to one Ed25519 signing.
-pub fn present_and_issue(h: &Harness, report: &Report, fx: &mut Fixture, sign: Base) -> Result<(), BoxError> {
+/// Holder and issuer figures, as ratios to one Ed25519 signing sampled
+/// interleaved with each of them.
+pub fn present_and_issue(h: &Harness, report: &Report, fx: &mut Fixture, sign: Floor<'_>) -> Result<(), BoxError> {
+    let base = |t: &Timing| Base::paired(t, 1.0, "x_sign", "Ed25519 sign");
     report.section("present (holder, Wallet::present, one credential, 11-bit score)");
     let score = Score::DEFAULT;
     for kind in Kind::ALL {
@@ -90,11 +119,15 @@ pub fn present_and_issue(h: &Harness, report: &Report, fx: &mut Fixture, sign: B
         };
         fresh()?.present(&case.request, PresentOptions::default(), NOW, &mut fx.rng)?;
         let rng = &mut fx.rng;
-        let t = h.measure_with_setup(
-            || fresh().unwrap_or_else(|e| panic!("wallet: {e}")),
-            |w| w.present(&case.request, PresentOptions::default(), NOW, rng).is_ok(),
+        let t = against_floor(
+            h,
+            sign,
+            with_setup(
+                || fresh().unwrap_or_else(|e| panic!("wallet: {e}")),
+                |w| w.present(&case.request, PresentOptions::default(), NOW, rng).is_ok(),
+            ),
         );
-        report.time(&format!("present.{}", kind.key()), &kind.label(score), &t, &[sign]);
+        report.time(&format!("present.{}", kind.key()), &kind.label(score), &t, &[base(&t)]);
     }
 
     report.section("issue (Issuer::issue / issue_batch; score committed; tier, policy, scale and 5 perk flags)");
@@ -102,10 +135,14 @@ pub fn present_and_issue(h: &Harness, report: &Report, fx: &mut Fixture, sign: B
     let mut wallet = Wallet::new();
     let key = wallet.generate_key(&mut fx.rng);
     let (issuer, rng) = (&fx.issuer, &mut fx.rng);
-    let t = h.measure(|| {
-        black_box(issuer.issue(&key, &claims, NOW, rng).is_ok());
-    });
-    report.time("issue.one", "one credential", &t, &[sign]);
+    let t = against_floor(
+        h,
+        sign,
+        plain(|| {
+            black_box(issuer.issue(&key, &claims, NOW, rng).is_ok());
+        }),
+    );
+    report.time("issue.one", "one credential", &t, &[base(&t)]);
 
     let nonce = fx.issuer.nonce(NOW, &mut fx.rng);
     let keys = wallet.request_keys(ISSUE_BATCH, Some((fx.issuer.id(), &nonce)), NOW, &mut fx.rng);
@@ -116,32 +153,40 @@ pub fn present_and_issue(h: &Harness, report: &Report, fx: &mut Fixture, sign: B
         return Err("issue_batch returned the wrong number of credentials".into());
     }
     let issuer = &fx.issuer;
-    let t = h.measure(|| {
-        black_box(KeyRequest::from_json(bytes.as_bytes(), issuer, NoncePolicy::Required, NOW, &limits).is_ok());
-    });
+    let t = against_floor(
+        h,
+        sign,
+        plain(|| {
+            black_box(KeyRequest::from_json(bytes.as_bytes(), issuer, NoncePolicy::Required, NOW, &limits).is_ok());
+        }),
+    );
     report.time(
         &format!("issue.batch{ISSUE_BATCH}.check_keys"),
         &format!("batch of {ISSUE_BATCH}: check the key request (proofs of possession)"),
         &t,
-        &[sign],
+        &[base(&t)],
     );
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let rng = &mut fx.rng;
-    let t = h.measure(|| {
-        black_box(issuer.issue_batch(&checked, &claims, None, NOW, rng).is_ok());
-    });
+    let t = against_floor(
+        h,
+        sign,
+        plain(|| {
+            black_box(issuer.issue_batch(&checked, &claims, None, NOW, rng).is_ok());
+        }),
+    );
     report.time(
         &format!("issue.batch{ISSUE_BATCH}.total"),
         &format!("batch of {ISSUE_BATCH} (issue_batch, {threads} threads), whole batch"),
         &t,
-        &[sign],
+        &[base(&t)],
     );
     report.time_scaled(
         &format!("issue.batch{ISSUE_BATCH}.per_credential"),
         &format!("batch of {ISSUE_BATCH}, per credential"),
         &t,
         16.0,
-        &[sign],
+        &[base(&t)],
     );
     Ok(())
 }
@@ -243,18 +288,19 @@ impl RangeCase {
 }
 
 /// Prints the HashWires rows of one width.
-pub fn report_range(report: &Report, params: &RangeParams, typical: &Timing, worst: &Timing, sha: Base) {
+pub fn report_range(report: &Report, params: &RangeParams, typical: &Timing, worst: &Timing) {
+    let sha = |t: &Timing| Base::paired(t, 1.0, "x_sha256", "SHA-256(64 B)");
     let (bits, base) = (params.bits(), params.base());
     report.time(
         &format!("range.hashwires.bits{bits}.verify"),
         &format!("{bits}-bit (base {base}), value ~0.73 max, t ~0.6 max"),
         typical,
-        &[sha],
+        &[sha(typical)],
     );
     report.time(
         &format!("range.hashwires.bits{bits}.verify_worst"),
         &format!("{bits}-bit (base {base}), worst-case threshold (largest digit sum)"),
         worst,
-        &[sha],
+        &[sha(worst)],
     );
 }

@@ -33,6 +33,16 @@ pub struct Base {
     pub label: &'static str,
 }
 
+impl Base {
+    /// `scale` times the first member of `t`'s group, as `t` sees it:
+    /// dividing `t` (per iteration, or per item after `time_scaled`) by this
+    /// base gives the median of the per-round ratios (`Timing::paired`),
+    /// in which a drift of the machine's speed cancels.
+    pub fn paired(t: &crate::harness::Timing, scale: f64, key: &'static str, label: &'static str) -> Base {
+        Base { ns: scale * t.median_ns / t.paired, key, label }
+    }
+}
+
 /// Prints figures as they are measured.
 #[derive(Debug)]
 pub struct Report {

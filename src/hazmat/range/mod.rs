@@ -29,7 +29,9 @@
 //! `h = log2 L` (≤ 6); proof length `1 + 16 + 32·(n + h)` bytes. Every value
 //! and threshold is written with exactly `n` digits, digit `i` weighing `b^i`.
 //! `P = be16(b) || u8(bits)` (3 bytes) is bound into every hash and secret.
-//! Issuers use [`RangeParams::for_bits`]; verifiers accept any valid `P`.
+//! This module proves and verifies under any valid `P`; creditproof
+//! credentials carry only `bits`, and issuer and verifier both take `P` from
+//! [`RangeParams::for_bits`].
 //!
 //! ## Hashes
 //! Tagged SHA-256, `H_tag(m) = SHA-256(SHA-256(tag) || SHA-256(tag) || m)`
