@@ -6,14 +6,12 @@ use base64::Engine as _;
 use creditproof::hazmat::range::{prove, RangeParams, RangeSeed};
 use creditproof::hazmat::SeededRng;
 use creditproof::status_list::StatusList;
-use creditproof::{
-    Claims, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef, UnixTime,
-    Wallet, DAY,
-};
+use creditproof::{Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef, Wallet, DAY};
 use std::fs;
 
-const NOW: UnixTime = UnixTime(1_795_262_400);
-const URI: &str = "https://bureau.example/status/1";
+#[path = "../fuzz_targets/forged_fixture.rs"]
+mod forged_fixture;
+use forged_fixture::{forged_fixture, Forged, NOW, URI};
 
 fn write(target: &str, name: &str, bytes: impl AsRef<[u8]>) {
     let dir = format!("corpus/{target}");
@@ -106,29 +104,14 @@ fn main() {
     }
 }
 
-/// forged: a real presentation of the target's credential, cut into the
-/// target's sections (issuer payload, KB payload, disclosures, as JSON
-/// text). The keys and credential come from the same seeded RNG, in the
-/// same order, as in `fuzz_targets/forged.rs`.
+/// forged: a real presentation of the target's credential
+/// (`fuzz_targets/forged_fixture.rs`), cut into the target's sections
+/// (issuer payload, KB payload, disclosures, as JSON text).
 fn forged_seeds() {
-    let mut rng = SeededRng::new(b"creditproof fuzz forged");
-    let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).unwrap();
-    let holder = HolderSigningKey::generate(&mut rng);
-    let mut claims = Claims::new();
-    claims.insert("tier", "A").unwrap();
-    claims.insert_perk("no_deposit_rental", true).unwrap();
-    claims.commit("score", 712, 1300).unwrap();
-    let status = StatusRef { uri: URI.into(), idx: 3 };
-    let issued = issuer.issue_with_status(&holder.public_key(), &claims, &status, NOW, &mut rng).unwrap();
+    let Forged { holder, issued, request, mut rng, .. } = forged_fixture();
     let mut w = Wallet::new();
     w.insert_key(holder);
     w.store(issued).unwrap();
-    let request = PresentationRequest::builder("https://lender.example")
-        .disclose("tier")
-        .predicate("score>=650".parse().unwrap())
-        .predicate("perk:no_deposit_rental".parse().unwrap())
-        .build(&mut rng)
-        .unwrap();
     let p = w.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
     let comps: Vec<&str> = p.as_str().split('~').collect();

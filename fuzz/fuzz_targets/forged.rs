@@ -16,25 +16,22 @@
 //! Input: sections separated by `0x00`: the issuer payload (JSON text), the
 //! KB-JWT payload (JSON text), then each disclosure as JSON text (the
 //! target base64url-encodes it). `examples/gen_corpus.rs` writes seeds made
-//! from a real presentation; the keys below come from the same seeded RNG.
+//! from a real presentation of the same credential (`forged_fixture.rs`).
 #![no_main]
 
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use creditproof::hazmat::SeededRng;
 use creditproof::status_list::StatusList;
-use creditproof::{
-    Claims, HolderSigningKey, Issuer, IssuerSigningKey, PresentationRequest, StatusRef, TrustStore, UnixTime, Verifier,
-    DAY,
-};
+use creditproof::{PresentationRequest, TrustStore, Verifier, DAY};
 use ed25519_dalek::Signer as _;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 
-const NOW: UnixTime = UnixTime(1_795_262_400);
-const URI: &str = "https://bureau.example/status/1";
+#[path = "forged_fixture.rs"]
+mod forged_fixture;
+use forged_fixture::{forged_fixture, Forged, NOW, URI};
 
 struct Setup {
     header_b64: String,
@@ -49,18 +46,7 @@ struct Setup {
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
-        // Same order as gen_corpus: issuer key, holder key, credential.
-        let mut rng = SeededRng::new(b"creditproof fuzz forged");
-        let issuer_key = IssuerSigningKey::generate(&mut rng);
-        let issuer_secret = issuer_key.to_secret_bytes();
-        let issuer = Issuer::new("https://bureau.example", issuer_key).unwrap();
-        let holder = HolderSigningKey::generate(&mut rng);
-        let mut claims = Claims::new();
-        claims.insert("tier", "A").unwrap();
-        claims.insert_perk("no_deposit_rental", true).unwrap();
-        claims.commit("score", 712, 1300).unwrap();
-        let status = StatusRef { uri: URI.into(), idx: 3 };
-        let issued = issuer.issue_with_status(&holder.public_key(), &claims, &status, NOW, &mut rng).unwrap();
+        let Forged { issuer, issuer_secret, holder, issued, request, .. } = forged_fixture();
         let jwt = issued.expose_sd_jwt().split('~').next().unwrap().to_owned();
         let mut parts = jwt.split('.');
         let (header_b64, signed_payload_b64, signature_b64) =
@@ -76,12 +62,6 @@ fn setup() -> &'static Setup {
         list.set(5, 1).unwrap();
         let mut verifier = Verifier::new(trust);
         verifier.add_status_list(&issuer.sign_status_list(URI, &list, NOW, DAY, 3600)).unwrap();
-        let request = PresentationRequest::builder("https://lender.example")
-            .disclose("tier")
-            .predicate("score>=650".parse().unwrap())
-            .predicate("perk:no_deposit_rental".parse().unwrap())
-            .build(&mut rng)
-            .unwrap();
         let holder = ed25519_dalek::SigningKey::from_bytes(&holder.to_secret_bytes());
         Setup { header_b64, signed_payload_b64, signature_b64, holder, request, verifier }
     })
