@@ -19,12 +19,26 @@
 //!    `k = SHA-512(R ‖ A ‖ M) mod ℓ`.
 //!
 //! A batch of `n` signatures that pass 1–3 is checked with one equation
-//! `[8]([Σ zᵢsᵢ]B − Σ zᵢRᵢ − Σ (zᵢkᵢ)Aᵢ) = 0`, where the `zᵢ` are 128-bit
-//! scalars drawn from the operating system's RNG (never derived from the
-//! inputs). If every signature is valid the batch equation holds; if one is
-//! not, it fails except with probability at most 2⁻¹²⁸. When it fails every
-//! signature is checked on its own, so the verdicts are exactly those of
-//! [`verify`]: single and batch verification agree (up to 2⁻¹²⁸).
+//! `[8]([Σ zᵢsᵢ]B − Σ zᵢRᵢ − Σ (zᵢkᵢ)Aᵢ) = 0`, where `z₁ = 1` and the other
+//! `zᵢ` are non-zero 128-bit scalars drawn from the operating system's RNG
+//! (never derived from the inputs). If every signature is valid the batch
+//! equation holds. If one is not, write `Eᵢ = [8]([sᵢ]B − Rᵢ − [kᵢ]Aᵢ)` for
+//! its error, a point of the prime-order subgroup: the equation is
+//! `Σ zᵢEᵢ = 0`. If only `E₁` is non-zero the sum is `E₁ ≠ 0`; otherwise
+//! some `Eⱼ ≠ 0` with `j > 1`, and fixing every other weight, at most one of
+//! the 2¹²⁸ values of `zⱼ` cancels the rest (`z ↦ [z]Eⱼ` is injective
+//! below `ℓ > 2¹²⁸`), so the equation fails except with probability at most
+//! 2⁻¹²⁸. When it fails every signature is checked on its own, so the
+//! verdicts are exactly those of [`verify`]: single and batch verification
+//! agree (up to 2⁻¹²⁸). Fixing `z₁ = 1` spares one scalar multiplication:
+//! `R₁` is subtracted once instead of entering the multiscalar
+//! multiplication.
+//!
+//! A trusted key that signs many of the signatures (the issuer's) can come
+//! with a [`KeyTable`]: wide precomputed multiples of it next to those of
+//! the basepoint, built once per key ([`KeyTables`]). Its terms are then
+//! added up and multiplied from the table, which changes the cost and never
+//! the result.
 //!
 //! Relative to `verify_strict` this rule additionally accepts the signatures
 //! with a torsion component in `R` or `A` (neither of small order) that
@@ -34,8 +48,8 @@
 //! malleability or weak keys is still rejected.
 
 use std::collections::hash_map::{Entry, HashMap};
-
-use std::sync::OnceLock;
+use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint, VartimeEdwardsPrecomputation};
 use curve25519_dalek::scalar::Scalar;
@@ -158,16 +172,12 @@ pub(crate) struct BatchItem<'a> {
 /// Verifies many signatures at once: `result[i] == verify(items[i])` for
 /// every `i` (up to 2⁻¹²⁸, see the module docs). Costs about half as much
 /// per signature as [`verify`] when all are valid; when some are not, it
-/// costs one batch equation more than checking each alone.
-pub(crate) fn verify_batch(items: &[BatchItem<'_>]) -> Vec<bool> {
+/// costs one batch equation more than checking each alone. `table`, if
+/// given, is used for the signatures by its key.
+pub(crate) fn verify_batch(items: &[BatchItem<'_>], table: Option<&KeyTable>) -> Vec<bool> {
     let prepared: Vec<Option<Prepared>> = items.iter().map(|i| prepare(i.key, i.msg, i.sig)).collect();
     let ok: Vec<&Prepared> = prepared.iter().flatten().collect();
-    let all_hold = match ok.len() {
-        0 => true,
-        1 => ok.first().is_some_and(|p| equation_holds(p)),
-        _ => batch_equation_holds(&ok, &random_z(ok.len())),
-    };
-    if all_hold {
+    if batch_holds(&ok, table) {
         prepared.iter().map(Option::is_some).collect()
     } else {
         prepared.iter().map(|p| p.as_ref().is_some_and(equation_holds)).collect()
@@ -177,8 +187,9 @@ pub(crate) fn verify_batch(items: &[BatchItem<'_>]) -> Vec<bool> {
 /// The index of the first invalid signature of `items`, or `None` if every
 /// one is valid: what checking them one by one in order and stopping at the
 /// first failure would say (up to 2⁻¹²⁸), at the cost of one batch equation
-/// when all are valid.
-pub(crate) fn first_invalid(items: &[BatchItem<'_>]) -> Option<usize> {
+/// when all are valid. `table`, if given, is used for the signatures by its
+/// key.
+pub(crate) fn first_invalid(items: &[BatchItem<'_>], table: Option<&KeyTable>) -> Option<usize> {
     let mut prepared = Vec::with_capacity(items.len());
     for i in items {
         match prepare(i.key, i.msg, i.sig) {
@@ -188,12 +199,7 @@ pub(crate) fn first_invalid(items: &[BatchItem<'_>]) -> Option<usize> {
     }
     // Every item before `prepared.len()` passed rules 1-3.
     let refs: Vec<&Prepared> = prepared.iter().collect();
-    let all_hold = match refs.len() {
-        0 => true,
-        1 => equation_holds(refs[0]),
-        _ => batch_equation_holds(&refs, &random_z(refs.len())),
-    };
-    if all_hold {
+    if batch_holds(&refs, table) {
         return (prepared.len() < items.len()).then_some(prepared.len());
     }
     // The batch failed, so one of the prepared signatures is invalid (a
@@ -201,6 +207,16 @@ pub(crate) fn first_invalid(items: &[BatchItem<'_>]) -> Option<usize> {
     // the last, without checking it.
     let last = prepared.len() - 1;
     prepared[..last].iter().position(|p| !equation_holds(p)).or(Some(last))
+}
+
+/// Whether every signature of `ok` (each past rules 1–3) satisfies the
+/// equation, up to 2⁻¹²⁸: one equation alone, or the batch equation.
+fn batch_holds(ok: &[&Prepared], table: Option<&KeyTable>) -> bool {
+    match ok {
+        [] => true,
+        [one] if table.is_none_or(|t| t.bytes != one.a_bytes) => equation_holds(one),
+        _ => batch_equation_holds(ok, &random_z(ok.len() - 1), table),
+    }
 }
 
 /// `n` independent uniformly random non-zero 128-bit scalars from the OS.
@@ -225,21 +241,32 @@ fn random_z(n: usize) -> Vec<Scalar> {
         .collect()
 }
 
-/// `[8]([Σ zᵢsᵢ]B − Σ zᵢRᵢ − Σ (zᵢkᵢ)Aᵢ) = 0`, with the coefficients of
-/// equal keys added up (a batch of presentations shares its issuer key).
-fn batch_equation_holds(ok: &[&Prepared], z: &[Scalar]) -> bool {
+/// `[8]([Σ zᵢsᵢ]B − Σ zᵢRᵢ − Σ (zᵢkᵢ)Aᵢ) = 0` with `z₁ = 1` and `z₂…` the
+/// `z` given (one fewer than `ok`), the coefficients of equal keys added up
+/// (a batch of presentations shares its issuer key), and the terms of
+/// `table`'s key taken from its table.
+fn batch_equation_holds(ok: &[&Prepared], z: &[Scalar], table: Option<&KeyTable>) -> bool {
+    let Some((first, rest)) = ok.split_first() else { return true };
     let mut scalars: Vec<Scalar> = Vec::with_capacity(2 * ok.len());
     let mut points: Vec<EdwardsPoint> = Vec::with_capacity(2 * ok.len());
-    let mut b_coeff = Scalar::ZERO;
-    for (p, z) in ok.iter().zip(z) {
+    // R₁, with weight 1, is subtracted after the multiplication.
+    let mut b_coeff = first.s;
+    for (p, z) in rest.iter().zip(z) {
         b_coeff += z * p.s;
         scalars.push(-z);
         points.push(p.r);
     }
-    // Keys: one term per distinct key (by its canonical encoding).
+    // Keys: one term per distinct key (by its canonical encoding); the
+    // table's key in its own coefficient.
+    let mut table_coeff = Scalar::ZERO;
     let mut index: HashMap<[u8; 32], usize> = HashMap::with_capacity(ok.len());
-    for (p, z) in ok.iter().zip(z) {
+    let weighted = std::iter::once((*first, Scalar::ONE)).chain(rest.iter().copied().zip(z.iter().copied()));
+    for (p, z) in weighted {
         let coeff = -(z * p.k);
+        if table.is_some_and(|t| t.bytes == p.a_bytes) {
+            table_coeff += coeff;
+            continue;
+        }
         match index.entry(p.a_bytes) {
             Entry::Occupied(e) => scalars[*e.get()] += coeff,
             Entry::Vacant(e) => {
@@ -249,16 +276,81 @@ fn batch_equation_holds(ok: &[&Prepared], z: &[Scalar]) -> bool {
             }
         }
     }
-    // Straus with a precomputed basepoint below dalek's Pippenger threshold
-    // (190 points), Pippenger with the basepoint as one more point above.
-    let sum = if points.len() < 190 {
-        basepoint_table().vartime_mixed_multiscalar_mul([b_coeff], &scalars, &points)
-    } else {
-        scalars.push(b_coeff);
-        points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
-        EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
+    // Straus with precomputed tables below dalek's Pippenger threshold (190
+    // points), Pippenger with the basepoint (and the table's key) as more
+    // points above.
+    let sum = match table {
+        Some(t) if points.len() < 190 => {
+            t.table.vartime_mixed_multiscalar_mul([b_coeff, table_coeff], &scalars, &points)
+        }
+        _ => {
+            if let Some(t) = table {
+                scalars.push(table_coeff);
+                points.push(t.point);
+            }
+            if points.len() < 190 {
+                basepoint_table().vartime_mixed_multiscalar_mul([b_coeff], &scalars, &points)
+            } else {
+                scalars.push(b_coeff);
+                points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
+                EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
+            }
+        }
     };
-    sum.mul_by_cofactor().is_identity()
+    (sum - first.r).mul_by_cofactor().is_identity()
+}
+
+/// Wide precomputed multiples of a trusted key and of the basepoint, for
+/// the batch equation.
+pub(crate) struct KeyTable {
+    bytes: [u8; 32],
+    point: EdwardsPoint,
+    /// The basepoint, then the key.
+    table: VartimeEdwardsPrecomputation,
+}
+
+impl KeyTable {
+    fn new(key: &VerifyKey) -> Self {
+        let table =
+            VartimeEdwardsPrecomputation::new([curve25519_dalek::constants::ED25519_BASEPOINT_POINT, key.point]);
+        Self { bytes: key.bytes, point: key.point, table }
+    }
+}
+
+/// The [`KeyTable`]s of the trusted keys a verifier has used, built on
+/// first use and shared by the verifier's clones. Only keys from the
+/// verifier's key provider go in, never a key a presentation carries, and
+/// at most [`KeyTables::CAPACITY`] of them: past that, keys go without a
+/// table (slower, same verdicts).
+#[derive(Clone, Default)]
+pub(crate) struct KeyTables(Arc<RwLock<HashMap<[u8; 32], Arc<KeyTable>>>>);
+
+impl KeyTables {
+    /// Tables kept at most (about 20 KiB each).
+    pub(crate) const CAPACITY: usize = 64;
+
+    /// The table of `key`, built now if it is not there and there is room.
+    pub(crate) fn get(&self, key: &VerifyKey) -> Option<Arc<KeyTable>> {
+        // A poisoned lock (a panic while building a table) only costs speed.
+        if let Some(t) = self.0.read().ok()?.get(&key.bytes) {
+            return Some(Arc::clone(t));
+        }
+        let mut map = self.0.write().ok()?;
+        if map.len() >= Self::CAPACITY && !map.contains_key(&key.bytes) {
+            return None;
+        }
+        Some(Arc::clone(map.entry(key.bytes).or_insert_with(|| Arc::new(KeyTable::new(key)))))
+    }
+
+    fn len(&self) -> usize {
+        self.0.read().map_or(0, |m| m.len())
+    }
+}
+
+impl fmt::Debug for KeyTables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyTables").field("keys", &self.len()).finish()
+    }
 }
 
 /// Wide precomputed multiples of the basepoint for the batch equation,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::credential::{CREDENTIAL_TYP, KB_TYP};
 use crate::disclosure::process;
-use crate::ed25519::{self, BatchItem, VerifyKey};
+use crate::ed25519::{self, BatchItem, KeyTable, KeyTables, VerifyKey};
 use crate::encoding::{get_opt_u64, get_str, get_u64};
 use crate::error::{
     DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError, TimeError,
@@ -79,6 +79,8 @@ pub struct Verifier<K: KeyProvider> {
     keys: K,
     options: VerifierOptions,
     status_lists: StatusLists,
+    /// Precomputed multiples of the trusted Ed25519 keys used so far.
+    tables: KeyTables,
 }
 
 /// A presentation that passed every check. Only [`Verifier::verify`]
@@ -140,7 +142,7 @@ impl<K: KeyProvider> Verifier<K> {
 
     /// A verifier with explicit options.
     pub fn with_options(keys: K, options: VerifierOptions) -> Self {
-        Self { keys, options, status_lists: StatusLists::new() }
+        Self { keys, options, status_lists: StatusLists::new(), tables: KeyTables::default() }
     }
 
     /// Loads a status list token the verifier fetched: its signature is
@@ -195,7 +197,8 @@ impl<K: KeyProvider> Verifier<K> {
     ) -> Result<VerifiedPresentation, Error> {
         let mut pending = Pending::default();
         let outcome = self.check(request, presentation, now, &mut pending);
-        match ed25519::first_invalid(&pending.items()) {
+        let table = pending.issuer_table(&self.tables);
+        match ed25519::first_invalid(&pending.items(), table.as_deref()) {
             None => outcome,
             Some(i) => Err(pending.error(i)),
         }
@@ -256,7 +259,9 @@ impl<K: KeyProvider> Verifier<K> {
             pending.push(p);
         }
         let sigs: Vec<BatchItem<'_>> = pending.iter().flat_map(Pending::items).collect();
-        let valid = ed25519::verify_batch(&sigs);
+        // The first issuer key's table: a batch usually has one issuer.
+        let table = pending.iter().find_map(|p| p.issuer_table(&self.tables));
+        let valid = ed25519::verify_batch(&sigs, table.as_deref());
         let mut at = 0;
         outcomes
             .into_iter()
@@ -419,6 +424,10 @@ impl<'a> Pending<'a> {
     }
     fn items(&self) -> Vec<BatchItem<'_>> {
         self.sigs.iter().map(|(_, key, msg, sig)| BatchItem { key, msg, sig }).collect()
+    }
+    /// The table of the issuer key, if an issuer signature is pending.
+    fn issuer_table(&self, tables: &KeyTables) -> Option<std::sync::Arc<KeyTable>> {
+        self.sigs.iter().find(|s| matches!(s.0, SigKind::Issuer)).and_then(|s| tables.get(&s.1))
     }
     /// The error of the `i`-th signature's check.
     fn error(&self, i: usize) -> Error {

@@ -35,7 +35,14 @@ fn batch_of(items: &[([u8; 32], Vec<u8>, [u8; 64])]) -> Vec<bool> {
     let idx: Vec<usize> = (0..items.len()).filter(|&i| keys[i].is_some()).collect();
     let batch: Vec<BatchItem<'_>> =
         idx.iter().map(|&i| BatchItem { key: keys[i].as_ref().unwrap(), msg: &items[i].1, sig: &items[i].2 }).collect();
-    let got = verify_batch(&batch);
+    let got = verify_batch(&batch, None);
+    // With the table of any item's key (the first, the last), the verdicts
+    // are the same; and `first_invalid` names the first `false`.
+    for table in [batch.first(), batch.last()].into_iter().flatten().map(|i| KeyTable::new(i.key)) {
+        assert_eq!(verify_batch(&batch, Some(&table)), got);
+        assert_eq!(first_invalid(&batch, Some(&table)), got.iter().position(|v| !v));
+    }
+    assert_eq!(first_invalid(&batch, None), got.iter().position(|v| !v));
     let mut out = vec![false; items.len()];
     for (j, &i) in idx.iter().enumerate() {
         out[i] = got[j];
@@ -285,4 +292,37 @@ fn dalek_keys_convert_without_a_second_decode() {
     identity[0] = 1;
     let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity).unwrap();
     assert!(VerifyKey::from_dalek(&weak).is_none());
+}
+
+#[test]
+fn one_signature_by_the_table_key() {
+    for (pk, msg, sig) in random_signatures(8, b"table key") {
+        let key = VerifyKey::from_bytes(&pk).unwrap();
+        let table = KeyTable::new(&key);
+        let item = BatchItem { key: &key, msg: &msg, sig: &sig };
+        assert_eq!(first_invalid(&[item], Some(&table)), None);
+        assert_eq!(verify_batch(&[item], Some(&table)), [true]);
+        let mut bad = sig;
+        bad[45] ^= 4;
+        let item = BatchItem { key: &key, msg: &msg, sig: &bad };
+        assert_eq!(first_invalid(&[item], Some(&table)), Some(0));
+        assert_eq!(verify_batch(&[item], Some(&table)), [false]);
+    }
+}
+
+#[test]
+fn key_tables_are_shared_and_bounded() {
+    let tables = KeyTables::default();
+    let clone = tables.clone();
+    let keys: Vec<VerifyKey> = random_signatures(KeyTables::CAPACITY + 1, b"tables")
+        .iter()
+        .map(|(pk, _, _)| VerifyKey::from_bytes(pk).unwrap())
+        .collect();
+    for k in &keys[..KeyTables::CAPACITY] {
+        assert!(tables.get(k).is_some());
+    }
+    assert_eq!(clone.len(), KeyTables::CAPACITY, "a clone shares the tables");
+    assert!(tables.get(&keys[KeyTables::CAPACITY]).is_none(), "full: no new table");
+    assert!(tables.get(&keys[0]).is_some(), "full: known keys keep theirs");
+    assert_eq!(format!("{tables:?}"), format!("KeyTables {{ keys: {} }}", KeyTables::CAPACITY));
 }
