@@ -131,11 +131,20 @@ fn main() {
     let mut va = || drop(black_box(verifier.verify(&req_a, black_box(&p_a), now).expect("a")));
     let mut vb = || drop(black_box(verifier.verify(&req_b, black_box(&p_b), now).expect("b")));
     let mut vc = || drop(black_box(verifier.verify(&req_c, black_box(&p_c), now).expect("c")));
-    if std::env::var_os("VERIFY_BENCH_PROFILE").is_some() {
-        for _ in 0..20000 {
-            vb();
+    match std::env::var("VERIFY_BENCH_PROFILE").as_deref() {
+        Ok("batch") => {
+            for _ in 0..500 {
+                batch(&verifier, &items, now);
+            }
+            return;
         }
-        return;
+        Ok(_) => {
+            for _ in 0..20000 {
+                vb();
+            }
+            return;
+        }
+        Err(_) => {}
     }
     let t = interleaved(3001, &mut [&mut ed, &mut va, &mut vb, &mut vc]);
     let (ed, t_a, t_b, t_c) = (t[0], t[1], t[2], t[3]);
