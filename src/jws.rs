@@ -125,11 +125,15 @@ fn check_header(header: &Map<String, Value>, expected_typ: &str) -> Result<Algor
 /// RFC 7515 §4.1.9: media types compare case-insensitively, and an
 /// `application/` prefix may be left out.
 pub(crate) fn typ_matches(seen: &str, expected: &str) -> bool {
-    let strip = |t: &str| -> String {
-        let lower = t.to_ascii_lowercase();
-        lower.strip_prefix("application/").map_or(lower.clone(), str::to_owned)
-    };
-    !seen.is_empty() && strip(seen) == strip(expected)
+    // Without allocating: this runs for every token a verifier reads.
+    fn strip(t: &str) -> &str {
+        const PREFIX: &str = "application/";
+        match t.get(..PREFIX.len()) {
+            Some(p) if p.eq_ignore_ascii_case(PREFIX) => &t[PREFIX.len()..],
+            _ => t,
+        }
+    }
+    !seen.is_empty() && strip(seen).eq_ignore_ascii_case(strip(expected))
 }
 
 #[cfg(test)]
@@ -200,5 +204,10 @@ mod tests {
         assert!(!typ_matches("vc+sd-jwt", "dc+sd-jwt"));
         assert!(!typ_matches("", ""));
         assert!(!typ_matches("application/", "dc+sd-jwt"));
+        assert!(typ_matches("Application/KB+JWT", "kb+jwt"));
+        assert!(typ_matches("kb+jwt", "application/kb+jwt"));
+        assert!(!typ_matches("application/application/kb+jwt", "kb+jwt"), "one prefix only");
+        assert!(!typ_matches("applicatio\u{e9}/kb+jwt", "kb+jwt"), "a prefix cut inside a character");
+        assert!(!typ_matches("kb+jwt\u{212a}", "kb+jwtk"), "ASCII case folding only (U+212A is a Kelvin sign)");
     }
 }
