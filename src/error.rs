@@ -34,11 +34,11 @@ pub enum Error {
     /// The holder's wallet refused to answer (nothing was sent).
     Holder(HolderError),
     /// A policy, records or dispute file was invalid, or scoring failed.
-    Policy(crate::policy::PolicyError),
+    Policy(crate::profile::policy::PolicyError),
     /// The credential's status could not be established as valid.
     Status(StatusError),
     /// A status list's `lst` could not be decoded within the limits.
-    StatusList(crate::status_list::StatusListError),
+    StatusList(crate::format::status_list::StatusListError),
 }
 
 /// The credential's status is not "valid" according to its issuer.
@@ -455,7 +455,7 @@ impl Error {
                 StatusError::UnknownStatus => "status.unknown_value",
             },
             E::StatusList(e) => {
-                use crate::status_list::StatusListError as S;
+                use crate::format::status_list::StatusListError as S;
                 match e {
                     S::InvalidBits(_) => "status_list.bits",
                     S::InvalidBase64(_) => "status_list.base64url",
@@ -686,8 +686,8 @@ macro_rules! sub_error {
     )*};
 }
 
-impl From<crate::policy::PolicyError> for Error {
-    fn from(e: crate::policy::PolicyError) -> Self {
+impl From<crate::profile::policy::PolicyError> for Error {
+    fn from(e: crate::profile::policy::PolicyError) -> Self {
         Error::Policy(e)
     }
 }

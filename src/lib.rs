@@ -3,44 +3,49 @@
 #![deny(missing_docs)]
 #![deny(clippy::mem_forget)]
 
-mod batch;
-mod breakdown;
-mod credential;
-mod disclosure;
-mod ed25519;
-mod encoding;
-pub mod error;
-pub mod hazmat;
-mod issuer;
-mod jws;
-pub mod keys;
-mod limits;
-pub mod policy;
-mod predicate;
-#[cfg(feature = "registry")]
-pub mod registry;
-mod request;
-mod rng;
-pub mod sd_jwt;
-mod status;
-pub mod status_list;
-mod time;
-mod trust;
-mod verifier;
-mod wallet;
+// The layout, bottom to top (README "Layout"; `.ci/layers.py` keeps it true):
+//
+// error.rs    the one `Error` of every layer, with a sub-enum per category
+// format/     the format core: encoding, limits, time, rng, keys, jws,
+//             ed25519, trust, sd_jwt/ (disclosures, the generic verifier),
+//             status_list, hazmat/range
+// profile/    the score-credential profile shared by the roles: claim names,
+//             range claims, predicates, requests, key requests, status,
+//             breakdowns, policy/
+// issuer/     issuing, batches, breakdowns, status-list signing, registry/
+// holder/     the wallet and its key requests
+// verifier/   the ordered checks, ending in a VerifiedPresentation
+// bin/        the CLI: arguments and files only
+//
+// Data flows issuer → holder → verifier; a role imports the layers below it,
+// never another role.
 
-pub use batch::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
-pub use breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
-pub use credential::{batch_to_json, parse_batch, IssuedCredential, CREDENTIAL_TYP, KB_TYP, SCORE_VCT};
+pub mod error;
+mod format;
+mod holder;
+mod issuer;
+mod profile;
+mod verifier;
+
+pub use format::{hazmat, keys, sd_jwt, status_list};
+#[cfg(feature = "registry")]
+pub use issuer::registry;
+pub use profile::policy;
+
 pub use error::Error;
+pub use format::keys::{Algorithm, HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};
+pub use format::limits::Limits;
+pub use format::rng::{SecureRng, SystemRng};
+pub use format::sd_jwt::{VerifierOptions, CREDENTIAL_TYP, KB_TYP};
+pub use format::time::{UnixTime, DAY};
+pub use format::trust::{IssuerMetadata, KeyProvider, TrustStore};
+pub use holder::wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
 pub use issuer::{Claims, Issuer, IssuerConfig};
-pub use keys::{Algorithm, HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};
-pub use limits::Limits;
-pub use predicate::RangeSecrets;
-pub use request::{Predicate, PresentationRequest, RequestBuilder};
-pub use rng::{SecureRng, SystemRng};
-pub use status::{StatusLists, StatusRef, STATUS_LIST_TYP};
-pub use time::{UnixTime, DAY};
-pub use trust::{IssuerMetadata, KeyProvider, TrustStore};
-pub use verifier::{verdict_json, VerifiedPresentation, Verifier, VerifierOptions};
-pub use wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
+pub use profile::breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
+pub use profile::credential::{batch_to_json, parse_batch, IssuedCredential, SCORE_VCT};
+pub use profile::key_request::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
+pub use profile::predicate::Predicate;
+pub use profile::range_claim::RangeSecrets;
+pub use profile::request::{PresentationRequest, RequestBuilder};
+pub use profile::status::{StatusLists, StatusRef, STATUS_LIST_TYP};
+pub use verifier::{verdict_json, VerifiedPresentation, Verifier};

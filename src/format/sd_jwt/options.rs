@@ -1,0 +1,51 @@
+//! How strict a verifier is: input limits, clock skew and key-binding age.
+//!
+//! Shared by the generic SD-JWT verifier and the score-credential verifier,
+//! so it lives with the format, below both.
+
+use crate::Limits;
+
+/// Verification settings. Defaults: [`Limits::default`], 300 s clock skew,
+/// key binding at most 300 s old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifierOptions {
+    limits: Limits,
+    clock_skew_secs: u64,
+    kb_max_age_secs: u64,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> Self {
+        Self { limits: Limits::default(), clock_skew_secs: 300, kb_max_age_secs: 300 }
+    }
+}
+
+impl VerifierOptions {
+    /// Sets the input limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Sets the tolerated clock difference, in seconds (at most 3600).
+    #[must_use]
+    pub fn with_clock_skew_secs(mut self, secs: u64) -> Self {
+        self.clock_skew_secs = secs.min(3600);
+        self
+    }
+    /// Sets how old a key binding JWT may be, in seconds (at most 86400).
+    #[must_use]
+    pub fn with_kb_max_age_secs(mut self, secs: u64) -> Self {
+        self.kb_max_age_secs = secs.min(86_400);
+        self
+    }
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    pub(crate) fn clock_skew_secs(&self) -> u64 {
+        self.clock_skew_secs
+    }
+    pub(crate) fn kb_max_age_secs(&self) -> u64 {
+        self.kb_max_age_secs
+    }
+}

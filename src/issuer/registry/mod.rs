@@ -1,0 +1,239 @@
+//! The issuer's durable registry of status lists and issued credentials.
+//!
+//! Every credential an issuer signs carries a Token Status List entry
+//! (`status.status_list {idx, uri}`). The registry is the issuer's record of
+//! which lists exist, which indexes are taken, which credential (by holder key
+//! thumbprint and batch) owns which index, its current status, and the history
+//! of every change with its reason.
+//!
+//! The state sits behind the [`IssuerRegistry`] trait; [`SqliteRegistry`] keeps
+//! it in one SQLite file (conventionally `registry.sqlite` in the issuer
+//! directory). Every change is a single `BEGIN IMMEDIATE … COMMIT` transaction,
+//! so a crash leaves either the old or the new state: never a reused index, a
+//! half-issued batch or a half-applied correction.
+//!
+//! Indexes are drawn uniformly at random among the unused indexes of the
+//! current list, never sequentially and never reused; randomness is an input
+//! (`&mut dyn FnMut(&mut [u8])`, which must be a CSPRNG in production).
+
+use std::fmt;
+
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+pub use sqlite::{SqliteRegistry, DEFAULT_LIST_CAPACITY, MAX_LIST_CAPACITY, SCHEMA_VERSION};
+
+/// The RFC 7638 JWK thumbprint of a holder key (base64url text).
+pub type Thumbprint = String;
+
+pub use crate::profile::status::StatusRef;
+
+/// The status of one credential, as written into a Token Status List.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// `0`: valid.
+    Valid,
+    /// `1`: invalid (revoked); permanent.
+    Revoked,
+    /// `2`: suspended; reversible.
+    Suspended,
+}
+
+impl Status {
+    /// The status list value: 0 valid, 1 revoked, 2 suspended.
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            Self::Valid => 0,
+            Self::Revoked => 1,
+            Self::Suspended => 2,
+        }
+    }
+
+    /// The status for a status list value, if it is one of 0, 1, 2.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Valid),
+            1 => Some(Self::Revoked),
+            2 => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// Which credentials a status change applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// The one credential at `idx` of the list `uri`.
+    Index {
+        /// The status list's URI.
+        uri: &'a str,
+        /// The index in that list.
+        idx: u64,
+    },
+    /// Every credential of every batch of the subject that the batch holding
+    /// this holder thumbprint belongs to.
+    Holder(&'a str),
+    /// Every credential of one batch, by batch id.
+    Batch(&'a str),
+}
+
+/// A batch of credentials to issue: one credential per holder key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewBatch<'a> {
+    /// Unique id of the batch.
+    pub batch_id: &'a str,
+    /// Issuer-internal person id; never written into credentials.
+    pub subject: &'a str,
+    /// The policy the batch was issued under, if any.
+    pub policy: Option<&'a str>,
+    /// One holder key thumbprint per credential; each is issued at most once,
+    /// ever.
+    pub holders: &'a [Thumbprint],
+    /// Why the batch is issued (recorded in the history).
+    pub reason: &'a str,
+}
+
+/// One row of the registry's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When, as given by the caller (seconds since the Unix epoch).
+    pub at: u64,
+    /// `issued`, `revoked`, `suspended`, `reinstated` or `corrected` (revoked
+    /// by a correction).
+    pub action: String,
+    /// The status list's URI.
+    pub uri: String,
+    /// The index in that list.
+    pub idx: u64,
+    /// The holder key thumbprint of the credential.
+    pub holder: Thumbprint,
+    /// The batch the credential belongs to.
+    pub batch_id: String,
+    /// The reason given for the change.
+    pub reason: String,
+}
+
+/// The issuer's durable state; see the [module documentation](self).
+pub trait IssuerRegistry {
+    /// Allocates one random unused index per holder key and records the
+    /// batch, atomically. The refs are in the order of `batch.holders`.
+    fn issue_batch(
+        &mut self,
+        batch: &NewBatch<'_>,
+        now: u64,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Vec<StatusRef>, RegistryError>;
+
+    /// Sets the status of every credential matched by `target`, in one
+    /// transaction, and returns how many changed.
+    ///
+    /// Revoked is final: already-revoked credentials are left alone, and if
+    /// every matched credential is revoked the result is
+    /// [`RegistryError::AlreadyRevoked`]. Suspending and reinstating apply
+    /// to the non-revoked credentials only. Credentials already in `status`
+    /// do not count as changed.
+    fn set_status(
+        &mut self,
+        target: Target<'_>,
+        status: Status,
+        reason: &str,
+        now: u64,
+    ) -> Result<usize, RegistryError>;
+
+    /// Correction, in one transaction: revokes (history action `corrected`,
+    /// reason `corrected: <new_batch.reason>`) every valid or suspended
+    /// credential of every batch of `subject`, and issues `new_batch`, whose
+    /// subject must equal `subject`. Returns the new batch's refs.
+    fn correct(
+        &mut self,
+        subject: &str,
+        new_batch: &NewBatch<'_>,
+        now: u64,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Vec<StatusRef>, RegistryError>;
+
+    /// Every list, in order: its URI and the status byte (0/1/2) of every
+    /// index `0..capacity` (unused indexes are 0).
+    fn lists(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError>;
+
+    /// The history, oldest first; with `Some(holder)`, only that of the
+    /// subject the holder thumbprint was issued to.
+    fn history(&self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError>;
+
+    /// The subject a holder thumbprint was issued to.
+    fn subject_of(&self, holder: &str) -> Result<String, RegistryError>;
+}
+
+/// What can go wrong with the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// An error from SQLite (I/O, locking, corruption…), as text.
+    Sqlite(String),
+    /// The database was written by a newer version of this software.
+    NewerSchema {
+        /// The schema version found in the file.
+        found: u32,
+        /// The newest schema version this build understands.
+        supported: u32,
+    },
+    /// The file is not an issuer registry (or not an SQLite database).
+    NotARegistry,
+    /// The registry file to open does not exist.
+    NotFound,
+    /// The registry file to create already exists.
+    Exists,
+    /// No credential was issued to this holder thumbprint.
+    UnknownHolder,
+    /// No credential uses this list URI and index.
+    UnknownIndex,
+    /// No batch has this id.
+    UnknownBatch,
+    /// No batch was issued to this subject.
+    UnknownSubject,
+    /// A batch with this id already exists.
+    DuplicateBatch,
+    /// A holder thumbprint was already issued, or appears twice in a batch.
+    DuplicateHolder,
+    /// Every matched credential is revoked; revocation is final.
+    AlreadyRevoked,
+    /// The stored state breaks an invariant (details as text).
+    Invariant(String),
+    /// A batch without holders.
+    EmptyBatch,
+    /// An argument is out of range or malformed.
+    InvalidArgument(&'static str),
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(msg) => write!(f, "registry database error: {msg}"),
+            Self::NewerSchema { found, supported } => {
+                write!(f, "registry schema version {found} is newer than the supported version {supported}")
+            }
+            Self::NotARegistry => f.write_str("file is not an issuer registry"),
+            Self::NotFound => f.write_str("registry file does not exist"),
+            Self::Exists => f.write_str("registry file already exists"),
+            Self::UnknownHolder => f.write_str("unknown holder thumbprint"),
+            Self::UnknownIndex => f.write_str("unknown status list index"),
+            Self::UnknownBatch => f.write_str("unknown batch"),
+            Self::UnknownSubject => f.write_str("unknown subject"),
+            Self::DuplicateBatch => f.write_str("batch id already exists"),
+            Self::DuplicateHolder => f.write_str("holder thumbprint already issued"),
+            Self::AlreadyRevoked => f.write_str("credential already revoked"),
+            Self::Invariant(msg) => write!(f, "registry invariant violated: {msg}"),
+            Self::EmptyBatch => f.write_str("batch has no holders"),
+            Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+impl From<rusqlite::Error> for RegistryError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e.to_string())
+    }
+}

@@ -1,0 +1,68 @@
+//! Published scoring policies, the holder's own records, scoring with an
+//! itemized breakdown, and disputes.
+//!
+//! # Principles
+//!
+//! * **The policy is published data.** A [`Policy`] is a JSON document naming
+//!   the scale, the points per record kind (with optional caps), the tiers and
+//!   the perks. Anyone can read it and re-run [`score`].
+//! * **Only the holder's own records count.** A [`Record`] has a kind, a date,
+//!   a reference and optional evidence, and nothing else: the format has no
+//!   person identifiers and no way to refer to another subject's records
+//!   (relatives, contacts, employers, ...), and unknown fields are rejected.
+//! * **Every point is explained.** [`score`] returns a [`ScoreReport`] with one
+//!   line per record: rule, rule points, points applied after caps, running
+//!   total, and the caps that bit. The holder can contest lines with a
+//!   [`Dispute`]; the issuer resolves it with [`apply_corrections`] and
+//!   re-scores.
+//! * **Perks reduce to one threshold.** A verifier asks for a perk by name;
+//!   [`Perk::score_threshold`] gives the single score bound the holder proves
+//!   (`score >= threshold`) without revealing the score or tier.
+//!
+//! # Policy JSON
+//!
+//! ```json
+//! {
+//!   "id": "example", "version": "1",
+//!   "description": "what it is for", "source": "where the numbers come from",
+//!   "scale": { "min": 350, "max": 950, "start": 600 },
+//!   "rules": {
+//!     "repayment_on_time": { "points": 5, "cap": { "per": "calendar_year", "max_points": 40 } },
+//!     "default": { "points": -100 }
+//!   },
+//!   "tiers": [ { "name": "low", "min": 350, "max": 649 },
+//!              { "name": "high", "min": 650, "max": 950 } ],
+//!   "perks": { "no_deposit_rental": { "min_score": 650, "requires_valid_status": true } }
+//! }
+//! ```
+//!
+//! # Records JSON
+//!
+//! A JSON array:
+//! `[{"kind": "default", "date": "2023-04-01", "reference": "loan-17", "evidence": "court 2023/117"}]`.
+//!
+//! # Untrusted input
+//!
+//! Loading never panics: lengths are checked before parsing
+//! ([`Policy::from_json_slice`], [`Records::from_json_slice`]), record counts
+//! while parsing, and every problem is a [`PolicyError`]. A `Policy` value is
+//! always valid; see [`Policy::new`] for the checks and [`score`] for the
+//! arithmetic bound.
+
+mod date;
+mod dispute;
+mod error;
+mod model;
+mod records;
+mod score;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+pub use date::Date;
+pub use dispute::{apply_corrections, Dispute, DisputeEntry, MAX_REASON_LEN};
+pub use error::{PolicyError, MAX_QUOTED_CHARS};
+pub use model::{Cap, Period, Perk, Policy, PolicySpec, Rule, Scale, Tier, MAX_NAME_LEN};
+pub use records::{Record, Records, MAX_EVIDENCE_LEN, MAX_REFERENCE_LEN};
+pub use score::{score, CapHit, CapLimit, Clamp, ScoreItem, ScoreReport};

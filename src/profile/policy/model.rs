@@ -1,0 +1,427 @@
+//! The policy document: its serde form ([`PolicySpec`]) and the validated [`Policy`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::error::PolicyError;
+use super::text::clip;
+
+/// Longest rule kind, tier name or perk name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// The policy document exactly as published (JSON). Unknown fields are rejected.
+///
+/// A `PolicySpec` may be invalid; turn it into a [`Policy`] with
+/// [`Policy::new`] (or load with [`Policy::from_json_slice`]) to validate it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Stable identifier, e.g. `"sesame-style"`. Same character set as names.
+    pub id: String,
+    /// Version of this policy, e.g. `"1"`. Same character set as names.
+    pub version: String,
+    /// What the policy is for, in plain words.
+    pub description: String,
+    /// Where the numbers come from, and which of them are illustrative.
+    pub source: String,
+    /// The score range and starting value.
+    pub scale: Scale,
+    /// Point rules keyed by record kind. Duplicate keys are rejected.
+    #[serde(deserialize_with = "unique_map")]
+    pub rules: BTreeMap<String, Rule>,
+    /// Tiers; together they must cover the scale without gaps or overlaps.
+    pub tiers: Vec<Tier>,
+    /// Perks keyed by name. Duplicate keys are rejected. May be omitted.
+    #[serde(default, deserialize_with = "unique_map")]
+    pub perks: BTreeMap<String, Perk>,
+}
+
+/// The score range `[min, max]` and the score everyone starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    /// Lowest possible score (inclusive).
+    pub min: u64,
+    /// Highest possible score (inclusive); above `min`, at most `i64::MAX`.
+    pub max: u64,
+    /// Score before any record is counted; within `[min, max]`.
+    pub start: u64,
+}
+
+/// Points for one record kind, optionally capped per period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Points added (positive) or deducted (negative) per record of this kind.
+    pub points: i64,
+    /// Optional limit on how much records of this kind count per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Cap>,
+    /// Optional plain-words explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A limit on one rule, applied separately in each period.
+///
+/// Records of the rule's kind are grouped by the period their date falls in
+/// and taken in scoring order (date, then reference). Within a group:
+/// * `max_records`: only the first `max_records` records count; later ones apply 0 points.
+/// * `max_points`: the absolute value of the points applied in the group never
+///   exceeds `max_points`; the record that reaches the limit applies only the
+///   remainder (keeping the rule's sign), later ones apply 0.
+///
+/// At least one of the two must be set; both may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cap {
+    /// The period the limit applies to.
+    pub per: Period,
+    /// At most this many records count per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<u64>,
+    /// At most this many points (absolute value) count per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_points: Option<u64>,
+}
+
+/// The period a [`Cap`] applies to, by the record's date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// Each calendar month (e.g. `2023-05`) separately.
+    CalendarMonth,
+    /// Each calendar year (e.g. `2023`) separately.
+    CalendarYear,
+    /// All records of the kind, ever.
+    AllTime,
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Period::CalendarMonth => "calendar_month",
+            Period::CalendarYear => "calendar_year",
+            Period::AllTime => "all_time",
+        })
+    }
+}
+
+/// A named score band `[min, max]` (both inclusive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Name, e.g. `"AAA"`.
+    pub name: String,
+    /// Lowest score in the tier.
+    pub min: u64,
+    /// Highest score in the tier.
+    pub max: u64,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A named benefit and the predicate that grants it.
+///
+/// The predicate is the AND of `min_score` and `min_tier` (each optional) and,
+/// when `requires_valid_status` is true (the default), a valid (unrevoked,
+/// unexpired) credential. Because tiers are contiguous score bands, the
+/// score part always reduces to one threshold: see [`Perk::score_threshold`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Perk {
+    /// Optional plain-words explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Score must be at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<u64>,
+    /// Tier must be this tier or a higher one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tier: Option<String>,
+    /// Whether the credential must have valid status. Defaults to true.
+    #[serde(default = "default_true")]
+    pub requires_valid_status: bool,
+}
+
+impl Perk {
+    /// The single least-revealing score threshold equivalent to this perk's
+    /// score predicate: `max(min_score, lower bound of min_tier)`, or
+    /// `scale.min` if neither is set. The holder proves `score >= threshold`.
+    ///
+    /// For a perk of `policy` this is exact. If `min_tier` is not a tier of
+    /// `policy` (a perk taken from another policy) it fails closed and returns
+    /// `u64::MAX`, which no score in a valid scale below `u64::MAX` meets.
+    pub fn score_threshold(&self, policy: &Policy) -> u64 {
+        let mut threshold = policy.scale().min;
+        if let Some(min_score) = self.min_score {
+            threshold = threshold.max(min_score);
+        }
+        if let Some(name) = &self.min_tier {
+            match policy.tier(name) {
+                Some(tier) => threshold = threshold.max(tier.min),
+                None => return u64::MAX,
+            }
+        }
+        threshold
+    }
+
+    /// Whether a holder with `score` and credential status `status_valid` gets this perk.
+    pub fn is_granted(&self, policy: &Policy, score: u64, status_valid: bool) -> bool {
+        score >= self.score_threshold(policy) && (status_valid || !self.requires_valid_status)
+    }
+}
+
+/// A validated policy. Every `Policy` value satisfies all the checks listed
+/// on [`Policy::new`]; fields are read through accessors.
+///
+/// Serializes as its [`PolicySpec`], with tiers in ascending order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    spec: PolicySpec,
+}
+
+impl Policy {
+    /// Parses and validates a policy file. `bytes.len()` is checked against
+    /// `max_len` before any parsing.
+    pub fn from_json_slice(bytes: &[u8], max_len: usize) -> Result<Policy, PolicyError> {
+        if bytes.len() > max_len {
+            return Err(PolicyError::TooLarge { what: "policy", len: bytes.len(), max: max_len });
+        }
+        let spec: PolicySpec = serde_json::from_slice(bytes)
+            .map_err(|e| PolicyError::InvalidJson { what: "policy", message: e.to_string() })?;
+        Policy::new(spec)
+    }
+
+    /// Validates a spec. Checks, in order: `id`, `version` and every rule kind,
+    /// tier name and perk name are 1..=[`MAX_NAME_LEN`] bytes of ASCII letters,
+    /// digits, `_`, `-`, `+`, `.`; `scale.min < scale.max <= i64::MAX`, `start` within
+    /// the scale; every cap sets a limit; at least one tier, unique tier names,
+    /// each tier `min <= max`, no overlaps, no gaps, and the tiers span exactly
+    /// `[scale.min, scale.max]`; every perk's `min_tier` exists and `min_score`
+    /// lies within the scale. Tiers are stored in ascending order.
+    pub fn new(mut spec: PolicySpec) -> Result<Policy, PolicyError> {
+        check_name("id", &spec.id)?;
+        check_name("version", &spec.version)?;
+        let scale = spec.scale;
+        if scale.min >= scale.max {
+            return Err(PolicyError::EmptyScale { min: scale.min, max: scale.max });
+        }
+        if i64::try_from(scale.max).is_err() {
+            return Err(PolicyError::InvalidField {
+                field: "scale.max".to_owned(),
+                reason: "it must be at most 9223372036854775807 (i64::MAX)",
+            });
+        }
+        if scale.start < scale.min || scale.start > scale.max {
+            return Err(PolicyError::StartOutsideScale { start: scale.start, min: scale.min, max: scale.max });
+        }
+        for (kind, rule) in &spec.rules {
+            check_name(&format!("rules key {:?}", clip(kind)), kind)?;
+            if let Some(cap) = rule.cap {
+                if cap.max_records.is_none() && cap.max_points.is_none() {
+                    return Err(PolicyError::EmptyCap { kind: kind.clone() });
+                }
+            }
+        }
+        check_tiers(&mut spec.tiers, scale)?;
+        let policy = Policy { spec };
+        for (name, perk) in &policy.spec.perks {
+            check_name(&format!("perks key {:?}", clip(name)), name)?;
+            if let Some(tier) = &perk.min_tier {
+                if policy.tier(tier).is_none() {
+                    return Err(PolicyError::UnknownTier { perk: name.clone(), tier: clip(tier) });
+                }
+            }
+            if let Some(min_score) = perk.min_score {
+                if min_score < scale.min || min_score > scale.max {
+                    return Err(PolicyError::PerkThresholdOutOfScale {
+                        perk: name.clone(),
+                        min_score,
+                        min: scale.min,
+                        max: scale.max,
+                    });
+                }
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The policy identifier.
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    /// The policy version.
+    pub fn version(&self) -> &str {
+        &self.spec.version
+    }
+
+    /// The plain-words description.
+    pub fn description(&self) -> &str {
+        &self.spec.description
+    }
+
+    /// Where the numbers come from.
+    pub fn source(&self) -> &str {
+        &self.spec.source
+    }
+
+    /// The score scale.
+    pub fn scale(&self) -> Scale {
+        self.spec.scale
+    }
+
+    /// All rules, keyed by record kind.
+    pub fn rules(&self) -> &BTreeMap<String, Rule> {
+        &self.spec.rules
+    }
+
+    /// The rule for a record kind.
+    pub fn rule(&self, kind: &str) -> Option<&Rule> {
+        self.spec.rules.get(kind)
+    }
+
+    /// All tiers, lowest first; contiguous and spanning the scale.
+    pub fn tiers(&self) -> &[Tier] {
+        &self.spec.tiers
+    }
+
+    /// The tier with this name.
+    pub fn tier(&self, name: &str) -> Option<&Tier> {
+        self.spec.tiers.iter().find(|t| t.name == name)
+    }
+
+    /// The tier a score falls in, or `None` if the score is outside the scale.
+    pub fn tier_for(&self, score: u64) -> Option<&Tier> {
+        self.spec.tiers.iter().find(|t| t.min <= score && score <= t.max)
+    }
+
+    /// All perks, keyed by name.
+    pub fn perks(&self) -> &BTreeMap<String, Perk> {
+        &self.spec.perks
+    }
+
+    /// The perk with this name.
+    pub fn perk(&self, name: &str) -> Option<&Perk> {
+        self.spec.perks.get(name)
+    }
+
+    /// The score threshold a holder proves for perk `name` (see [`Perk::score_threshold`]).
+    pub fn perk_threshold(&self, name: &str) -> Option<u64> {
+        self.perk(name).map(|p| p.score_threshold(self))
+    }
+
+    /// The validated spec.
+    pub fn spec(&self) -> &PolicySpec {
+        &self.spec
+    }
+
+    /// Gives back the validated spec.
+    pub fn into_spec(self) -> PolicySpec {
+        self.spec
+    }
+}
+
+impl TryFrom<PolicySpec> for Policy {
+    type Error = PolicyError;
+    fn try_from(spec: PolicySpec) -> Result<Self, Self::Error> {
+        Policy::new(spec)
+    }
+}
+
+impl Serialize for Policy {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.spec.serialize(serializer)
+    }
+}
+
+/// Checks a name: 1..=MAX_NAME_LEN bytes of `[A-Za-z0-9_+.-]`.
+pub(crate) fn check_name(field: &str, name: &str) -> Result<(), PolicyError> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name.len() > MAX_NAME_LEN {
+        "it is longer than 64 bytes"
+    } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'.')) {
+        "only ASCII letters, digits, '_', '-', '+' and '.' are allowed"
+    } else {
+        return Ok(());
+    };
+    Err(PolicyError::InvalidField { field: field.to_owned(), reason })
+}
+
+fn check_tiers(tiers: &mut [Tier], scale: Scale) -> Result<(), PolicyError> {
+    if tiers.is_empty() {
+        return Err(PolicyError::NoTiers);
+    }
+    let mut names = BTreeSet::new();
+    for tier in tiers.iter() {
+        check_name(&format!("tier name {:?}", clip(&tier.name)), &tier.name)?;
+        if !names.insert(tier.name.as_str()) {
+            return Err(PolicyError::DuplicateTierName { name: tier.name.clone() });
+        }
+        if tier.min > tier.max {
+            return Err(PolicyError::InvertedTier { name: tier.name.clone(), min: tier.min, max: tier.max });
+        }
+    }
+    tiers.sort_by_key(|t| (t.min, t.max));
+    for pair in tiers.windows(2) {
+        let (lower, upper) = (&pair[0], &pair[1]);
+        match lower.max.checked_add(1) {
+            Some(next) if upper.min == next => {}
+            Some(next) if upper.min > next => {
+                return Err(PolicyError::TierGap {
+                    lower: lower.name.clone(),
+                    upper: upper.name.clone(),
+                    from: next,
+                    to: upper.min - 1,
+                })
+            }
+            _ => return Err(PolicyError::TierOverlap { lower: lower.name.clone(), upper: upper.name.clone() }),
+        }
+    }
+    let (first, last) = (&tiers[0], &tiers[tiers.len() - 1]);
+    if first.min != scale.min || last.max != scale.max {
+        return Err(PolicyError::TiersDoNotCoverScale {
+            tiers_min: first.min,
+            tiers_max: last.max,
+            scale_min: scale.min,
+            scale_max: scale.max,
+        });
+    }
+    Ok(())
+}
+
+/// Deserializes a JSON object into a map, rejecting duplicate keys
+/// (serde_json would otherwise keep the last one silently).
+fn unique_map<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct UniqueMap<V>(PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for UniqueMap<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object with unique keys")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            let mut map = BTreeMap::new();
+            while let Some(key) = access.next_key::<String>()? {
+                if map.contains_key(&key) {
+                    return Err(A::Error::custom(format_args!("duplicate key {:?}", clip(&key))));
+                }
+                let value = access.next_value()?;
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+    deserializer.deserialize_map(UniqueMap(PhantomData))
+}
