@@ -105,7 +105,7 @@ impl<K: KeyProvider> Verifier<K> {
     /// later verification costs one lookup. A credential that carries a
     /// status is rejected (`status.no_list`) until its list is loaded.
     pub fn add_status_list(&mut self, token: &str) -> Result<&mut Self, Error> {
-        self.status_lists.add(token, &self.keys, &self.options.limits())?;
+        self.status_lists.add(token, &self.keys, self.options.limits())?;
         Ok(self)
     }
 
@@ -242,7 +242,7 @@ impl<K: KeyProvider> Verifier<K> {
         now: UnixTime,
         pending: &mut Pending<'a>,
     ) -> Result<VerifiedPresentation, Error> {
-        let limits = &self.options.limits();
+        let limits = self.options.limits();
         let skew = self.options.clock_skew_secs();
         let now = now.as_secs();
 

@@ -1,0 +1,361 @@
+//! `creditproof issuer ...`: scoring, keys, issuing, and (through
+//! `registry_cmd`) revocation, corrections and history.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
+use crate::{lib_err, parse_alg, time, Force, Insecure};
+
+use creditproof::policy::{Date, Policy, Records, ScoreReport};
+use creditproof::registry::Status;
+use creditproof::{batch_to_json, Algorithm, Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
+
+use crate::{registry_cmd, state};
+
+#[derive(Subcommand)]
+pub(crate) enum IssuerCmd {
+    /// Score records under a policy and print the itemized breakdown.
+    Score {
+        #[command(flatten)]
+        args: ScoreArgs,
+        /// Print the structured JSON report instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an issuer directory with a fresh signing key.
+    Init {
+        /// Issuer identifier, an absolute URI (e.g. https://bureau.example).
+        #[arg(long)]
+        iss: String,
+        /// Key algorithm: ed25519 (EdDSA, default) or es256 (P-256).
+        #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+        alg: Algorithm,
+        /// Issuer directory (created owner-only).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Base URI of the status lists (default: <ISS>/status).
+        #[arg(long)]
+        status_base: Option<String>,
+        #[command(flatten)]
+        force: Force,
+    },
+    /// Write JWT VC Issuer Metadata (issuer + jwks: the signing key and every
+    /// retired key whose credentials may still be valid) for verifiers.
+    Public {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Sign with a fresh key from now on. The old key is retired: it stays
+    /// published until every credential it signed has expired.
+    RotateKey {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Algorithm of the new key: ed25519 (default) or es256.
+        #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+        alg: Algorithm,
+        /// Time of the rotation in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Stop publishing a retired key at once (e.g. after a compromise).
+    RemoveKey {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The retired key's kid (its RFC 7638 thumbprint).
+        #[arg(long)]
+        kid: String,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Revoke credentials (permanent).
+    Revoke(registry_cmd::StatusChange),
+    /// Suspend credentials (reversible with `reinstate`).
+    Suspend(registry_cmd::StatusChange),
+    /// Reinstate suspended credentials.
+    Reinstate(registry_cmd::StatusChange),
+    /// Write one signed status list token per list.
+    StatusList {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Output directory for the tokens.
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// Seconds the tokens stay valid.
+        #[arg(long, default_value_t = 86_400)]
+        validity_secs: u64,
+        /// Seconds verifiers may cache them (ttl).
+        #[arg(long, default_value_t = 3_600)]
+        ttl_secs: u64,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Correct a disputed score: re-score, revoke the old batches, issue anew.
+    Correct {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The holder's dispute (from `holder dispute`).
+        #[arg(long)]
+        dispute: PathBuf,
+        /// The corrected records, in full.
+        #[arg(long)]
+        records: PathBuf,
+        /// Fresh holder keys for the new batch.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Output batch file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Scoring date YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        force: Force,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Show the history of issuance and status changes.
+    History {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Only this holder's subject.
+        #[arg(long)]
+        holder: Option<String>,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Print a fresh nonce for holders' proofs of possession (valid 1 hour).
+    Nonce {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+    /// Issue one credential per holder key.
+    Issue {
+        /// Issuer directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Holder public keys (from `holder keys`).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Claims as a JSON object, e.g. {"tier":"A","perks":{"no_deposit_rental":true}}.
+        #[arg(long, required_unless_present = "policy", conflicts_with_all = ["policy", "records"])]
+        claims: Option<PathBuf>,
+        /// Scoring policy (JSON); with --records, instead of --claims.
+        #[arg(long, requires = "records")]
+        policy: Option<PathBuf>,
+        /// The holder's own records (JSON array).
+        #[arg(long, requires = "policy")]
+        records: Option<PathBuf>,
+        /// Scoring date YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Output batch file (holder secret; owner-only).
+        #[arg(long)]
+        out: PathBuf,
+        /// Issuance time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        /// Refuse keys whose proofs do not carry a fresh nonce of this issuer.
+        #[arg(long)]
+        require_nonce: bool,
+        /// The issuer's own id for this person (never put in credentials);
+        /// corrections revoke every batch of a subject. Default: one subject
+        /// per batch.
+        #[arg(long)]
+        subject: Option<String>,
+        #[command(flatten)]
+        force: Force,
+        #[command(flatten)]
+        insecure: Insecure,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ScoreArgs {
+    /// Scoring policy (JSON).
+    #[arg(long)]
+    policy: PathBuf,
+    /// The holder's own records (JSON array).
+    #[arg(long)]
+    records: PathBuf,
+    /// Scoring date YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    as_of: Option<String>,
+}
+
+pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
+    let mut rng = SystemRng::new();
+    let limits = Limits::default();
+    match cmd {
+        IssuerCmd::Init { iss, alg, dir, status_base, force } => {
+            state::init_issuer(&dir, &iss, status_base.as_deref(), force.force, alg, &mut rng)?;
+            println!("issuer {iss} created in {} ({alg} key)", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuerCmd::RotateKey { dir, alg, now, insecure } => {
+            let (new, old) = state::rotate_key(&dir, alg, time(now), insecure.allow_insecure_permissions, &mut rng)?;
+            println!("signing with {new} ({alg}); {old} retired, published until its credentials expire");
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuerCmd::RemoveKey { dir, kid, insecure } => {
+            state::remove_key(&dir, &kid, insecure.allow_insecure_permissions)?;
+            println!("{kid} no longer published");
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuerCmd::Public { dir, out, now, insecure } => {
+            let issuer = state::load_issuer_at(&dir, insecure.allow_insecure_permissions, time(now))?;
+            let text = serde_json::to_string_pretty(&issuer.metadata()).unwrap_or_default();
+            write_file(&out, text.as_bytes(), Access::Public, true)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuerCmd::Revoke(c) => registry_cmd::set_status(&c, Status::Revoked).map(|()| ExitCode::SUCCESS),
+        IssuerCmd::Suspend(c) => registry_cmd::set_status(&c, Status::Suspended).map(|()| ExitCode::SUCCESS),
+        IssuerCmd::Reinstate(c) => registry_cmd::set_status(&c, Status::Valid).map(|()| ExitCode::SUCCESS),
+        IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, insecure } => {
+            registry_cmd::publish(&dir, &out_dir, validity_secs, ttl_secs, insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        IssuerCmd::Correct { dir, dispute, records, keys, out, as_of, force, insecure } => {
+            let c = registry_cmd::Correct {
+                dir: &dir,
+                dispute: &dispute,
+                records: &records,
+                keys: &keys,
+                out: &out,
+                as_of: as_of.as_deref(),
+                force: force.force,
+                insecure: insecure.allow_insecure_permissions,
+            };
+            registry_cmd::correct(&c, &mut rng).map(|()| ExitCode::SUCCESS)
+        }
+        IssuerCmd::History { dir, holder, insecure } => {
+            registry_cmd::history(&dir, holder.as_deref(), insecure.allow_insecure_permissions)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        IssuerCmd::Nonce { dir, insecure } => {
+            let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
+            println!("{}", issuer.nonce(UnixTime::now(), &mut rng));
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuerCmd::Score { args, json } => {
+            let (_, report) = score(&args)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print!("{}", report.render_table());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuerCmd::Issue {
+            dir,
+            keys,
+            claims,
+            policy,
+            records,
+            as_of,
+            out,
+            now,
+            require_nonce,
+            subject,
+            force,
+            insecure,
+        } => {
+            let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
+            let now = time(now);
+            let nonce_policy = if require_nonce { NoncePolicy::Required } else { NoncePolicy::IfPresent };
+            let key_request =
+                KeyRequest::from_json(&read_bounded(&keys, MAX_FILE)?, &issuer, nonce_policy, now, &limits)
+                    .map_err(lib_err(&keys))?;
+            let holder_keys = key_request.keys();
+            if out.exists() && !force.force {
+                return Err((out.as_path(), "already exists (use --force to overwrite)").into());
+            }
+            let (claims_v, report, policy_name) = match (claims, policy, records) {
+                (Some(claims), _, _) => {
+                    let claims_bytes = read_bounded(&claims, MAX_FILE)?;
+                    refuse_other_role(&claims, &claims_bytes, "a claims file")?;
+                    (Claims::from_json(&claims_bytes, &limits).map_err(lib_err(&claims))?, None, None)
+                }
+                (None, Some(policy), Some(records)) => {
+                    let args = ScoreArgs { policy: policy.clone(), records, as_of };
+                    let (p, report) = score(&args)?;
+                    state::keep_policy(&dir, p.id(), p.version(), &read_bounded(&policy, MAX_FILE)?)?;
+                    let name = format!("{}/{}", p.id(), p.version());
+                    (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
+                }
+                _ => return Err(CliError("give --claims, or --policy with --records".into())),
+            };
+            let subject = subject.unwrap_or_else(|| format!("holder:{}", holder_keys[0].thumbprint()));
+            let mut reg = state::open_registry(&dir, insecure.allow_insecure_permissions)?;
+            let batch = registry_cmd::issue_recorded(
+                &dir,
+                &mut reg,
+                &issuer,
+                &key_request,
+                &claims_v,
+                &subject,
+                policy_name.as_deref(),
+                false,
+                now,
+                &mut rng,
+            )?;
+            let breakdown = report.map(|r| issuer.sign_breakdown(&r, &holder_keys[0], now));
+            let text = batch_to_json(issuer.id(), &batch, breakdown.as_deref());
+            write_file(&out, text.as_bytes(), Access::Secret, true)?;
+            println!("issued {} credential(s) to {}", batch.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Scores `--records` under `--policy` as of `--as-of` (default today).
+fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
+    let limits = Limits::default();
+    let pbytes = read_bounded(&args.policy, MAX_FILE)?;
+    let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
+        .map_err(|e| CliError::from((args.policy.as_path(), e)))?;
+    let rbytes = read_bounded(&args.records, MAX_FILE)?;
+    let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
+        .map_err(|e| CliError::from((args.records.as_path(), e)))?;
+    let as_of = match &args.as_of {
+        Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
+        None => Date::from_unix(UnixTime::now()).ok_or_else(|| CliError("the system clock is out of range".into()))?,
+    };
+    let report = creditproof::policy::score(&policy, records.as_slice(), as_of)
+        .map_err(|e| CliError::from((args.records.as_path(), e)))?;
+    Ok((policy, report))
+}
+
+/// Refuses a creditproof file of another role (a wallet, a batch, keys...)
+/// where free-form JSON is expected, so that no such file — least of all a
+/// wallet with its secret keys — is ever taken for claims or records.
+fn refuse_other_role(path: &Path, bytes: &[u8], expected: &str) -> Result<(), CliError> {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        if let Some(t) = v.get("type").and_then(Value::as_str).filter(|t| t.starts_with("creditproof-")) {
+            return Err((path, format!("is a {t} file, not {expected}")).into());
+        }
+    }
+    Ok(())
+}

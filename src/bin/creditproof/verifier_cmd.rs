@@ -1,0 +1,185 @@
+//! `creditproof verifier ...` (requests and verdicts) and `creditproof
+//! sd-jwt verify` (any issuer's SD-JWT, outside the profile).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use crate::files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
+use crate::{lib_err, read_request, time};
+
+use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
+use creditproof::{
+    verdict_json, IssuerMetadata, IssuerPublicKey, Limits, Predicate, PresentationRequest, SystemRng, TrustStore,
+    UnixTime, Verifier, VerifierOptions,
+};
+
+/// Largest status list token accepted (the decoder bounds its contents).
+const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
+
+#[derive(Subcommand)]
+pub(crate) enum VerifierCmd {
+    /// Create a request with a fresh nonce.
+    Request {
+        /// This verifier's identifier (the audience the holder binds to).
+        #[arg(long)]
+        aud: String,
+        /// A claim the holder must disclose (repeatable).
+        #[arg(long)]
+        disclose: Vec<String>,
+        /// A predicate to prove, e.g. `perk:no_deposit_rental` (repeatable).
+        #[arg(long)]
+        predicate: Vec<String>,
+        /// Output request file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a presentation; prints a JSON verdict. Exit 0 accepted, 1 rejected.
+    Verify {
+        /// Issuer metadata files to trust (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// The request this presentation answers.
+        #[arg(long)]
+        request: PathBuf,
+        /// The presentation.
+        #[arg(long)]
+        presentation: PathBuf,
+        /// Status list tokens fetched from the issuer (repeatable).
+        #[arg(long)]
+        status_list: Vec<PathBuf>,
+        /// Verification time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SdJwtCmd {
+    /// Verify an SD-JWT or SD-JWT+KB; prints the processed claims (RFC 9901
+    /// §7.1) as JSON. Exit 0 accepted, 1 rejected.
+    Verify {
+        /// The issuer's public key: a JWK, or issuer metadata (`jwks`), whose
+        /// key the JWT's `kid` selects.
+        #[arg(long)]
+        key: PathBuf,
+        /// The issuer JWT's expected `typ` (e.g. dc+sd-jwt).
+        #[arg(long)]
+        typ: String,
+        /// The SD-JWT (+KB) to verify.
+        #[arg(long)]
+        sd_jwt: PathBuf,
+        /// Require a key binding JWT with this nonce (needs --aud).
+        #[arg(long, requires = "aud")]
+        nonce: Option<String>,
+        /// Require a key binding JWT for this audience (needs --nonce).
+        #[arg(long, requires = "nonce")]
+        aud: Option<String>,
+        /// Verification time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+    },
+}
+
+pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
+    let mut rng = SystemRng::new();
+    let limits = Limits::default();
+    match cmd {
+        VerifierCmd::Request { aud, disclose, predicate, out } => {
+            let mut b = PresentationRequest::builder(aud);
+            for d in disclose {
+                b = b.disclose(d);
+            }
+            for p in predicate {
+                let parsed: Predicate = p.parse().map_err(|e| CliError(format!("--predicate {p}: {e}")))?;
+                b = b.predicate(parsed);
+            }
+            let req = b.build(&mut rng).map_err(|e| CliError(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&req.to_json()).unwrap_or_default();
+            write_file(&out, text.as_bytes(), Access::Public, true)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        VerifierCmd::Verify { trust, request, presentation, status_list, now } => {
+            let mut store = TrustStore::new();
+            for t in &trust {
+                let bytes = read_bounded(t, MAX_FILE)?;
+                store.add_metadata(&bytes, &limits).map_err(lib_err(t))?;
+            }
+            let req = read_request(&request, &limits)?;
+            let pres = read_text(&presentation, MAX_FILE)?;
+            let mut verifier = Verifier::new(store);
+            let mut outcome = Ok(());
+            for path in &status_list {
+                let token = read_text(path, MAX_STATUS_LIST)?;
+                if outcome.is_ok() {
+                    outcome = verifier.add_status_list(&token).map(|_| ());
+                }
+            }
+            // A status list that fails its checks rejects the presentation
+            // with that check's name; it is never silently skipped.
+            let outcome = outcome.and_then(|()| verifier.verify(&req, &pres, time(now)));
+            println!("{}", serde_json::to_string_pretty(&verdict_json(&outcome)).unwrap_or_default());
+            Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+/// `creditproof sd-jwt ...`.
+pub(crate) fn run_sd_jwt(cmd: SdJwtCmd) -> Result<ExitCode, CliError> {
+    let limits = Limits::default();
+    match cmd {
+        SdJwtCmd::Verify { key, typ, sd_jwt, nonce, aud, now } => {
+            sd_jwt_verify(&key, &typ, &sd_jwt, nonce.zip(aud), time(now), &limits)
+        }
+    }
+}
+
+/// `sd-jwt verify`: the key from a JWK or metadata file, then the generic
+/// verifier; prints the processed claims or the failed check.
+fn sd_jwt_verify(
+    key: &Path,
+    typ: &str,
+    input: &Path,
+    binding: Option<(String, String)>,
+    now: UnixTime,
+    limits: &Limits,
+) -> Result<ExitCode, CliError> {
+    let key_bytes = read_bounded(key, MAX_FILE)?;
+    let doc: Value = serde_json::from_slice(&key_bytes).map_err(|_| CliError::from((key, "is not valid json")))?;
+    let (keys, issuer) = if doc.get("jwks").is_some() {
+        let metadata = IssuerMetadata::from_value(&doc).map_err(lib_err(key))?;
+        (metadata.keys().to_vec(), Some(metadata.issuer().to_owned()))
+    } else {
+        let kid = doc.get("kid").and_then(Value::as_str).map(str::to_owned);
+        (vec![(kid, IssuerPublicKey::from_jwk(&doc).map_err(lib_err(key))?)], None)
+    };
+    let Some((_, first)) = keys.first() else {
+        return Err((key, "holds no key").into());
+    };
+    // An unnamed lone key matches any header kid; named keys must be named.
+    let mut verifier = SdJwtVerifier::new(*first, typ);
+    for (kid, k) in &keys {
+        if let Some(kid) = kid {
+            verifier = verifier.with_key(kid.clone(), *k);
+        } else if keys.len() > 1 {
+            verifier = verifier.with_key(k.thumbprint(), *k);
+        }
+    }
+    if let Some(issuer) = issuer {
+        verifier = verifier.with_issuer(issuer);
+    }
+    if let Some((nonce, aud)) = binding {
+        verifier = verifier.with_key_binding(KeyBinding::required(nonce, aud));
+    }
+    verifier = verifier.with_options(VerifierOptions::default().with_limits(*limits));
+    let text = read_text(input, limits.max_presentation_bytes() as u64)?;
+    let outcome = verifier.verify(text.trim(), now);
+    let verdict = match &outcome {
+        Ok(v) => serde_json::json!({"accepted": true, "claims": v.claims()}),
+        Err(e) => serde_json::json!({"accepted": false, "error": {"check": e.check(), "message": e.to_string()}}),
+    };
+    println!("{}", serde_json::to_string_pretty(&verdict).unwrap_or_default());
+    Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

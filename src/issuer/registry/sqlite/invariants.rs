@@ -1,0 +1,203 @@
+//! The full consistency check of a registry file.
+
+use rusqlite::Connection;
+
+use super::{invariant, parse_status, to_db, RegistryError, Status};
+
+pub(super) fn count(conn: &Connection, sql: &str) -> Result<i64, RegistryError> {
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Result<(), RegistryError> {
+    // SQLite's own structural checks.
+    {
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let rows = rows.collect::<Result<Vec<_>, _>>()?;
+        if rows != ["ok"] {
+            return Err(RegistryError::Invariant(format!("quick_check: {}", rows.join("; "))));
+        }
+    }
+    if count(conn, "SELECT COUNT(*) FROM pragma_foreign_key_check")? != 0 {
+        return Err(invariant("dangling foreign key"));
+    }
+
+    // Configuration.
+    let config: Vec<(String, i64)> = {
+        let mut stmt = conn.prepare("SELECT base_uri, list_capacity FROM config")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let cap_db = to_db(capacity, "list capacity out of range")?;
+    if config != [(base_uri.to_owned(), cap_db)] {
+        return Err(invariant("configuration row missing, repeated or changed"));
+    }
+
+    // Lists: 1, 2, … with the right URI, capacity and used count; all but the
+    // last full.
+    {
+        let mut stmt = conn.prepare(
+            "SELECT l.n, l.uri, l.capacity, l.used,
+                    (SELECT COUNT(*) FROM credentials c WHERE c.list_n = l.n)
+             FROM lists l ORDER BY l.n",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let lists = rows.collect::<Result<Vec<_>, _>>()?;
+        if lists.is_empty() {
+            return Err(invariant("no status list"));
+        }
+        let last = lists.len() - 1;
+        for (i, (n, uri, cap, used, actual)) in lists.into_iter().enumerate() {
+            if usize::try_from(n).ok() != Some(i + 1) {
+                return Err(invariant("list numbers are not 1, 2, 3, …"));
+            }
+            if uri != format!("{base_uri}/{n}") {
+                return Err(RegistryError::Invariant(format!("list {n} has uri {uri}")));
+            }
+            if cap != cap_db {
+                return Err(RegistryError::Invariant(format!("list {n} has capacity {cap}")));
+            }
+            if used != actual {
+                return Err(RegistryError::Invariant(format!("list {n} records {used} used indexes but has {actual}")));
+            }
+            if i < last && used != cap {
+                return Err(RegistryError::Invariant(format!("list {n} is not full but a later list exists")));
+            }
+        }
+    }
+
+    // Credentials.
+    let checks: [(&str, &str); 7] = [
+        (
+            "SELECT COUNT(*) FROM credentials c LEFT JOIN lists l ON l.n = c.list_n
+             WHERE l.n IS NULL OR c.idx < 0 OR c.idx >= l.capacity",
+            "index outside its list",
+        ),
+        (
+            "SELECT COUNT(*) FROM (SELECT 1 FROM credentials GROUP BY list_n, idx HAVING COUNT(*) > 1)",
+            "index used twice",
+        ),
+        ("SELECT COUNT(*) FROM (SELECT 1 FROM credentials GROUP BY holder HAVING COUNT(*) > 1)", "holder issued twice"),
+        ("SELECT COUNT(*) FROM credentials WHERE status NOT IN (0, 1, 2)", "status outside {0, 1, 2}"),
+        (
+            "SELECT COUNT(*) FROM credentials c WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.seq = c.batch)",
+            "credential without a batch",
+        ),
+        (
+            "SELECT COUNT(*) FROM batches b WHERE NOT EXISTS (SELECT 1 FROM credentials c WHERE c.batch = b.seq)",
+            "batch without credentials",
+        ),
+        (
+            "SELECT COUNT(*) FROM history h WHERE NOT EXISTS
+               (SELECT 1 FROM credentials c WHERE c.list_n = h.list_n AND c.idx = h.idx)",
+            "history row without a credential",
+        ),
+    ];
+    for (sql, what) in checks {
+        if count(conn, sql)? != 0 {
+            return Err(invariant(what));
+        }
+    }
+
+    // History: per credential, exactly one `issued` row first, and the
+    // changes replay to the current status.
+    {
+        let mut stmt = conn.prepare(
+            "SELECT c.list_n, c.idx, c.status, h.action FROM credentials c
+             LEFT JOIN history h ON h.list_n = c.list_n AND h.idx = c.idx
+             ORDER BY c.list_n, c.idx, h.seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        // (list, idx, stored status, replayed status so far)
+        let mut current: Option<(i64, i64, i64, Option<Status>)> = None;
+        while let Some(row) = rows.next()? {
+            let key = (row.get::<_, i64>(0)?, row.get::<_, i64>(1)?);
+            let stored: i64 = row.get(2)?;
+            let action: Option<String> = row.get(3)?;
+            match &current {
+                Some((l, i, _, _)) if (*l, *i) == key => {}
+                _ => {
+                    if let Some(done) = current.take() {
+                        finish_replay(done)?;
+                    }
+                    current = Some((key.0, key.1, stored, None));
+                }
+            }
+            let Some((_, _, _, state)) = current.as_mut() else {
+                return Err(invariant("history replay lost its place"));
+            };
+            let next = match (action.as_deref(), *state) {
+                (Some("issued"), None) => Status::Valid,
+                (Some("revoked" | "corrected"), Some(Status::Valid | Status::Suspended)) => Status::Revoked,
+                (Some("suspended"), Some(Status::Valid)) => Status::Suspended,
+                (Some("reinstated"), Some(Status::Suspended)) => Status::Valid,
+                (None, _) => {
+                    return Err(RegistryError::Invariant(format!("credential {}/{} has no history", key.0, key.1)))
+                }
+                (Some(a), _) => {
+                    return Err(RegistryError::Invariant(format!(
+                        "credential {}/{}: history action {a} out of order",
+                        key.0, key.1
+                    )))
+                }
+            };
+            *state = Some(next);
+        }
+        if let Some(done) = current {
+            finish_replay(done)?;
+        }
+    }
+
+    // Corrections are all-or-nothing: every older credential of the subject
+    // is revoked, and no credential was revoked by a correction that does not
+    // exist.
+    let corrections: [(&str, &str); 3] = [
+        (
+            "SELECT COUNT(*) FROM corrections k JOIN batches nb ON nb.seq = k.new_batch
+             WHERE nb.subject != k.subject",
+            "correction's new batch belongs to another subject",
+        ),
+        (
+            "SELECT COUNT(*) FROM corrections k
+             JOIN batches ob ON ob.subject = k.subject AND ob.seq < k.new_batch
+             JOIN credentials c ON c.batch = ob.seq
+             WHERE c.status != 1",
+            "a corrected subject still has a live older credential",
+        ),
+        (
+            "SELECT COUNT(*) FROM history h
+             JOIN credentials c ON c.list_n = h.list_n AND c.idx = h.idx
+             JOIN batches b ON b.seq = c.batch
+             WHERE h.action = 'corrected' AND NOT EXISTS
+               (SELECT 1 FROM corrections k WHERE k.subject = b.subject AND k.new_batch > b.seq)",
+            "credential revoked by a correction that has no new batch",
+        ),
+    ];
+    for (sql, what) in corrections {
+        if count(conn, sql)? != 0 {
+            return Err(invariant(what));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn finish_replay(
+    (list_n, idx, stored, replayed): (i64, i64, i64, Option<Status>),
+) -> Result<(), RegistryError> {
+    let stored = parse_status(stored)?;
+    if replayed != Some(stored) {
+        return Err(RegistryError::Invariant(format!(
+            "credential {list_n}/{idx}: status {} disagrees with its history",
+            stored.to_u8()
+        )));
+    }
+    Ok(())
+}
