@@ -156,7 +156,7 @@ impl Fixture {
         let mut trust = TrustStore::new();
         trust.add(issuer.id(), issuer.public_key());
         let mut list = StatusList::new(2, STATUS_LEN)?;
-        let mut pick = crate::status::SplitMix(0x5eed);
+        let mut pick = crate::splitmix::SplitMix(0x5eed);
         let mut revoked_idx = None;
         for _ in 0..STATUS_LEN / 100 {
             let i = u64::try_from(pick.below(STATUS_LEN))?;

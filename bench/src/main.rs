@@ -82,6 +82,7 @@ mod library;
 #[cfg(feature = "peers")]
 mod peers;
 mod report;
+mod splitmix;
 mod status;
 
 use std::hint::black_box;

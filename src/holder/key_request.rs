@@ -12,7 +12,7 @@ use crate::profile::key_request::{KeyRequest, PROOF_TYP};
 
 impl Wallet {
     /// Generates `count` fresh keys, keeps them, and signs a proof of
-    /// possession with each, over the issuer's nonce ([`Issuer::nonce`]) and
+    /// possession with each, over the issuer's nonce ([`crate::Issuer::nonce`]) and
     /// for the issuer as audience when they are known.
     pub fn request_keys(
         &mut self,
