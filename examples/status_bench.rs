@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use creditproof::hazmat::SeededRng;
 use creditproof::status_list::{DecodeLimits, StatusList, STATUS_INVALID};
-use creditproof::{Issuer, IssuerSigningKey, Limits, StatusLists, TrustStore, UnixTime};
+use creditproof::{Issuer, IssuerSigningKey, StatusLists, TrustStore, UnixTime, VerifierOptions};
 
 /// splitmix64, good enough for picking benchmark positions.
 struct SplitMix(u64);
@@ -68,11 +68,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(decoded.as_bytes(), list.as_bytes());
 
         let t = Instant::now();
-        let token =
-            issuer.sign_status_list("https://bureau.example/status/1", &list, UnixTime(1_795_262_400), 86_400, 3600);
+        let now = UnixTime(1_795_262_400);
+        let token = issuer.sign_status_list("https://bureau.example/status/1", &list, now, 86_400, 3600);
         let sign = t.elapsed();
         let t = Instant::now();
-        StatusLists::new().add(&token, &trust, &Limits::default())?;
+        StatusLists::new().add(&token, &trust, &VerifierOptions::default(), now)?;
         let load = t.elapsed();
 
         const BATCH: u32 = 1000;

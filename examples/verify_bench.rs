@@ -82,7 +82,7 @@ fn main() {
     let mut verifier = Verifier::new(trust);
     let mut list = StatusList::new(2, 1 << 16).expect("list");
     list.set(3, 1).expect("revoke one");
-    verifier.add_status_list(&issuer.sign_status_list(STATUS_URI, &list, now, DAY, 3600)).expect("list");
+    verifier.add_status_list(&issuer.sign_status_list(STATUS_URI, &list, now, DAY, 3600), now).expect("list");
 
     // Baseline: Ed25519 verify_strict of 32 bytes.
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);

@@ -57,6 +57,11 @@ pub enum StatusError {
     ListSignature,
     /// The list has expired.
     ListExpired,
+    /// The list's `iat` lies beyond the clock skew in the future.
+    FutureIat,
+    /// The list is older than its `ttl` (or the verifier's maximum age)
+    /// allows: a fresher one must be fetched.
+    Stale,
     /// The credential's index is outside the list.
     IndexOutOfRange,
     /// The credential has been revoked.
@@ -76,6 +81,8 @@ impl fmt::Display for StatusError {
             Self::UntrustedList => "the status list's issuer key is not trusted",
             Self::ListSignature => "the status list signature does not verify",
             Self::ListExpired => "the status list has expired",
+            Self::FutureIat => "the status list was issued in the future, beyond the allowed clock skew",
+            Self::Stale => "the status list is older than its ttl allows; fetch a fresh one",
             Self::IndexOutOfRange => "the status index is outside the list",
             Self::Revoked => "the credential has been revoked",
             Self::Suspended => "the credential is suspended",
@@ -449,6 +456,8 @@ impl Error {
                 StatusError::UntrustedList => "status.untrusted",
                 StatusError::ListSignature => "status.signature",
                 StatusError::ListExpired => "status.expired",
+                StatusError::FutureIat => "status.future_iat",
+                StatusError::Stale => "status.stale",
                 StatusError::IndexOutOfRange => "status.index",
                 StatusError::Revoked => "status.revoked",
                 StatusError::Suspended => "status.suspended",

@@ -47,5 +47,5 @@ pub use profile::key_request::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PRO
 pub use profile::predicate::Predicate;
 pub use profile::range_claim::RangeSecrets;
 pub use profile::request::{PresentationRequest, RequestBuilder};
-pub use profile::status::{StatusLists, StatusRef, STATUS_LIST_TYP};
+pub use profile::status::{StatusLists, StatusRef, StatusRefetch, MIN_STATUS_TTL_SECS, STATUS_LIST_TYP};
 pub use verifier::{verdict_json, VerifiedPresentation, Verifier};

@@ -107,7 +107,7 @@ fn world() -> World {
 fn verifier(trust: &TrustStore, lists: &[String]) -> Verifier<TrustStore> {
     let mut v = Verifier::new(trust.clone());
     for t in lists {
-        v.add_status_list(t).unwrap();
+        v.add_status_list(t, NOW).unwrap();
     }
     v
 }
@@ -217,7 +217,7 @@ fn every_mutant_is_rejected() {
             continue;
         };
         let mut v = Verifier::new(w.trust.clone());
-        if v.add_status_list(s).is_ok() {
+        if v.add_status_list(s, NOW).is_ok() {
             accepted.push(format!("status-list: {s}"));
         }
     }

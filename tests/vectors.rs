@@ -52,10 +52,11 @@ fn run_presentation(file: &Value, v: &Value) -> Result<(), String> {
         trust.add_metadata(meta.to_string().as_bytes(), &limits).unwrap_or_else(|e| panic!("trust: {e}"));
     }
     let mut verifier = Verifier::new(trust);
+    let now = UnixTime(file["now"].as_u64().unwrap_or_else(|| panic!("now")));
     let lists = v.get("status_lists").unwrap_or(&file["status_lists"]);
     for token in lists.as_array().map_or(&[][..], Vec::as_slice) {
         let token = token.as_str().unwrap_or_default();
-        verifier.add_status_list(token).map_err(|e| e.check().to_owned())?;
+        verifier.add_status_list(token, now).map_err(|e| e.check().to_owned())?;
     }
     let request = PresentationRequest::from_json(v["request"].to_string().as_bytes(), &limits)
         .unwrap_or_else(|e| panic!("request: {e}"));
@@ -206,10 +207,10 @@ fn verify_batch_agrees_with_verify_on_every_presentation_vector() {
     let mut trust = TrustStore::new();
     trust.add_metadata(file["trust"].to_string().as_bytes(), &limits).unwrap_or_else(|e| panic!("trust: {e}"));
     let mut verifier = Verifier::new(trust);
-    for token in file["status_lists"].as_array().map_or(&[][..], Vec::as_slice) {
-        verifier.add_status_list(token.as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
-    }
     let now = UnixTime(file["now"].as_u64().unwrap_or_else(|| panic!("now")));
+    for token in file["status_lists"].as_array().map_or(&[][..], Vec::as_slice) {
+        verifier.add_status_list(token.as_str().unwrap_or_default(), now).unwrap_or_else(|e| panic!("{e}"));
+    }
     // The vectors that run under the file's own trust and status lists.
     let plain: Vec<(PresentationRequest, String)> = vectors(&file)
         .iter()

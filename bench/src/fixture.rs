@@ -168,7 +168,7 @@ impl Fixture {
         let revoked_idx = revoked_idx.ok_or("no entry revoked")?;
         let token = issuer.sign_status_list(STATUS_URI, &list, NOW, DAY, 3600);
         let mut verifier = Verifier::new(trust.clone());
-        verifier.add_status_list(&token)?;
+        verifier.add_status_list(&token, NOW)?;
         let mut fx = Self { issuer, trust, verifier, rng, revoked_idx };
         fx.check_status_is_looked_up()?;
         Ok(fx)

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use creditproof::status_list::{DecodeLimits, StatusList, STATUS_INVALID};
-use creditproof::{Limits, StatusLists, DAY};
+use creditproof::{StatusLists, VerifierOptions, DAY};
 
 use crate::fixture::{Fixture, NOW, STATUS_URI};
 use crate::harness::Harness;
@@ -60,12 +60,12 @@ pub fn run(h: &Harness, report: &Report, fx: &Fixture) -> Result<(), BoxError> {
         let lst = list.encode_lst();
 
         // Verifier: check the token's signature and decode its list, once per fetch.
-        let limits = Limits::default();
+        let options = VerifierOptions::default();
         let mut check = StatusLists::new();
-        check.add(&token, &fx.trust, &limits)?;
+        check.add(&token, &fx.trust, &options, NOW)?;
         let load = h.measure(|| {
             let mut lists = StatusLists::new();
-            black_box(lists.add(black_box(&token), &fx.trust, &limits).is_ok());
+            black_box(lists.add(black_box(&token), &fx.trust, &options, NOW).is_ok());
         });
         report.time(
             &format!("status.{tag}.load"),

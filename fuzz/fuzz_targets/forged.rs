@@ -61,7 +61,7 @@ fn setup() -> &'static Setup {
         let mut list = StatusList::new(2, 16).unwrap();
         list.set(5, 1).unwrap();
         let mut verifier = Verifier::new(trust);
-        verifier.add_status_list(&issuer.sign_status_list(URI, &list, NOW, DAY, 3600)).unwrap();
+        verifier.add_status_list(&issuer.sign_status_list(URI, &list, NOW, DAY, 3600), NOW).unwrap();
         let holder = ed25519_dalek::SigningKey::from_bytes(&holder.to_secret_bytes());
         Setup { header_b64, signed_payload_b64, signature_b64, holder, request, verifier }
     })

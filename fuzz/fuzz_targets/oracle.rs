@@ -70,7 +70,7 @@ fn cases() -> &'static [Case] {
             let presentation =
                 w.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap().as_str().to_owned();
             let mut verifier = Verifier::new(trust.clone());
-            verifier.add_status_list(&token).unwrap();
+            verifier.add_status_list(&token, NOW).unwrap();
             verifier.verify(&request, &presentation, NOW).expect("the original presentation verifies");
             out.push(Case { request, presentation, verifier });
         }

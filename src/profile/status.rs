@@ -8,7 +8,28 @@
 //! loads the tokens it fetched into [`StatusLists`] once (signature checked
 //! against the trust store, `lst` decoded within [`DecodeLimits`]) and every
 //! verification then costs one lookup.
+//!
+//! # Which token counts, and for how long
+//!
+//! * **The newest wins, whatever the loading order.** Per issuer and `uri`
+//!   the token with the latest `iat` is kept; an older one loaded later is
+//!   ignored. Tokens that share the newest `iat` are merged entry by entry,
+//!   the stricter status winning (revoked over suspended over valid), so an
+//!   older or equally old token can never undo a status a fresher one shows.
+//! * **No token from the future.** A token whose `iat` lies beyond the clock
+//!   skew ahead of `now` is refused (`status.future_iat`): it would
+//!   otherwise shadow every honest, fresher list until its `exp`.
+//! * **`ttl` is honoured.** A token counts until `iat + ttl` (plus the clock
+//!   skew), then verification fails closed with `status.stale` until a
+//!   fresher token is loaded. The verifier bounds the age of any token by
+//!   [`VerifierOptions::with_status_max_age_secs`] (default one hour): a
+//!   token without `ttl` counts that long, a larger `ttl` is clamped to it,
+//!   and a `ttl` below [`MIN_STATUS_TTL_SECS`] counts as that floor so a
+//!   verifier never refetches a list more than once a minute.
+//!   [`StatusLists::refetch_schedule`] says which list is due when.
+//! * `exp` still ends a token's life (`status.expired`) when it comes first.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -17,9 +38,10 @@ use serde_json::{json, Map, Value};
 use crate::error::{Error, LimitError, MalformedError, StatusError};
 use crate::format::encoding::{get_str, get_u64};
 use crate::format::jws::UnverifiedJws;
+use crate::format::sd_jwt::VerifierOptions;
 use crate::format::status_list::{DecodeLimits, StatusList, STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID};
+use crate::format::time::UnixTime;
 use crate::format::trust::KeyProvider;
-use crate::Limits;
 
 /// JOSE `typ` of a status list token.
 pub const STATUS_LIST_TYP: &str = "statuslist+jwt";
@@ -57,12 +79,79 @@ impl fmt::Display for StatusRef {
     }
 }
 
-/// One signature-checked, decoded status list.
+/// The smallest `ttl` a verifier honours, in seconds: a token asking to be
+/// refetched sooner still counts this long, so that a verifier never fetches
+/// one list more than once a minute.
+pub const MIN_STATUS_TTL_SECS: u64 = 60;
+
+/// The signature-checked, decoded list of one issuer and `uri`: the token
+/// with the latest `iat`, or the entry-wise strictest merge of every loaded
+/// token that shares that `iat`.
 #[derive(Debug, Clone)]
 struct CheckedList {
     iat: u64,
+    /// The earliest `exp` of the merged tokens.
     exp: u64,
+    /// The smallest `ttl` of the merged tokens, if any had one.
+    ttl: Option<u64>,
     list: StatusList,
+}
+
+impl CheckedList {
+    /// Until when this list counts (exclusive of the clock skew): `iat` +
+    /// its `ttl` clamped to the verifier's bounds, or `exp` if sooner.
+    fn fresh_until(&self, options: &VerifierOptions) -> u64 {
+        let max_age = options.status_max_age_secs();
+        let ttl = self.ttl.unwrap_or(max_age).clamp(MIN_STATUS_TTL_SECS.min(max_age), max_age);
+        self.iat.saturating_add(ttl).min(self.exp)
+    }
+
+    /// Folds in a token with the same `iat`: every entry takes the stricter
+    /// of the two statuses. The merge is commutative and associative, so the
+    /// result does not depend on the order tokens arrive in.
+    fn merge(&mut self, other: CheckedList) -> Result<(), Error> {
+        self.exp = self.exp.min(other.exp);
+        self.ttl = match (self.ttl, other.ttl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if self.list == other.list {
+            return Ok(());
+        }
+        let bits = self.list.bits().max(other.list.bits());
+        let len = self.list.len().min(other.list.len());
+        let mut merged = StatusList::new(bits, len).map_err(Error::StatusList)?;
+        for i in 0..len {
+            let (a, b) = (self.list.get(i).unwrap_or(STATUS_VALID), other.list.get(i).unwrap_or(STATUS_VALID));
+            let strictest = if strictness(a) >= strictness(b) { a } else { b };
+            merged.set(i, strictest).map_err(Error::StatusList)?;
+        }
+        self.list = merged;
+        Ok(())
+    }
+}
+
+/// A total order on status values, strictest last: valid < suspended <
+/// revoked < any value this profile does not define (which fails closed).
+fn strictness(value: u8) -> (u8, u8) {
+    match value {
+        STATUS_VALID => (0, 0),
+        STATUS_SUSPENDED => (1, 0),
+        STATUS_INVALID => (2, 0),
+        other => (3, other),
+    }
+}
+
+/// When a loaded list stops counting and should be fetched again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRefetch {
+    /// The issuer that signed the list.
+    pub issuer: String,
+    /// The list's `uri` (where to fetch it).
+    pub uri: String,
+    /// From this moment (plus the clock skew) verifications that need the
+    /// list fail with `status.stale` or `status.expired`.
+    pub due: UnixTime,
 }
 
 /// Status list tokens a verifier has fetched, each checked against the
@@ -91,11 +180,20 @@ impl StatusLists {
     }
 
     /// Checks a status list token's header, its signature by a trusted key
-    /// of the issuer it names, and decodes its list within the limits.
-    /// Expiry is checked at each verification, against that moment. Of two
-    /// tokens of the same issuer for the same `uri`, the one with the later
-    /// `iat` is kept, in whatever order they are added.
-    pub fn add(&mut self, token: &str, keys: &impl KeyProvider, limits: &Limits) -> Result<&mut Self, Error> {
+    /// of the issuer it names, that its `iat` is not beyond the clock skew
+    /// ahead of `now` (`status.future_iat`), and decodes its list within the
+    /// limits. Of the tokens of one issuer for one `uri`, the one with the
+    /// latest `iat` is kept and tokens sharing that `iat` are merged, the
+    /// stricter status winning, in whatever order they are added. Expiry and
+    /// staleness are checked at each verification, against that moment.
+    pub fn add(
+        &mut self,
+        token: &str,
+        keys: &impl KeyProvider,
+        options: &VerifierOptions,
+        now: UnixTime,
+    ) -> Result<&mut Self, Error> {
+        let limits = options.limits();
         // `lst` is one long string: allow it up to the compressed-size bound
         // (base64url: 4/3), and bound the whole token by the same figure.
         let decode_limits = DecodeLimits::new()
@@ -117,6 +215,13 @@ impl StatusLists {
         let sub = get_str(&jws.payload, "sub")?.to_owned();
         let exp = get_u64(&jws.payload, "exp")?;
         let iat = get_u64(&jws.payload, "iat")?;
+        if iat > now.as_secs().saturating_add(options.clock_skew_secs()) {
+            return Err(StatusError::FutureIat.into());
+        }
+        let ttl = match jws.payload.get("ttl") {
+            None => None,
+            Some(v) => Some(v.as_u64().ok_or(MalformedError::Claim { name: "ttl" })?),
+        };
         let sl = jws
             .payload
             .get("status_list")
@@ -129,18 +234,51 @@ impl StatusLists {
             .ok_or(MalformedError::Claim { name: "status_list.bits" })?;
         let lst = sl.get("lst").and_then(Value::as_str).ok_or(MalformedError::Claim { name: "status_list.lst" })?;
         let list = StatusList::decode(bits, lst, &decode_limits).map_err(Error::StatusList)?;
-        // Keep the newest list per uri: loading an older cached token after a
-        // fresher one must never un-revoke a credential.
-        let key = (iss.to_owned(), sub);
-        if self.lists.get(&key).is_some_and(|held| held.iat > iat) {
-            return Ok(self);
+        let checked = CheckedList { iat, exp, ttl, list };
+        // The newest list per uri wins; an equally new one is merged, the
+        // stricter status winning: loading an older or equally old token
+        // after a fresher one must never un-revoke a credential.
+        match self.lists.entry((iss.to_owned(), sub)) {
+            Entry::Vacant(slot) => {
+                slot.insert(checked);
+            }
+            Entry::Occupied(mut slot) => {
+                let held = slot.get_mut();
+                if iat > held.iat {
+                    *held = checked;
+                } else if iat == held.iat {
+                    held.merge(checked)?;
+                }
+            }
         }
-        self.lists.insert(key, CheckedList { iat, exp, list });
         Ok(self)
     }
 
+    /// When each loaded list stops counting, soonest first: `iat` + `ttl`
+    /// (clamped to the bounds of `options`), or `exp` if sooner. A verifier
+    /// refetches a list from its `uri` before then.
+    pub fn refetch_schedule(&self, options: &VerifierOptions) -> Vec<StatusRefetch> {
+        let mut out: Vec<StatusRefetch> = self
+            .lists
+            .iter()
+            .map(|((issuer, uri), checked)| StatusRefetch {
+                issuer: issuer.clone(),
+                uri: uri.clone(),
+                due: UnixTime(checked.fresh_until(options)),
+            })
+            .collect();
+        out.sort_by(|a, b| (a.due, &a.issuer, &a.uri).cmp(&(b.due, &b.issuer, &b.uri)));
+        out
+    }
+
     /// The status of `status` for a credential of issuer `iss` at `now`.
-    pub(crate) fn check(&self, iss: &str, status: &StatusRef, now: u64, skew: u64) -> Result<(), Error> {
+    pub(crate) fn check(
+        &self,
+        iss: &str,
+        status: &StatusRef,
+        now: u64,
+        options: &VerifierOptions,
+    ) -> Result<(), Error> {
         if self.lists.is_empty() {
             return Err(StatusError::NoList.into());
         }
@@ -152,8 +290,15 @@ impl StatusLists {
             }
             return Err(StatusError::UriMismatch.into());
         };
+        let skew = options.clock_skew_secs();
+        if checked.iat > now.saturating_add(skew) {
+            return Err(StatusError::FutureIat.into());
+        }
         if now > checked.exp.saturating_add(skew) {
             return Err(StatusError::ListExpired.into());
+        }
+        if now > checked.fresh_until(options).saturating_add(skew) {
+            return Err(StatusError::Stale.into());
         }
         let idx = usize::try_from(status.idx).map_err(|_| StatusError::IndexOutOfRange)?;
         match checked.list.get(idx) {

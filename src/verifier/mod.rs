@@ -25,7 +25,7 @@ use crate::format::trust::KeyProvider;
 use crate::profile::predicate::Predicate;
 use crate::profile::range_claim::{self, parse_range_claim, proofs_of};
 use crate::profile::request::PresentationRequest;
-use crate::profile::status::{StatusLists, StatusRef};
+use crate::profile::status::{StatusLists, StatusRef, StatusRefetch};
 use crate::profile::PERKS;
 
 /// Checks presentations against requests, trusting the keys of `K`.
@@ -100,13 +100,31 @@ impl<K: KeyProvider> Verifier<K> {
         Self { keys, options, status_lists: StatusLists::new(), tables: KeyTables::default() }
     }
 
-    /// Loads a status list token the verifier fetched: its signature is
-    /// checked against the trust store and its list decoded once, so each
-    /// later verification costs one lookup. A credential that carries a
-    /// status is rejected (`status.no_list`) until its list is loaded.
-    pub fn add_status_list(&mut self, token: &str) -> Result<&mut Self, Error> {
-        self.status_lists.add(token, &self.keys, self.options.limits())?;
+    /// Loads a status list token the verifier fetched at `now`: its
+    /// signature is checked against the trust store, a token from the future
+    /// is refused, and its list decoded once, so each later verification
+    /// costs one lookup. A credential that carries a status is rejected
+    /// (`status.no_list`) until its list is loaded. Which of several tokens
+    /// for one list counts, and for how long: [`StatusLists`].
+    pub fn add_status_list(&mut self, token: &str, now: UnixTime) -> Result<&mut Self, Error> {
+        self.status_lists.add(token, &self.keys, &self.options, now)?;
         Ok(self)
+    }
+
+    /// When each loaded status list stops counting, soonest first (see
+    /// [`StatusLists::refetch_schedule`]).
+    pub fn status_refetch_schedule(&self) -> Vec<StatusRefetch> {
+        self.status_lists.refetch_schedule(&self.options)
+    }
+
+    /// The loaded status lists that no longer count at `now` (stale or
+    /// expired): fetch these from their `uri` before the next verification
+    /// of a credential that names them.
+    pub fn status_lists_due(&self, now: UnixTime) -> Vec<StatusRefetch> {
+        let skew = self.options.clock_skew_secs();
+        let mut due = self.status_refetch_schedule();
+        due.retain(|r| now.as_secs() > r.due.as_secs().saturating_add(skew));
+        due
     }
 
     /// Replaces the loaded status lists (e.g. after a periodic refresh).
@@ -293,7 +311,7 @@ impl<K: KeyProvider> Verifier<K> {
         check_key_binding_claims(&kb.payload, &expected, &self.options)?;
         // 9. Status.
         if let Some(status) = &status {
-            self.status_lists.check(&issuer, status, now, skew)?;
+            self.status_lists.check(&issuer, status, now, &self.options)?;
         }
         // 10. Predicates and requested disclosures.
         let mut disclosed: BTreeMap<String, Value> =

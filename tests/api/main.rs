@@ -12,4 +12,5 @@ mod range;
 mod sd_jwt;
 mod secrets;
 mod status;
+mod status_cli;
 mod verify_batch;

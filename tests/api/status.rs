@@ -40,7 +40,7 @@ impl Setup {
     fn verify_with(&self, tokens: &[String]) -> Result<(), Error> {
         let mut v = Verifier::new(self.fx.trust.clone());
         for t in tokens {
-            v.add_status_list(t)?;
+            v.add_status_list(t, NOW)?;
         }
         v.verify(&self.request, &self.presentation, NOW).map(|_| ())
     }
@@ -99,7 +99,7 @@ fn list_signed_by_another_issuer() {
     let mut trust: TrustStore = s.fx.trust.clone();
     trust.add(other.id(), other.public_key());
     let mut v = Verifier::new(trust);
-    v.add_status_list(&token).unwrap();
+    v.add_status_list(&token, NOW).unwrap();
     assert_eq!(v.verify(&s.request, &s.presentation, NOW).unwrap_err().check(), "status.issuer");
     // Right issuer name, wrong key.
     let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": s.fx.issuer.kid()});
@@ -173,8 +173,136 @@ fn status_list_bounds_come_from_limits() {
     let token = s.token(&StatusList::new(2, 1 << 16).unwrap());
     let tight = |l: Limits| {
         let mut v = Verifier::with_options(s.fx.trust.clone(), VerifierOptions::default().with_limits(l));
-        v.add_status_list(&token).map(|_| ()).unwrap_err().check()
+        v.add_status_list(&token, NOW).map(|_| ()).unwrap_err().check()
     };
     assert_eq!(tight(Limits::default().with_max_status_list_decompressed_bytes(1000)), "status_list.decompressed_size");
     assert_eq!(tight(Limits::default().with_max_status_list_compressed_bytes(8)), "status_list.compressed_size");
+}
+
+/// A token with a hand-made payload (any `iat`, `ttl`, `exp`), signed by the
+/// real issuer key; `ttl: None` leaves the claim out.
+fn token_at(s: &Setup, list: &StatusList, iat: u64, ttl: Option<u64>, exp: u64) -> String {
+    let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": s.fx.issuer.kid()});
+    let mut payload = json!({
+        "iss": ISS, "sub": URI, "iat": iat, "exp": exp,
+        "status_list": {"bits": list.bits(), "lst": list.encode_lst()},
+    });
+    if let Some(ttl) = ttl {
+        payload["ttl"] = json!(ttl);
+    }
+    sign(&header, &payload, &s.fx.issuer_secret)
+}
+
+fn revoked(s: &Setup) -> StatusList {
+    let mut list = s.list.clone();
+    list.set(3, 1).unwrap();
+    list
+}
+
+#[test]
+fn the_loading_order_never_matters() {
+    let s = setup();
+    let older = token_at(&s, &s.list, NOW.0 - 600, Some(3600), NOW.0 + DAY);
+    let fresh = token_at(&s, &revoked(&s), NOW.0 - 60, Some(3600), NOW.0 + DAY);
+    assert_eq!(s.check(&[fresh.clone(), older.clone()]), "status.revoked");
+    assert_eq!(s.check(&[older, fresh]), "status.revoked");
+}
+
+#[test]
+fn equally_old_tokens_merge_and_the_stricter_status_wins() {
+    // The reproduction: two lists signed within one second, the
+    // second after a revocation. Before, the one loaded last won.
+    let s = setup();
+    let before = s.token(&s.list);
+    let after = s.token(&revoked(&s));
+    assert_eq!(s.check(&[after.clone(), before.clone()]), "status.revoked");
+    assert_eq!(s.check(&[before.clone(), after.clone()]), "status.revoked");
+    // Revoked beats suspended beats valid, entry by entry, in either order.
+    let mut suspended = s.list.clone();
+    suspended.set(3, 2).unwrap();
+    let suspended = s.token(&suspended);
+    assert_eq!(s.check(&[before.clone(), suspended.clone()]), "status.suspended");
+    assert_eq!(s.check(&[suspended.clone(), before.clone()]), "status.suspended");
+    assert_eq!(s.check(&[suspended.clone(), after.clone(), before.clone()]), "status.revoked");
+    assert_eq!(s.check(&[before, after, suspended]), "status.revoked");
+    // Merging leaves the other entries alone: index 5 revoked in one token
+    // does not touch index 3.
+    let mut other = s.list.clone();
+    other.set(5, 1).unwrap();
+    assert!(s.verify_with(&[s.token(&s.list), s.token(&other)]).is_ok());
+}
+
+#[test]
+fn a_token_from_the_future_is_refused_and_shadows_nothing() {
+    let s = setup();
+    // An issuer whose clock runs an hour ahead signs a list without the
+    // revocation; the honest list that carries it must still count.
+    let future = token_at(&s, &s.list, NOW.0 + 3600, Some(3600), NOW.0 + DAY);
+    let honest = token_at(&s, &revoked(&s), NOW.0 - 60, Some(3600), NOW.0 + DAY);
+    let mut v = Verifier::new(s.fx.trust.clone());
+    assert_eq!(v.add_status_list(&future, NOW).map(|_| ()).unwrap_err().check(), "status.future_iat");
+    v.add_status_list(&honest, NOW).unwrap();
+    assert_eq!(v.verify(&s.request, &s.presentation, NOW).unwrap_err().check(), "status.revoked");
+    // Within the clock skew (300 s by default) a token is not "from the future".
+    let slightly_ahead = token_at(&s, &s.list, NOW.0 + 250, Some(3600), NOW.0 + DAY);
+    assert!(s.verify_with(std::slice::from_ref(&slightly_ahead)).is_ok());
+    // Loaded at NOW, then used for a verification at an earlier moment (the
+    // key binding, made at NOW, is still within the skew): refused then too.
+    let mut v = Verifier::new(s.fx.trust.clone());
+    v.add_status_list(&slightly_ahead, NOW).unwrap();
+    let early = UnixTime(NOW.0 - 100);
+    assert_eq!(v.verify(&s.request, &s.presentation, early).unwrap_err().check(), "status.future_iat");
+}
+
+#[test]
+fn a_token_older_than_its_ttl_fails_closed() {
+    use creditproof::VerifierOptions;
+    let s = setup();
+    // ttl 1 h: fine at 50 min (plus skew), stale at 2 h, even though `exp`
+    // is a day away.
+    assert!(s.verify_with(&[token_at(&s, &s.list, NOW.0 - 3000, Some(3600), NOW.0 + DAY)]).is_ok());
+    assert!(s.verify_with(&[token_at(&s, &s.list, NOW.0 - 3600 - 299, Some(3600), NOW.0 + DAY)]).is_ok());
+    assert_eq!(s.check(&[token_at(&s, &s.list, NOW.0 - 3600 - 301, Some(3600), NOW.0 + DAY)]), "status.stale");
+    assert_eq!(s.check(&[token_at(&s, &s.list, NOW.0 - 7200, Some(3600), NOW.0 + DAY)]), "status.stale");
+    // A huge ttl is clamped to the verifier's maximum age (1 h by default)…
+    let huge = token_at(&s, &s.list, NOW.0 - 7200, Some(365 * DAY), NOW.0 + DAY);
+    assert_eq!(s.check(std::slice::from_ref(&huge)), "status.stale");
+    // …and no ttl at all means the maximum age.
+    assert_eq!(s.check(&[token_at(&s, &s.list, NOW.0 - 7200, None, NOW.0 + DAY)]), "status.stale");
+    assert!(s.verify_with(&[token_at(&s, &s.list, NOW.0 - 1800, None, NOW.0 + DAY)]).is_ok());
+    // A verifier that accepts older lists says so by name.
+    let relaxed = VerifierOptions::default().with_status_max_age_secs(3 * 3600);
+    let mut v = Verifier::with_options(s.fx.trust.clone(), relaxed);
+    v.add_status_list(&huge, NOW).unwrap();
+    assert!(v.verify(&s.request, &s.presentation, NOW).is_ok());
+    // A tiny ttl counts as one minute, so a verifier never refetches more
+    // often than that.
+    assert!(s.verify_with(&[token_at(&s, &s.list, NOW.0 - 350, Some(1), NOW.0 + DAY)]).is_ok());
+    assert_eq!(s.check(&[token_at(&s, &s.list, NOW.0 - 361, Some(1), NOW.0 + DAY)]), "status.stale");
+    // A ttl that is not a number is malformed, not ignored.
+    let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": s.fx.issuer.kid()});
+    let payload = json!({"iss": ISS, "sub": URI, "iat": NOW.0, "exp": NOW.0 + DAY, "ttl": "3600",
+        "status_list": {"bits": 2, "lst": s.list.encode_lst()}});
+    assert_eq!(s.check(&[sign(&header, &payload, &s.fx.issuer_secret)]), "malformed.claim");
+    // `exp` still ends a token first when it comes first.
+    assert_eq!(s.check(&[token_at(&s, &s.list, NOW.0 - 1000, Some(3600), NOW.0 - 400)]), "status.expired");
+}
+
+#[test]
+fn the_verifier_says_which_lists_are_due_and_when() {
+    let s = setup();
+    let mut v = Verifier::new(s.fx.trust.clone());
+    assert!(v.status_refetch_schedule().is_empty());
+    v.add_status_list(&token_at(&s, &s.list, NOW.0 - 100, Some(600), NOW.0 + DAY), NOW).unwrap();
+    let schedule = v.status_refetch_schedule();
+    assert_eq!(schedule.len(), 1);
+    assert_eq!((schedule[0].issuer.as_str(), schedule[0].uri.as_str()), (ISS, URI));
+    assert_eq!(schedule[0].due, UnixTime(NOW.0 + 500));
+    // Due once the clock skew has passed too, and verification agrees.
+    assert!(v.status_lists_due(NOW).is_empty());
+    assert!(v.status_lists_due(UnixTime(NOW.0 + 800)).is_empty());
+    assert_eq!(v.status_lists_due(UnixTime(NOW.0 + 801)), schedule);
+    // A fresher token moves the date; `exp` caps it.
+    v.add_status_list(&token_at(&s, &s.list, NOW.0, Some(3600), NOW.0 + 1800), NOW).unwrap();
+    assert_eq!(v.status_refetch_schedule()[0].due, UnixTime(NOW.0 + 1800));
 }

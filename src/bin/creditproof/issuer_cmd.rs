@@ -98,12 +98,16 @@ pub(crate) enum IssuerCmd {
         /// Output directory for the tokens.
         #[arg(long)]
         out_dir: PathBuf,
-        /// Seconds the tokens stay valid.
+        /// Seconds the tokens stay valid (`exp` = now + this).
         #[arg(long, default_value_t = 86_400)]
         validity_secs: u64,
-        /// Seconds verifiers may cache them (ttl).
+        /// Seconds verifiers may rely on a token before fetching a fresh one
+        /// (`ttl`); a revocation reaches verifiers within this time.
         #[arg(long, default_value_t = 3_600)]
         ttl_secs: u64,
+        /// Signing time in Unix seconds (default: now).
+        #[arg(long)]
+        now: Option<u64>,
         #[command(flatten)]
         insecure: Insecure,
     },
@@ -233,10 +237,15 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
         IssuerCmd::Revoke(c) => registry_cmd::set_status(&c, Status::Revoked).map(|()| ExitCode::SUCCESS),
         IssuerCmd::Suspend(c) => registry_cmd::set_status(&c, Status::Suspended).map(|()| ExitCode::SUCCESS),
         IssuerCmd::Reinstate(c) => registry_cmd::set_status(&c, Status::Valid).map(|()| ExitCode::SUCCESS),
-        IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, insecure } => {
-            registry_cmd::publish(&dir, &out_dir, validity_secs, ttl_secs, insecure.allow_insecure_permissions)
-                .map(|()| ExitCode::SUCCESS)
-        }
+        IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, now, insecure } => registry_cmd::publish(
+            &dir,
+            &out_dir,
+            validity_secs,
+            ttl_secs,
+            time(now),
+            insecure.allow_insecure_permissions,
+        )
+        .map(|()| ExitCode::SUCCESS),
         IssuerCmd::Correct { dir, dispute, records, keys, out, as_of, force, insecure } => {
             let c = registry_cmd::Correct {
                 dir: &dir,

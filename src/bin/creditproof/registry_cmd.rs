@@ -75,11 +75,20 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// Writes one signed status list token per list into `out_dir`.
-pub fn publish(dir: &Path, out_dir: &Path, validity: u64, ttl: u64, insecure: bool) -> Result<(), CliError> {
+pub fn publish(
+    dir: &Path,
+    out_dir: &Path,
+    validity: u64,
+    ttl: u64,
+    now: UnixTime,
+    insecure: bool,
+) -> Result<(), CliError> {
+    if ttl > validity {
+        return Err(CliError(format!("--ttl-secs {ttl} exceeds --validity-secs {validity}: the tokens expire first")));
+    }
     let issuer = state::load_issuer(dir, insecure)?;
     let reg = state::open_registry(dir, insecure)?;
     std::fs::create_dir_all(out_dir).map_err(|e| CliError::from((out_dir, e)))?;
-    let now = UnixTime::now();
     let lists = reg.lists().map_err(|e| CliError::from((dir, e)))?;
     for (n, (uri, statuses)) in lists.iter().enumerate() {
         let mut list = StatusList::new(2, statuses.len()).map_err(|e| CliError(e.to_string()))?;

@@ -47,9 +47,16 @@ pub(crate) enum VerifierCmd {
         /// The presentation.
         #[arg(long)]
         presentation: PathBuf,
-        /// Status list tokens fetched from the issuer (repeatable).
+        /// Status list tokens fetched from the issuer (repeatable, any
+        /// order: per list the newest `iat` wins, and tokens of equal `iat`
+        /// merge with the stricter status winning).
         #[arg(long)]
         status_list: Vec<PathBuf>,
+        /// How long a status list counts after its `iat`, in seconds: a token
+        /// without `ttl` counts this long, a larger `ttl` is clamped to it
+        /// (then `status.stale`).
+        #[arg(long, default_value_t = VerifierOptions::DEFAULT_STATUS_MAX_AGE_SECS)]
+        status_max_age: u64,
         /// Verification time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
@@ -101,7 +108,8 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
-        VerifierCmd::Verify { trust, request, presentation, status_list, now } => {
+        VerifierCmd::Verify { trust, request, presentation, status_list, status_max_age, now } => {
+            let now = time(now);
             let mut store = TrustStore::new();
             for t in &trust {
                 let bytes = read_bounded(t, MAX_FILE)?;
@@ -109,17 +117,18 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             }
             let req = read_request(&request, &limits)?;
             let pres = read_text(&presentation, MAX_FILE)?;
-            let mut verifier = Verifier::new(store);
+            let options = VerifierOptions::default().with_status_max_age_secs(status_max_age);
+            let mut verifier = Verifier::with_options(store, options);
             let mut outcome = Ok(());
             for path in &status_list {
                 let token = read_text(path, MAX_STATUS_LIST)?;
                 if outcome.is_ok() {
-                    outcome = verifier.add_status_list(&token).map(|_| ());
+                    outcome = verifier.add_status_list(&token, now).map(|_| ());
                 }
             }
             // A status list that fails its checks rejects the presentation
             // with that check's name; it is never silently skipped.
-            let outcome = outcome.and_then(|()| verifier.verify(&req, &pres, time(now)));
+            let outcome = outcome.and_then(|()| verifier.verify(&req, &pres, now));
             println!("{}", serde_json::to_string_pretty(&verdict_json(&outcome)).unwrap_or_default());
             Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

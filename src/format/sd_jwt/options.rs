@@ -6,21 +6,32 @@
 use crate::Limits;
 
 /// Verification settings. Defaults: [`Limits::default`], 300 s clock skew,
-/// key binding at most 300 s old.
+/// key binding at most 300 s old, status list tokens at most one hour old.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifierOptions {
     limits: Limits,
     clock_skew_secs: u64,
     kb_max_age_secs: u64,
+    status_max_age_secs: u64,
 }
 
 impl Default for VerifierOptions {
     fn default() -> Self {
-        Self { limits: Limits::default(), clock_skew_secs: 300, kb_max_age_secs: 300 }
+        Self {
+            limits: Limits::default(),
+            clock_skew_secs: 300,
+            kb_max_age_secs: 300,
+            status_max_age_secs: Self::DEFAULT_STATUS_MAX_AGE_SECS,
+        }
     }
 }
 
 impl VerifierOptions {
+    /// The default bound on a status list token's age: one hour.
+    pub const DEFAULT_STATUS_MAX_AGE_SECS: u64 = 3600;
+    /// The largest accepted bound on a status list token's age: 30 days.
+    pub const MAX_STATUS_MAX_AGE_SECS: u64 = 30 * 86_400;
+
     /// Sets the input limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -39,6 +50,15 @@ impl VerifierOptions {
         self.kb_max_age_secs = secs.min(86_400);
         self
     }
+    /// Sets how long a status list token counts after its `iat`, in seconds:
+    /// a token without `ttl` counts this long and a larger `ttl` is clamped
+    /// to it (then `status.stale`). At least 60 s, at most
+    /// [`Self::MAX_STATUS_MAX_AGE_SECS`].
+    #[must_use]
+    pub fn with_status_max_age_secs(mut self, secs: u64) -> Self {
+        self.status_max_age_secs = secs.clamp(60, Self::MAX_STATUS_MAX_AGE_SECS);
+        self
+    }
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -47,5 +67,8 @@ impl VerifierOptions {
     }
     pub(crate) fn kb_max_age_secs(&self) -> u64 {
         self.kb_max_age_secs
+    }
+    pub(crate) fn status_max_age_secs(&self) -> u64 {
+        self.status_max_age_secs
     }
 }
