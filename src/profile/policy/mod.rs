@@ -44,25 +44,31 @@
 //! # Untrusted input
 //!
 //! Loading never panics: lengths are checked before parsing
-//! ([`Policy::from_json_slice`], [`Records::from_json_slice`]), record counts
+//! ([`Policy::from_json_slice`], [`Records::from_json_slice`], or
+//! [`Policy::from_json`] and [`Records::from_json`] with the default
+//! [`crate::Limits`]), record counts
 //! while parsing, and every problem is a [`PolicyError`]. A `Policy` value is
 //! always valid; see [`Policy::new`] for the checks and [`score`] for the
 //! arithmetic bound.
 
 mod date;
+mod defaults;
 mod dispute;
 mod error;
 mod model;
 mod records;
 mod score;
+mod shipped;
 mod text;
 
 #[cfg(test)]
 mod tests;
 
 pub use date::Date;
+pub use defaults::score_at;
 pub use dispute::{apply_corrections, Dispute, DisputeEntry, MAX_REASON_LEN};
 pub use error::{PolicyError, MAX_QUOTED_CHARS};
 pub use model::{Cap, Period, Perk, Policy, PolicySpec, Rule, Scale, Tier, MAX_NAME_LEN};
 pub use records::{Record, Records, MAX_EVIDENCE_LEN, MAX_REFERENCE_LEN};
 pub use score::{score, CapHit, CapLimit, Clamp, ScoreItem, ScoreReport};
+pub use shipped::{shipped, SHIPPED};
