@@ -47,9 +47,16 @@ pub struct VerifiedPresentation {
     vct: String,
     disclosed: BTreeMap<String, Value>,
     proven: Vec<Predicate>,
+    status: Option<StatusRef>,
 }
 
 impl VerifiedPresentation {
+    /// The credential's status reference (list `uri` and index), when it has
+    /// one: what the issuer needs to suspend or revoke this credential
+    /// (`creditproof issuer suspend --index URI#IDX`).
+    pub fn status(&self) -> Option<&StatusRef> {
+        self.status.as_ref()
+    }
     /// The issuer (`iss`), whose key was in the trust store.
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -68,8 +75,10 @@ impl VerifiedPresentation {
     }
 }
 
-/// The JSON verdict for an outcome: `{"accepted", "issuer", "disclosed",
-/// "proven"}` or `{"accepted": false, "error": {"check", "message"}}`.
+/// The JSON verdict for an outcome: `{"accepted", "issuer", "vct",
+/// "disclosed", "proven", "status"}` (`status` is `{"uri", "idx"}`, or null
+/// for a credential without one) or `{"accepted": false, "error": {"check",
+/// "message"}}`.
 pub fn verdict_json(outcome: &Result<VerifiedPresentation, Error>) -> Value {
     match outcome {
         Ok(v) => json!({
@@ -78,6 +87,7 @@ pub fn verdict_json(outcome: &Result<VerifiedPresentation, Error>) -> Value {
             "vct": v.vct,
             "disclosed": v.disclosed,
             "proven": v.proven.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "status": v.status.as_ref().map_or(Value::Null, |s| json!({"uri": s.uri, "idx": s.idx})),
         }),
         Err(e) => json!({
             "accepted": false,
@@ -342,7 +352,7 @@ impl<K: KeyProvider> Verifier<K> {
         if perk_shown && !request.disclose().iter().any(|n| n == PERKS) {
             disclosed.remove(PERKS);
         }
-        Ok(VerifiedPresentation { issuer, vct, disclosed, proven })
+        Ok(VerifiedPresentation { issuer, vct, disclosed, proven, status })
     }
 }
 

@@ -306,3 +306,15 @@ fn the_verifier_says_which_lists_are_due_and_when() {
     v.add_status_list(&token_at(&s, &s.list, NOW.0, Some(3600), NOW.0 + 1800), NOW).unwrap();
     assert_eq!(v.status_refetch_schedule()[0].due, UnixTime(NOW.0 + 1800));
 }
+
+#[test]
+fn the_verdict_names_the_status_reference_to_act_on() {
+    let s = setup();
+    let mut v = Verifier::new(s.fx.trust.clone());
+    v.add_status_list(&s.token(&s.list), NOW).unwrap();
+    let outcome = v.verify(&s.request, &s.presentation, NOW);
+    let verified = outcome.as_ref().unwrap();
+    assert_eq!(verified.status(), Some(&StatusRef { uri: URI.into(), idx: 3 }));
+    let verdict = creditproof::verdict_json(&outcome);
+    assert_eq!(verdict["status"], json!({"uri": URI, "idx": 3}));
+}
