@@ -4,6 +4,7 @@
 mod bad_input;
 mod batch;
 mod cli;
+mod cli_edges;
 mod cli_interop;
 mod fixture;
 mod flow;

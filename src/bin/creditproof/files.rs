@@ -17,20 +17,17 @@ impl<E: std::fmt::Display> From<(&Path, E)> for CliError {
 /// Default bound on any input file.
 pub const MAX_FILE: u64 = 4 * 1024 * 1024;
 
-/// Reads a regular file of at most `max` bytes.
+/// Reads a regular file of at most `max` bytes. Anything else (a FIFO, a
+/// socket, a device, a directory) is refused at once: see [`open_regular`].
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, CliError> {
-    let meta = fs::metadata(path).map_err(|e| CliError::from((path, io_reason(&e))))?;
-    if meta.is_dir() {
-        return Err((path, "is a directory, expected a file").into());
-    }
-    if meta.len() > max {
-        return Err((path, format!("is {} bytes, larger than the {max}-byte limit", meta.len())).into());
+    use std::io::Read as _;
+    let file = open_regular(path, fs::OpenOptions::new().read(true))?;
+    let len = file.metadata().map_err(|e| CliError::from((path, io_reason(&e))))?.len();
+    if len > max {
+        return Err((path, format!("is {len} bytes, larger than the {max}-byte limit")).into());
     }
     let mut buf = Vec::new();
-    use std::io::Read as _;
-    fs::File::open(path)
-        .and_then(|f| f.take(max + 1).read_to_end(&mut buf))
-        .map_err(|e| CliError::from((path, io_reason(&e))))?;
+    file.take(max + 1).read_to_end(&mut buf).map_err(|e| CliError::from((path, io_reason(&e))))?;
     if buf.len() as u64 > max {
         return Err((path, "grew beyond the size limit while being read").into());
     }
@@ -39,6 +36,103 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, CliError> {
     }
     Ok(buf)
 }
+
+/// Opens `path` with `opts`, refusing anything but a regular file before it
+/// can block: opening a FIFO waits for its other end forever, and a device
+/// or socket is no file of ours. The type is checked before opening, and
+/// again on the opened handle, which is opened with `O_NONBLOCK` so that a
+/// FIFO put in place in between cannot block either. (Reads and writes of a
+/// regular file ignore `O_NONBLOCK`.) A missing file is left to `opts`.
+pub fn open_regular(path: &Path, opts: &mut fs::OpenOptions) -> Result<fs::File, CliError> {
+    match fs::metadata(path) {
+        Ok(meta) => refuse_irregular(path, &meta)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err((path, io_reason(&e)).into()),
+    }
+    open_checked(path, opts)
+}
+
+/// Opens without blocking and refuses a handle that is no regular file.
+fn open_checked(path: &Path, opts: &mut fs::OpenOptions) -> Result<fs::File, CliError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.custom_flags(O_NONBLOCK);
+    }
+    let file = opts.open(path).map_err(|e| CliError::from((path, io_reason(&e))))?;
+    refuse_irregular(path, &file.metadata().map_err(|e| CliError::from((path, io_reason(&e))))?)?;
+    Ok(file)
+}
+
+/// Refuses, without opening it, a `path` that exists and is not a regular
+/// file (for files opened by others, e.g. SQLite).
+pub fn check_regular(path: &Path) -> Result<(), CliError> {
+    fs::metadata(path).map_or(Ok(()), |meta| refuse_irregular(path, &meta))
+}
+
+fn refuse_irregular(path: &Path, meta: &fs::Metadata) -> Result<(), CliError> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    let mut kind = if t.is_dir() { "a directory" } else { "of an unknown kind" };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        for (is, name) in [
+            (t.is_fifo(), "a FIFO"),
+            (t.is_socket(), "a socket"),
+            (t.is_char_device(), "a character device"),
+            (t.is_block_device(), "a block device"),
+        ] {
+            if is {
+                kind = name;
+            }
+        }
+    }
+    Err((path, format!("is not a regular file ({kind})")).into())
+}
+
+/// `O_NONBLOCK` from each platform's `<fcntl.h>` (the values the `libc`
+/// crate has), so that the crate, `#![forbid(unsafe_code)]` and without a
+/// `libc` dependency, can pass it to `OpenOptionsExt::custom_flags`. On a
+/// Unix not listed it is 0: the check before opening still refuses every
+/// non-regular file; only a FIFO swapped in between the check and the open
+/// could then block.
+#[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
+const O_NONBLOCK: i32 =
+    if cfg!(any(target_arch = "mips", target_arch = "mips32r6", target_arch = "mips64", target_arch = "mips64r6")) {
+        0o200
+    } else if cfg!(any(target_arch = "sparc", target_arch = "sparc64")) {
+        0x4000
+    } else {
+        0o4000
+    };
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+const O_NONBLOCK: i32 = 0x4;
+#[cfg(any(target_os = "solaris", target_os = "illumos"))]
+const O_NONBLOCK: i32 = 0x80;
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly",
+        target_os = "solaris",
+        target_os = "illumos"
+    ))
+))]
+const O_NONBLOCK: i32 = 0;
 
 /// Reads a text file and trims one trailing newline.
 pub fn read_text(path: &Path, max: u64) -> Result<String, CliError> {
@@ -112,12 +206,14 @@ pub fn create_private_dir(path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Refuses secret files that others can read or write, unless overridden.
+/// Refuses secret files that others can read or write, unless overridden,
+/// and anything but a regular file.
 pub fn check_private(path: &Path, allow_insecure: bool) -> Result<(), CliError> {
+    let meta = fs::metadata(path).map_err(|e| CliError::from((path, io_reason(&e))))?;
+    refuse_irregular(path, &meta)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let meta = fs::metadata(path).map_err(|e| CliError::from((path, io_reason(&e))))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 && !allow_insecure {
             return Err((
@@ -127,6 +223,34 @@ pub fn check_private(path: &Path, allow_insecure: bool) -> Result<(), CliError> 
                 .into());
         }
     }
-    let _ = (path, allow_insecure);
+    let _ = (meta, allow_insecure);
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// `O_NONBLOCK` is right for this platform: a FIFO that slips past the
+    /// check before opening (swapped in after it) is opened without waiting
+    /// for a writer, or reader, and refused.
+    #[test]
+    fn a_fifo_past_the_first_check_does_not_block() {
+        let dir = std::env::temp_dir().join(format!("creditproof-files-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let read = open_checked(&path, fs::OpenOptions::new().read(true)).map(drop);
+            let write = open_checked(&path, fs::OpenOptions::new().write(true).create(true)).map(drop);
+            let _ = tx.send((read, write));
+        });
+        let (read, write) = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("open blocked on a FIFO");
+        assert!(read.is_err_and(|e| e.0.ends_with("is not a regular file (a FIFO)")));
+        assert!(write.is_err(), "no reader: refused, not waited for");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

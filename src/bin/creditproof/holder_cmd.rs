@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
-use crate::{lib_err, parse_alg, read_request, time, Force, Insecure};
+use crate::{id_value, lib_err, parse_alg, read_request, time, Force, Insecure};
 
 use creditproof::policy::{Dispute, ScoreReport};
 use creditproof::{
@@ -39,10 +39,10 @@ pub(crate) enum HolderCmd {
         #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
         alg: Algorithm,
         /// The issuer's identifier, named as audience of the proofs.
-        #[arg(long, requires = "nonce")]
+        #[arg(long, requires = "nonce", allow_hyphen_values = true, value_parser = id_value)]
         issuer: Option<String>,
         /// The issuer's nonce (from `issuer nonce`), signed by every key.
-        #[arg(long, requires = "issuer")]
+        #[arg(long, requires = "issuer", allow_hyphen_values = true, value_parser = id_value)]
         nonce: Option<String>,
         /// Time in Unix seconds (default: now).
         #[arg(long)]
@@ -93,7 +93,7 @@ pub(crate) enum HolderCmd {
         #[arg(long)]
         batch: PathBuf,
         /// An entry to dispute, as REFERENCE=REASON (repeatable).
-        #[arg(long, required = true)]
+        #[arg(long, required = true, allow_hyphen_values = true, value_parser = id_value)]
         entry: Vec<String>,
         /// Output dispute file for the issuer.
         #[arg(long)]

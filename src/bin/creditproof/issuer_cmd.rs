@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
-use crate::{lib_err, parse_alg, time, Force, Insecure};
+use crate::{id_value, lib_err, parse_alg, time, Force, Insecure};
 
 use creditproof::policy::{Date, Policy, Records, ScoreReport};
 use creditproof::registry::Status;
@@ -29,7 +29,7 @@ pub(crate) enum IssuerCmd {
     /// Create an issuer directory with a fresh signing key.
     Init {
         /// Issuer identifier, an absolute URI (e.g. https://bureau.example).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         iss: String,
         /// Key algorithm: ed25519 (EdDSA, default) or es256 (P-256).
         #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
@@ -38,7 +38,7 @@ pub(crate) enum IssuerCmd {
         #[arg(long)]
         dir: PathBuf,
         /// Base URI of the status lists (default: <ISS>/status).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         status_base: Option<String>,
         #[command(flatten)]
         force: Force,
@@ -78,8 +78,9 @@ pub(crate) enum IssuerCmd {
         /// Issuer directory.
         #[arg(long)]
         dir: PathBuf,
-        /// The retired key's kid (its RFC 7638 thumbprint).
-        #[arg(long)]
+        /// The retired key's kid (its RFC 7638 thumbprint, base64url: it may
+        /// begin with `-`, as in `--kid -Xy…`).
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         kid: String,
         #[command(flatten)]
         insecure: Insecure,
@@ -141,8 +142,9 @@ pub(crate) enum IssuerCmd {
         /// Issuer directory.
         #[arg(long)]
         dir: PathBuf,
-        /// Only this holder's subject.
-        #[arg(long)]
+        /// Only this holder's subject (a holder key thumbprint, which may
+        /// begin with `-`).
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         holder: Option<String>,
         #[command(flatten)]
         insecure: Insecure,
@@ -187,7 +189,7 @@ pub(crate) enum IssuerCmd {
         /// The issuer's own id for this person (never put in credentials);
         /// corrections revoke every batch of a subject. Default: one subject
         /// per batch.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         subject: Option<String>,
         #[command(flatten)]
         force: Force,

@@ -14,10 +14,11 @@ mod registry_cmd;
 mod state;
 mod verifier_cmd;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use creditproof::{Algorithm, Limits, PresentationRequest, UnixTime};
 
 use files::{read_bounded, CliError, MAX_FILE};
@@ -56,6 +57,34 @@ enum Command {
 
 pub(crate) fn parse_alg(s: &str) -> Result<Algorithm, String> {
     s.parse().map_err(|e: creditproof::Error| e.to_string())
+}
+
+/// Value parser of every option whose value is an identifier, thumbprint,
+/// key id, index, nonce or other base64url value. Such values begin with `-`
+/// about once in 64, so these options take `allow_hyphen_values`: `--holder
+/// -Xy…` works like `--holder=-Xy…`. The price is that an option whose value
+/// was forgotten would take the next option as its value (`--holder --reason
+/// x`); a value spelled exactly like one of this program's options is
+/// therefore refused as that mistake. No real value looks like one.
+pub(crate) fn id_value(s: &str) -> Result<String, String> {
+    if let Some(name) = s.strip_prefix("--") {
+        let name = name.split_once('=').map_or(name, |(n, _)| n);
+        if long_options().contains(name) {
+            return Err(format!("`{s}` is an option, not a value: the value is missing"));
+        }
+    }
+    Ok(s.to_owned())
+}
+
+/// Every long option name of every subcommand, and `help` and `version`.
+fn long_options() -> BTreeSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut BTreeSet<String>) {
+        out.extend(cmd.get_arguments().filter_map(clap::Arg::get_long).map(str::to_owned));
+        cmd.get_subcommands().for_each(|c| walk(c, out));
+    }
+    let mut out = BTreeSet::from(["help".to_owned(), "version".to_owned()]);
+    walk(&Cli::command(), &mut out);
+    out
 }
 
 #[derive(Args)]

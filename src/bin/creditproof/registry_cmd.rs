@@ -13,18 +13,19 @@ use creditproof::{
 use serde_json::{json, Value};
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
-use crate::state;
+use crate::{id_value, state};
 
 /// Which credentials a status change applies to.
 #[derive(Args)]
 #[group(required = true, multiple = false)]
 pub struct TargetArgs {
     /// One credential, as `URI#IDX` (the credential's status claim).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
     index: Option<String>,
     /// Every credential of every batch of the person this holder key
-    /// thumbprint was issued to.
-    #[arg(long)]
+    /// thumbprint was issued to (base64url: it may begin with `-`, as in
+    /// `--holder -Xy…`).
+    #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
     holder: Option<String>,
 }
 

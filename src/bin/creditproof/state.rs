@@ -7,7 +7,9 @@ use creditproof::{Algorithm, Issuer, IssuerPublicKey, IssuerSigningKey, SecureRn
 use serde_json::{json, Value};
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::files::{check_private, create_private_dir, read_bounded, write_file, Access, CliError};
+use crate::files::{
+    check_private, check_regular, create_private_dir, open_regular, read_bounded, write_file, Access, CliError,
+};
 
 const ISSUER_FILE: &str = "issuer.json";
 const REGISTRY_FILE: &str = "registry.sqlite";
@@ -60,12 +62,8 @@ fn lock_dir(dir: &Path, missing: &str) -> Result<DirLock, CliError> {
         return Err((dir, missing.to_owned()).into());
     }
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| CliError::from((path.as_path(), e)))?;
+    // A FIFO here would block the open (and the command) forever.
+    let file = open_regular(&path, std::fs::OpenOptions::new().create(true).truncate(false).write(true))?;
     file.lock().map_err(|e| CliError::from((path.as_path(), e)))?;
     Ok(DirLock { _file: file })
 }
@@ -197,7 +195,13 @@ pub fn open_registry(dir: &Path, allow_insecure: bool) -> Result<SqliteRegistry,
     if !path.exists() {
         return Err((dir, "has no issuer registry (run `creditproof issuer init`)").into());
     }
-    check_private(&path, allow_insecure)?;
+    check_private(&path, allow_insecure)?; // refuses a FIFO or a device too
+                                           // SQLite opens the companion files itself: none may be one either.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.clone().into_os_string();
+        side.push(suffix);
+        check_regular(Path::new(&side))?;
+    }
     SqliteRegistry::open(&path).map_err(|e| CliError::from((path.as_path(), e)))
 }
 

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use crate::files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
-use crate::{lib_err, read_request, time};
+use crate::{id_value, lib_err, read_request, time};
 
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
@@ -24,7 +24,7 @@ pub(crate) enum VerifierCmd {
     /// Create a request with a fresh nonce.
     Request {
         /// This verifier's identifier (the audience the holder binds to).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         aud: String,
         /// A claim the holder must disclose (repeatable).
         #[arg(long)]
@@ -79,10 +79,10 @@ pub(crate) enum SdJwtCmd {
         #[arg(long)]
         sd_jwt: PathBuf,
         /// Require a key binding JWT with this nonce (needs --aud).
-        #[arg(long, requires = "aud")]
+        #[arg(long, requires = "aud", allow_hyphen_values = true, value_parser = id_value)]
         nonce: Option<String>,
         /// Require a key binding JWT for this audience (needs --nonce).
-        #[arg(long, requires = "nonce")]
+        #[arg(long, requires = "nonce", allow_hyphen_values = true, value_parser = id_value)]
         aud: Option<String>,
         /// Verification time in Unix seconds (default: now).
         #[arg(long)]
