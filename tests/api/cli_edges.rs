@@ -403,3 +403,26 @@ mod not_regular {
         }
     }
 }
+
+/// `creditproof issuer history | head`: a reader that goes away ends the
+/// command quietly (exit 141, as `cat` would), never with a panic message.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let t = Tmp::new("edges-pipe");
+    setup(&t, r#"{"tier":"A"}"#, "2");
+    // The read end is closed before the command starts, so its first write
+    // fails with EPIPE every time.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = bin()
+        .args(["issuer", "history", "--dir"])
+        .arg(t.path("bureau"))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "no panic message: {stderr}");
+    assert!(stderr.is_empty(), "nothing on stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(141));
+}

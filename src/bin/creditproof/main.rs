@@ -101,7 +101,32 @@ pub(crate) struct Insecure {
     pub(crate) allow_insecure_permissions: bool,
 }
 
+/// The exit status of a process that wrote to a pipe nobody reads (128 +
+/// SIGPIPE), as `cat` or `seq` report it.
+const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// `creditproof issuer history | head`: when the reader goes away, Rust's
+/// `println!` panics on the broken pipe. Exit quietly instead, with the
+/// status a shell expects of a command cut off by its reader. Every state
+/// change is saved before anything is printed, so nothing is lost.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,

@@ -66,7 +66,9 @@ pub(crate) enum VerifierCmd {
 #[derive(Subcommand)]
 pub(crate) enum SdJwtCmd {
     /// Verify an SD-JWT or SD-JWT+KB; prints the processed claims (RFC 9901
-    /// §7.1) as JSON. Exit 0 accepted, 1 rejected.
+    /// §7.1) as JSON. Exit 0 accepted, 1 rejected. Generic mode does not
+    /// check revocation: a `status` claim is returned as a claim, never looked
+    /// up (use `verifier verify --status-list` for creditproof credentials).
     Verify {
         /// The issuer's public key: a JWK, or issuer metadata (`jwks`), whose
         /// key the JWT's `kid` selects.
