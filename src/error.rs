@@ -332,6 +332,10 @@ pub enum IssuanceError {
         /// Which check.
         reason: &'static str,
     },
+    /// The issuer requires proofs over its nonce ([`crate::NoncePolicy::Required`])
+    /// and a proof carries neither a nonce nor an audience: the holder made
+    /// its keys without asking the issuer for a nonce first.
+    ProofWithoutNonce,
     /// A configuration value is out of range.
     Config {
         /// Why.
@@ -447,6 +451,7 @@ impl Error {
                 IssuanceError::Config { .. } => "issuance.config",
                 IssuanceError::BatchTooLarge { .. } => "issuance.batch_size",
                 IssuanceError::ProofOfPossession { .. } => "issuance.proof_of_possession",
+                IssuanceError::ProofWithoutNonce => "issuance.proof_without_nonce",
             },
             E::Policy(_) => "policy.invalid",
             E::Status(e) => match e {
@@ -642,6 +647,10 @@ impl fmt::Display for IssuanceError {
             Self::ProofOfPossession { reason } => {
                 write!(f, "a proof of possession of a holder key failed its {reason} check")
             }
+            Self::ProofWithoutNonce => f.write_str(
+                "the holder keys' proofs of possession carry no issuer nonce, and this issuer requires one: \
+                 the holder must make them over a fresh nonce of this issuer, with the issuer as audience",
+            ),
         }
     }
 }

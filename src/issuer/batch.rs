@@ -75,12 +75,16 @@ fn check_proof(
     if iat > now.as_secs().saturating_add(300) || now.as_secs().saturating_sub(iat) > crate::DAY {
         return Err(pop("iat"));
     }
-    match (jws.payload.get("aud"), policy) {
+    let (aud, nonce) = (jws.payload.get("aud"), jws.payload.get("nonce"));
+    if policy == NoncePolicy::Required && aud.is_none() && nonce.is_none() {
+        return Err(IssuanceError::ProofWithoutNonce.into());
+    }
+    match (aud, policy) {
         (Some(Value::String(aud)), _) if aud == issuer.id() => {}
         (None, NoncePolicy::IfPresent) => {}
         _ => return Err(pop("audience")),
     }
-    match (jws.payload.get("nonce"), policy) {
+    match (nonce, policy) {
         (Some(Value::String(nonce)), _) => issuer.check_nonce(nonce, now),
         (None, NoncePolicy::IfPresent) => Ok(()),
         _ => Err(pop("nonce")),

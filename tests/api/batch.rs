@@ -49,7 +49,9 @@ fn proofs_of_possession_are_checked() {
     assert!(KeyRequest::from_json(good.to_string().as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).is_ok());
     let no_nonce = w.request_keys(1, None, NOW, &mut fx.rng).to_json().to_string();
     let e = KeyRequest::from_json(no_nonce.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).unwrap_err();
-    assert_eq!(e.check(), "issuance.proof_of_possession");
+    // Keys made without a nonce are told so, not "failed its audience check".
+    assert_eq!(e.check(), "issuance.proof_without_nonce");
+    assert!(e.to_string().contains("carry no issuer nonce"), "{e}");
     assert!(KeyRequest::from_json(no_nonce.as_bytes(), &fx.issuer, NoncePolicy::IfPresent, NOW, &l).is_ok());
     // A stale nonce, another issuer's audience, and a key swapped under a proof.
     let later = creditproof::UnixTime(NOW.0 + 2 * 3600);
