@@ -426,3 +426,18 @@ fn a_closed_pipe_ends_the_command_quietly() {
     assert!(stderr.is_empty(), "nothing on stderr: {stderr}");
     assert_eq!(out.status.code(), Some(141));
 }
+
+/// `issuer history` reads like a log: UTC times, not Unix seconds, and the
+/// `URI#IDX` reference that `issuer suspend --index` takes.
+#[test]
+fn history_shows_readable_utc_times_and_the_index() {
+    let t = Tmp::new("edges-history");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    let out = run(&[&"issuer", &"history", &"--dir", &t.path("bureau")]);
+    let text = ok(&out);
+    let line = text.lines().next().unwrap_or_default();
+    let (at, rest) = line.split_once("  ").unwrap_or_default();
+    assert_eq!(at.len(), "2026-11-21T12:00:00Z".len(), "{line}");
+    assert!(at.ends_with('Z') && at.as_bytes()[10] == b'T', "{line}");
+    assert!(rest.contains("issued") && rest.contains("https://bureau.example/status/1#"), "{line}");
+}

@@ -114,7 +114,13 @@ pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), C
     for r in &rows {
         println!(
             "{}  {:<10}  {}#{}  batch {}  holder {}  {}",
-            r.at, r.action, r.uri, r.idx, r.batch_id, r.holder, r.reason
+            UnixTime(r.at),
+            r.action,
+            r.uri,
+            r.idx,
+            r.batch_id,
+            r.holder,
+            r.reason
         );
     }
     if rows.is_empty() {

@@ -43,18 +43,8 @@ impl Date {
     /// assert_eq!(Date::from_unix(UnixTime(1_795_262_400)), Date::new(2026, 11, 21));
     /// ```
     pub fn from_unix(t: crate::UnixTime) -> Option<Date> {
-        // Howard Hinnant's civil_from_days, in i64 (no overflow for u64
-        // seconds / 86400).
-        let z = i64::try_from(t.as_secs() / crate::DAY).ok()? + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Date::new(u16::try_from(year).ok()?, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
+        let (year, month, day) = t.utc_date();
+        Date::new(u16::try_from(year).ok()?, month, day)
     }
 
     /// The year, `1..=9999`.
