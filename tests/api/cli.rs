@@ -560,7 +560,7 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
     let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
     let (keys, claims, req, trust) =
         (t.path("keys.json"), t.path("claims.json"), t.path("req.json"), t.path("bureau.pub.json"));
-    let outs: Vec<PathBuf> = (1..=5).map(|i| t.path(&format!("o{i}.out"))).collect();
+    let outs: Vec<PathBuf> = (1..=6).map(|i| t.path(&format!("o{i}.out"))).collect();
     let before = state_bytes(&t);
     let mut tried = 0;
     for (label, f) in &bad {
@@ -588,6 +588,7 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
             vec![&"holder", &"present", &"--wallet", &wallet, &"--request", f, &"--out", &outs[3]],
             vec![&"holder", &"dispute", &"--batch", f, &"--entry", &"a=b", &"--out", &outs[4]],
             vec![&"holder", &"breakdown", &"--batch", f, &"--trust", &trust],
+            vec![&"verifier", &"request", &"--aud", &"https://v.example", &"--policy", f, &"--out", &outs[5]],
             vec![&"verifier", &"verify", &"--trust", f, &"--request", &req, &"--presentation", &req],
             vec![&"verifier", &"verify", &"--trust", &trust, &"--request", f, &"--presentation", &req],
             vec![&"sd-jwt", &"verify", &"--key", f, &"--typ", &"dc+sd-jwt", &"--sd-jwt", &req],
