@@ -10,8 +10,8 @@
 //             ed25519, trust, sd_jwt/ (disclosures, the generic verifier),
 //             status_list, hazmat/range
 // profile/    the score-credential profile shared by the roles: claim names,
-//             range claims, predicates, requests, key requests, status,
-//             breakdowns, policy/
+//             range claims, threshold grids, predicates, requests, key
+//             requests, status, breakdowns, policy/
 // issuer/     issuing, batches, breakdowns, status-list signing, registry/
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation

@@ -748,6 +748,7 @@ fn shipped_policies_publish_their_grids() {
     // Civic: tiers 600, 800, 960, 1050, 1150 and the rental perk at 1000.
     let g = load(CIVIC).grid().clone();
     assert_eq!(g.thresholds(), [100, 200, 300, 400, 500, 600, 700, 800, 960, 1000, 1050, 1150]);
+    assert_eq!(g.narrowest_cell(), 40);
     for text in [SUINING, SESAME, CIVIC] {
         let p = load(text);
         let g = p.grid();
