@@ -31,7 +31,7 @@ REQUESTS = [
     ("range score>=650", [], ["score>=650"]),
     ("perk", [], ["perk:no_deposit_rental"]),
     ("plain disclosures", ["tier", "perks"], []),
-    ("mixed", ["tier"], ["600<=score<=800", "perk:no_deposit_rental"]),
+    ("mixed", ["tier"], ["600<=score<=799", "perk:no_deposit_rental"]),
 ]
 
 ALGS = {"ed25519": "EdDSA", "es256": "ES256"}

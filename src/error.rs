@@ -39,6 +39,53 @@ pub enum Error {
     Status(StatusError),
     /// A status list's `lst` could not be decoded within the limits.
     StatusList(crate::format::status_list::StatusListError),
+    /// A threshold grid was not acceptable.
+    Grid(GridError),
+}
+
+/// A threshold grid ([`crate::Grid`]) that is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GridError {
+    /// The scale is empty: `min` is not below `max`.
+    EmptyScale,
+    /// More thresholds than a grid may have.
+    TooManyThresholds {
+        /// The limit.
+        limit: usize,
+    },
+    /// The thresholds are not strictly increasing.
+    NotIncreasing,
+    /// A threshold is not inside the scale (`min < t <= max`).
+    OutsideScale {
+        /// The threshold.
+        threshold: u64,
+    },
+    /// The step is zero.
+    ZeroStep,
+    /// The grid's scale does not fit the committed attribute.
+    ScaleMismatch {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A grid in a file was not a `{min, max, thresholds}` object.
+    Malformed,
+}
+
+impl fmt::Display for GridError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyScale => f.write_str("the grid's scale is empty (min is not below max)"),
+            Self::TooManyThresholds { limit } => write!(f, "the grid has more than {limit} thresholds"),
+            Self::NotIncreasing => f.write_str("the grid's thresholds are not strictly increasing"),
+            Self::OutsideScale { threshold } => {
+                write!(f, "grid threshold {threshold} is not inside the scale (min < t <= max)")
+            }
+            Self::ZeroStep => f.write_str("the grid step is zero"),
+            Self::ScaleMismatch { reason } => write!(f, "the grid does not fit the committed attribute: {reason}"),
+            Self::Malformed => f.write_str("a grid is an object {min, max, thresholds} of integers"),
+        }
+    }
 }
 
 /// The credential's status is not "valid" according to its issuer.
@@ -372,6 +419,15 @@ pub enum HolderError {
         /// Why.
         reason: String,
     },
+    /// A range predicate's threshold is not on the credential's threshold
+    /// grid. Refused whatever the committed value, so the refusal itself
+    /// says nothing about it.
+    OffGrid {
+        /// The predicate, as written in the request.
+        predicate: String,
+        /// The nearest predicates on the grid, as they would be written.
+        nearest: Vec<String>,
+    },
 }
 
 impl Error {
@@ -488,6 +544,16 @@ impl Error {
                 HolderError::PredicateNotSatisfied { .. } => "holder.predicate_not_satisfied",
                 HolderError::BadCredential { .. } => "holder.bad_credential",
                 HolderError::UnsafeRequest { .. } => "holder.unsafe_request",
+                HolderError::OffGrid { .. } => "holder.off_grid",
+            },
+            E::Grid(e) => match e {
+                GridError::EmptyScale => "grid.empty_scale",
+                GridError::TooManyThresholds { .. } => "grid.too_many_thresholds",
+                GridError::NotIncreasing => "grid.not_increasing",
+                GridError::OutsideScale { .. } => "grid.outside_scale",
+                GridError::ZeroStep => "grid.zero_step",
+                GridError::ScaleMismatch { .. } => "grid.scale_mismatch",
+                GridError::Malformed => "grid.malformed",
             },
         }
     }
@@ -510,6 +576,7 @@ impl fmt::Display for Error {
             Error::Policy(e) => write!(f, "policy error: {e}"),
             Error::Status(e) => write!(f, "status check failed: {e}"),
             Error::StatusList(e) => write!(f, "bad status list: {e}"),
+            Error::Grid(e) => write!(f, "bad threshold grid: {e}"),
         }
     }
 }
@@ -668,6 +735,17 @@ impl fmt::Display for HolderError {
             }
             Self::BadCredential { reason } => write!(f, "bad credential: {reason}"),
             Self::UnsafeRequest { reason } => write!(f, "refused, answering would reveal more than asked: {reason}"),
+            Self::OffGrid { predicate, nearest } => {
+                write!(
+                    f,
+                    "`{predicate}` is off the credential's threshold grid: answering any threshold a verifier \
+                     picks lets one that asks again narrow the score below one cell of the grid"
+                )?;
+                match nearest.as_slice() {
+                    [] => Ok(()),
+                    n => write!(f, "; nearest on the grid: `{}`", n.join("`, `")),
+                }
+            }
         }
     }
 }
@@ -689,6 +767,7 @@ impl std::error::Error for Error {
             Error::Policy(e) => Some(e),
             Error::Status(e) => Some(e),
             Error::StatusList(e) => Some(e),
+            Error::Grid(e) => Some(e),
         }
     }
 }
@@ -723,4 +802,5 @@ sub_error! {
     IssuanceError => Issuance,
     HolderError => Holder,
     StatusError => Status,
+    GridError => Grid,
 }

@@ -10,8 +10,8 @@
 //             ed25519, trust, sd_jwt/ (disclosures, the generic verifier),
 //             status_list, hazmat/range
 // profile/    the score-credential profile shared by the roles: claim names,
-//             range claims, predicates, requests, key requests, status,
-//             breakdowns, policy/
+//             range claims, threshold grids, predicates, requests, key
+//             requests, status, breakdowns, policy/
 // issuer/     issuing, batches, breakdowns, status-list signing, registry/
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
@@ -39,10 +39,11 @@ pub use format::rng::{SecureRng, SystemRng};
 pub use format::sd_jwt::{VerifierOptions, CREDENTIAL_TYP, KB_TYP};
 pub use format::time::{UnixTime, DAY};
 pub use format::trust::{IssuerMetadata, KeyProvider, TrustStore};
-pub use holder::wallet::{Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
+pub use holder::wallet::{GridNote, Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
 pub use issuer::{Claims, Issuer, IssuerConfig};
 pub use profile::breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
 pub use profile::credential::{batch_to_json, parse_batch, IssuedCredential, SCORE_VCT};
+pub use profile::grid::{Grid, DEFAULT_GRID_CELLS, MAX_GRID_THRESHOLDS};
 pub use profile::key_request::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
 pub use profile::predicate::Predicate;
 pub use profile::range_claim::RangeSecrets;

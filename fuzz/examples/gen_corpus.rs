@@ -45,7 +45,7 @@ fn main() {
             b = b.predicate(p.parse().unwrap());
         }
         let request = b.build(&mut rng).unwrap();
-        let p = w.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
+        let p = w.present(&request, PresentOptions::default().allow_off_grid(true), NOW, &mut rng).unwrap();
         write("verify", &format!("presentation{i}"), p.as_str());
         write("request", &format!("request{i}"), request.to_json().to_string());
         if i == 2 {
@@ -112,7 +112,7 @@ fn forged_seeds() {
     let mut w = Wallet::new();
     w.insert_key(holder);
     w.store(issued).unwrap();
-    let p = w.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
+    let p = w.present(&request, PresentOptions::default().allow_off_grid(true), NOW, &mut rng).unwrap();
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
     let comps: Vec<&str> = p.as_str().split('~').collect();
     let payload = decode(comps[0].split('.').nth(1).unwrap());

@@ -16,6 +16,7 @@ use crate::format::sd_jwt::disclosure::{sha256_b64, Disclosure};
 use crate::format::sd_jwt::KB_TYP;
 use crate::format::time::UnixTime;
 use crate::profile::credential::{IssuedCredential, ParsedCredential};
+use crate::profile::grid::Grid;
 use crate::profile::predicate::Predicate;
 use crate::profile::range_claim::{atoms, check_one_atom_per_commitment, prove};
 use crate::profile::request::PresentationRequest;
@@ -38,10 +39,12 @@ struct Entry {
     spent: bool,
 }
 
-/// How to answer a request.
+/// How to answer a request. The default is the safe one: single use, and
+/// range predicates only on the credential's threshold grid.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PresentOptions {
     allow_reuse: bool,
+    allow_off_grid: bool,
 }
 
 impl PresentOptions {
@@ -53,6 +56,37 @@ impl PresentOptions {
         self.allow_reuse = allow;
         self
     }
+
+    /// Allows answering range predicates whose thresholds are off the
+    /// credential's threshold grid ([`crate::Grid`]). By default the wallet
+    /// refuses them (`holder.off_grid`, naming the nearest on-grid
+    /// predicates) whatever the committed value, so that a verifier which
+    /// recognises the holder and asks again and again learns at most which
+    /// cell of the grid the value lies in. With this, such a verifier can
+    /// binary-search the exact value (712 on a 350–950 scale in about ten
+    /// requests). [`Presentation::is_off_grid`] and the [`Preview`] say
+    /// when it was used.
+    #[must_use]
+    pub fn allow_off_grid(mut self, allow: bool) -> Self {
+        self.allow_off_grid = allow;
+        self
+    }
+}
+
+/// How one range predicate of a request sits on the credential's
+/// threshold grid, as a [`Preview`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridNote {
+    /// The predicate, as written in the request.
+    pub predicate: String,
+    /// Whether it is on the grid (answering it reveals at most the cell).
+    pub on_grid: bool,
+    /// The nearest on-grid predicates, when it is not.
+    pub nearest: Vec<String>,
+    /// How many cells the grid has.
+    pub cells: usize,
+    /// The width of the grid's narrowest cell.
+    pub narrowest_cell: u64,
 }
 
 /// Exactly what a presentation would reveal, for the holder to review.
@@ -68,6 +102,8 @@ pub struct Preview {
     pub predicates: Vec<String>,
     /// Whether the credential was presented before (linkable).
     pub linkable: bool,
+    /// For each range predicate: whether it is on the threshold grid.
+    pub grid: Vec<GridNote>,
 }
 
 impl fmt::Display for Preview {
@@ -83,6 +119,24 @@ impl fmt::Display for Preview {
         for p in &self.predicates {
             writeln!(f, "predicate proven (value stays hidden): {p}")?;
         }
+        for g in &self.grid {
+            if g.on_grid {
+                writeln!(
+                    f,
+                    "on the threshold grid: {} ({} cells, the narrowest {} wide): a verifier learns at most \
+                     which cell the value is in, however often it asks",
+                    g.predicate, g.cells, g.narrowest_cell
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "WARNING: {} is OFF the threshold grid (nearest on the grid: {}); a verifier that asks \
+                     again can narrow the value below one cell",
+                    g.predicate,
+                    if g.nearest.is_empty() { "none".to_owned() } else { g.nearest.join(", ") }
+                )?;
+            }
+        }
         if self.linkable {
             writeln!(f, "WARNING: this credential was presented before; the verifiers can link the two")?;
         }
@@ -95,6 +149,7 @@ impl fmt::Display for Preview {
 pub struct Presentation {
     compact: String,
     linkable: bool,
+    off_grid: bool,
 }
 
 impl Presentation {
@@ -108,11 +163,23 @@ impl Presentation {
     pub fn is_linkable(&self) -> bool {
         self.linkable
     }
+
+    /// Whether this answered a range predicate off the credential's
+    /// threshold grid (only with [`PresentOptions::allow_off_grid`]).
+    pub fn is_off_grid(&self) -> bool {
+        self.off_grid
+    }
 }
 
 impl fmt::Debug for Presentation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Presentation({} bytes, linkable: {})", self.compact.len(), self.linkable)
+        write!(
+            f,
+            "Presentation({} bytes, linkable: {}, off grid: {})",
+            self.compact.len(),
+            self.linkable,
+            self.off_grid
+        )
     }
 }
 
@@ -243,6 +310,7 @@ impl Wallet {
             claims: request.disclose().iter().filter_map(|n| e.parsed.value(n).map(|v| (n.clone(), v))).collect(),
             predicates: answer.proven,
             linkable: e.spent,
+            grid: grid_notes(e, request),
         })
     }
 
@@ -278,8 +346,9 @@ impl Wallet {
         let kb = jws::sign(&json!({"typ": KB_TYP}), &payload, key);
         compact.push_str(&kb);
         let linkable = e.spent;
+        let off_grid = answer.off_grid;
         self.credentials[i].spent = true;
-        Ok(Presentation { compact, linkable })
+        Ok(Presentation { compact, linkable, off_grid })
     }
 
     /// Picks the credential to answer with, and what it will disclose.
@@ -299,7 +368,7 @@ impl Wallet {
         let passes: &[bool] = if options.allow_reuse { &[false, true] } else { &[false] };
         for &spent_ok in passes {
             for (i, e) in usable(spent_ok) {
-                match answer(e, request) {
+                match answer(e, request, options) {
                     Ok(a) => return Ok((i, a)),
                     Err(err) => {
                         first_err.get_or_insert(err);
@@ -357,6 +426,8 @@ struct Answer<'a> {
     disclose: Vec<&'a Disclosure>,
     proven: Vec<String>,
     range_proofs: Map<String, Value>,
+    /// Whether a range predicate is off the grid (allowed by the options).
+    off_grid: bool,
 }
 
 impl<'a> Answer<'a> {
@@ -367,9 +438,32 @@ impl<'a> Answer<'a> {
     }
 }
 
-fn answer<'a>(e: &'a Entry, request: &PresentationRequest) -> Result<Answer<'a>, Error> {
+/// The grid of the attribute a range predicate is about (none for perks,
+/// or for an attribute the credential does not commit to).
+fn grid_of<'a>(e: &'a Entry, p: &Predicate) -> Option<&'a Grid> {
+    atoms(p).first().and_then(|a| e.parsed.grids.get(a.attribute))
+}
+
+fn grid_notes(e: &Entry, request: &PresentationRequest) -> Vec<GridNote> {
+    request
+        .predicates()
+        .iter()
+        .filter_map(|p| {
+            let g = grid_of(e, p)?;
+            Some(GridNote {
+                predicate: p.to_string(),
+                on_grid: g.allows(p),
+                nearest: g.nearest(p).iter().map(ToString::to_string).collect(),
+                cells: g.thresholds().len() + 1,
+                narrowest_cell: g.narrowest_cell(),
+            })
+        })
+        .collect()
+}
+
+fn answer<'a>(e: &'a Entry, request: &PresentationRequest, options: PresentOptions) -> Result<Answer<'a>, Error> {
     let c = &e.parsed;
-    let mut a = Answer { disclose: Vec::new(), proven: Vec::new(), range_proofs: Map::new() };
+    let mut a = Answer { disclose: Vec::new(), proven: Vec::new(), range_proofs: Map::new(), off_grid: false };
     for name in request.disclose() {
         let whole = c.whole(name);
         if whole.is_empty() {
@@ -389,6 +483,18 @@ fn answer<'a>(e: &'a Entry, request: &PresentationRequest) -> Result<Answer<'a>,
                 .into(),
         }
         .into());
+    }
+    // Probing: a verifier that picks any threshold binary-searches the
+    // value. Off-grid thresholds are refused here, before the value is
+    // looked at, so the refusal is the same for every value.
+    for p in request.predicates() {
+        if let Some(g) = grid_of(e, p).filter(|g| !g.allows(p)) {
+            if !options.allow_off_grid {
+                let nearest = g.nearest(p).iter().map(ToString::to_string).collect();
+                return Err(HolderError::OffGrid { predicate: p.to_string(), nearest }.into());
+            }
+            a.off_grid = true;
+        }
     }
     for p in request.predicates() {
         match p {

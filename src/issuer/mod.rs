@@ -22,6 +22,7 @@ use crate::format::sd_jwt::CREDENTIAL_TYP;
 use crate::format::time::{UnixTime, DAY};
 use crate::format::{jws, trust};
 use crate::profile::credential::{IssuedCredential, SCORE_VCT};
+use crate::profile::grid::Grid;
 use crate::profile::policy::{Policy, ScoreReport};
 use crate::profile::predicate::is_identifier;
 use crate::profile::range_claim::{commit, RangeSecrets};
@@ -137,6 +138,7 @@ pub struct Claims {
     disclosable: BTreeMap<String, Value>,
     perks: BTreeMap<String, bool>,
     committed: BTreeMap<String, (u64, u64)>,
+    grids: BTreeMap<String, Grid>,
 }
 
 impl Claims {
@@ -169,8 +171,10 @@ impl Claims {
 
     /// Commits to an integer attribute in `0..=max` instead of signing it:
     /// the credential carries HashWires commitments, and the holder can
-    /// prove `name >= t`, `name <= t` or `a <= name <= b` for any threshold
-    /// a verifier picks without revealing `value`.
+    /// prove `name >= t`, `name <= t` or `a <= name <= b` without revealing
+    /// `value`. By default the holder's wallet answers only thresholds on
+    /// the attribute's grid: [`Grid::default_for`]`(0, max)` unless
+    /// [`Claims::set_grid`] gives another.
     ///
     /// ```
     /// use creditproof::Claims;
@@ -184,6 +188,33 @@ impl Claims {
             return Err(IssuanceError::Config { reason: "a committed value is above its maximum" }.into());
         }
         self.committed.insert(name.to_owned(), (value, max));
+        Ok(self)
+    }
+
+    /// Sets the threshold grid the holder's wallet answers for committed
+    /// attribute `name` (see [`Grid`]); it travels to the holder with the
+    /// range secrets, outside the signed credential. The grid's scale must
+    /// lie within `0..=max` of the commitment and hold the value.
+    ///
+    /// ```
+    /// use creditproof::{Claims, Grid};
+    /// let mut claims = Claims::new();
+    /// claims.commit("score", 712, 950).unwrap();
+    /// claims.set_grid("score", Grid::default_for(350, 950).unwrap()).unwrap();
+    /// assert!(claims.set_grid("score", Grid::default_for(750, 950).unwrap()).is_err());
+    /// assert!(claims.set_grid("income", Grid::default_for(0, 10).unwrap()).is_err());
+    /// ```
+    pub fn set_grid(&mut self, name: &str, grid: Grid) -> Result<&mut Self, Error> {
+        let &(value, max) = self
+            .committed
+            .get(name)
+            .ok_or(IssuanceError::Config { reason: "a grid for an attribute that is not committed" })?;
+        if grid.max() > max || !(grid.min()..=grid.max()).contains(&value) {
+            return Err(
+                IssuanceError::Config { reason: "a grid's scale must lie within 0..=max and hold the value" }.into()
+            );
+        }
+        self.grids.insert(name.to_owned(), grid);
         Ok(self)
     }
 
@@ -225,6 +256,8 @@ impl Claims {
                 return Err(bad("`score` is outside `score_scale`"));
             }
             claims.commit("score", score, max)?;
+            let grid = Grid::default_for(min, max).map_err(|_| bad("`score_scale` has no grid"))?;
+            claims.set_grid("score", grid)?;
         }
         for (k, v) in m {
             claims.insert(&k, v)?;
@@ -233,7 +266,8 @@ impl Claims {
     }
 
     /// The claims for a credential issued from a policy score: a commitment
-    /// to the score (never in the clear), and as selectively disclosable
+    /// to the score (never in the clear) on the policy's threshold grid
+    /// ([`Policy::grid`]), and as selectively disclosable
     /// claims the `tier`, the `policy` (`id/version`), the `score_scale`
     /// and, inside `perks`, one boolean flag per perk of the policy.
     pub fn from_score(policy: &Policy, report: &ScoreReport) -> Result<Self, Error> {
@@ -243,6 +277,7 @@ impl Claims {
         let scale = policy.scale();
         let mut claims = Self::new();
         claims.commit("score", report.score, scale.max)?;
+        claims.set_grid("score", policy.grid().clone())?;
         claims.insert("tier", report.tier.as_str())?;
         claims.insert("policy", format!("{}/{}", policy.id(), policy.version()))?;
         claims.insert("score_scale", json!({"min": scale.min, "max": scale.max}))?;
@@ -438,14 +473,20 @@ impl Issuer {
             let seed = RangeSeed::generate(rng);
             let mut entries = Map::new();
             let mut values = BTreeMap::new();
+            let mut grids = BTreeMap::new();
             for (name, &(value, max)) in &claims.committed {
                 let entry = commit(&seed, name, value, max)
                     .map_err(|_| IssuanceError::Config { reason: "range commitment failed" })?;
                 entries.insert(name.clone(), entry.to_json());
                 values.insert(name.clone(), value);
+                // The grid the wallet answers on; a scale of one value
+                // (`max` 0) has none, and nothing to hide.
+                if let Some(g) = claims.grids.get(name).cloned().or_else(|| Grid::default_for(0, max).ok()) {
+                    grids.insert(name.clone(), g);
+                }
             }
             payload.insert("range".into(), Value::Object(entries));
-            Some(RangeSecrets::new(seed, values))
+            Some(RangeSecrets::new(seed, values, grids))
         };
         let header = json!({"typ": CREDENTIAL_TYP, "kid": self.kid});
         let mut sd_jwt = jws::sign(&header, &Value::Object(payload), &self.key);

@@ -7,12 +7,13 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, HolderError};
+use crate::error::{Error, GridError, HolderError};
 use crate::format::encoding::{get_str, get_u64, parse_json_object, to_json};
 use crate::format::jws::UnverifiedJws;
 use crate::format::keys::HolderPublicKey;
 use crate::format::sd_jwt::disclosure::{process, Disclosure};
 use crate::format::sd_jwt::CREDENTIAL_TYP;
+use crate::profile::grid::Grid;
 use crate::profile::range_claim::{commit, parse_range_claim, RangeEntry, RangeSecrets};
 use crate::Limits;
 
@@ -84,6 +85,10 @@ pub(crate) struct ParsedCredential {
     pub(crate) iss: String,
     pub(crate) exp: u64,
     pub(crate) ranges: BTreeMap<String, RangeEntry>,
+    /// The threshold grid of each committed attribute: the issuer's, from
+    /// the range secrets, or for a credential from an older batch file the
+    /// default grid of its `score_scale` (or of its bit width).
+    pub(crate) grids: BTreeMap<String, Grid>,
 }
 
 impl ParsedCredential {
@@ -139,7 +144,44 @@ impl ParsedCredential {
                 return Err(bad("the range commitment does not match its secrets"));
             }
         }
-        Ok(Self { jwt: jwt.to_owned(), disclosures, holder_key, iss, exp, ranges })
+        let mut parsed =
+            Self { jwt: jwt.to_owned(), disclosures, holder_key, iss, exp, ranges, grids: BTreeMap::new() };
+        for (attribute, entry) in &parsed.ranges {
+            // Present whenever `ranges` is not empty (checked above).
+            let Some((secrets, value)) = c.range.as_ref().and_then(|s| Some((s, s.value(attribute)?))) else {
+                continue;
+            };
+            let max = entry.params.max_value();
+            let grid = match secrets.grid(attribute) {
+                Some(g) if g.max() > max => {
+                    return Err(
+                        GridError::ScaleMismatch { reason: "the grid's scale is wider than the commitment" }.into()
+                    )
+                }
+                Some(g) if !(g.min()..=g.max()).contains(&value) => {
+                    return Err(
+                        GridError::ScaleMismatch { reason: "the committed value is outside the grid's scale" }.into()
+                    )
+                }
+                Some(g) => g.clone(),
+                None => parsed.fallback_grid(attribute, value, max)?,
+            };
+            parsed.grids.insert(attribute.clone(), grid);
+        }
+        Ok(parsed)
+    }
+
+    /// The grid of a credential from a batch file without grids: the
+    /// default grid of the signed `score_scale` for `score` when it holds
+    /// the value, otherwise of `0..=max` of the commitment.
+    fn fallback_grid(&self, attribute: &str, value: u64, max: u64) -> Result<Grid, Error> {
+        let scale = (attribute == "score")
+            .then(|| self.disclosure("score_scale"))
+            .flatten()
+            .and_then(|d| Some((d.value().get("min")?.as_u64()?, d.value().get("max")?.as_u64()?)))
+            .filter(|&(lo, hi)| lo < hi && hi <= max && (lo..=hi).contains(&value));
+        let (lo, hi) = scale.unwrap_or((0, max));
+        Ok(Grid::default_for(lo, hi)?)
     }
 
     fn position(&self, parent: Option<usize>, name: &str) -> Option<usize> {

@@ -31,6 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{Error, LimitError, MalformedError, PredicateError};
 use crate::format::encoding::{b64_decode, b64_decode_array, b64_encode};
 use crate::format::hazmat::range::{self, Commitment, RangeError, RangeParams, RangeProof, RangeSeed};
+use crate::profile::grid::Grid;
 use crate::profile::predicate::Predicate;
 
 /// The `scheme` of a range entry.
@@ -234,16 +235,20 @@ pub(crate) fn proofs_of(kb_payload: &Map<String, Value>, max: usize) -> Result<O
 }
 
 /// The holder's secrets for the committed attributes of one credential: the
-/// seed and the committed values. Zeroized on drop, redacted in `Debug`.
+/// seed and the committed values, and the threshold [`Grid`] of each
+/// attribute the issuer published (holder metadata, not signed: it only
+/// ever restricts what the holder's wallet answers). Zeroized on drop,
+/// redacted in `Debug`.
 #[derive(Clone)]
 pub struct RangeSecrets {
     seed: RangeSeed,
     values: BTreeMap<String, u64>,
+    grids: BTreeMap<String, Grid>,
 }
 
 impl RangeSecrets {
-    pub(crate) fn new(seed: RangeSeed, values: BTreeMap<String, u64>) -> Self {
-        Self { seed, values }
+    pub(crate) fn new(seed: RangeSeed, values: BTreeMap<String, u64>, grids: BTreeMap<String, Grid>) -> Self {
+        Self { seed, values, grids }
     }
     pub(crate) fn seed(&self) -> &RangeSeed {
         &self.seed
@@ -251,21 +256,38 @@ impl RangeSecrets {
     pub(crate) fn value(&self, attribute: &str) -> Option<u64> {
         self.values.get(attribute).copied()
     }
+    /// The issuer's grid for `attribute`, if the batch carried one (batch
+    /// files written before grids existed do not).
+    pub(crate) fn grid(&self, attribute: &str) -> Option<&Grid> {
+        self.grids.get(attribute)
+    }
     pub(crate) fn to_json(&self) -> Value {
-        json!({"seed": b64_encode(self.seed.expose_secret_bytes()), "values": self.values})
+        let mut v = json!({"seed": b64_encode(self.seed.expose_secret_bytes()), "values": self.values});
+        if !self.grids.is_empty() {
+            let grids: Map<String, Value> = self.grids.iter().map(|(k, g)| (k.clone(), g.to_json())).collect();
+            v["grids"] = Value::Object(grids);
+        }
+        v
     }
     pub(crate) fn from_json(v: &Value) -> Result<Self, Error> {
         let bad = || Error::from(MalformedError::Claim { name: "range secrets" });
         let seed = v.get("seed").and_then(Value::as_str).ok_or_else(bad)?;
         let seed = RangeSeed::from_bytes(b64_decode_array::<32>(seed, "range seed")?);
-        let values = v
+        let values: BTreeMap<String, u64> = v
             .get("values")
             .and_then(Value::as_object)
             .ok_or_else(bad)?
             .iter()
             .map(|(k, v)| v.as_u64().map(|n| (k.clone(), n)).ok_or_else(bad))
             .collect::<Result<_, _>>()?;
-        Ok(Self { seed, values })
+        let grids = match v.get("grids") {
+            None => BTreeMap::new(),
+            Some(Value::Object(m)) if m.keys().all(|k| values.contains_key(k)) => {
+                m.iter().map(|(k, g)| Ok((k.clone(), Grid::from_json(g)?))).collect::<Result<_, Error>>()?
+            }
+            Some(_) => return Err(bad()),
+        };
+        Ok(Self { seed, values, grids })
     }
 }
 

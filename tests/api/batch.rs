@@ -160,7 +160,7 @@ fn presentations_from_one_batch_cannot_be_linked() {
         let same = fx.request(&["tier"], &["score>=650"]);
         let other1 = fx.request(&["tier"], &["perk:no_deposit_rental"]);
         let other2 = PresentationRequest::builder("https://hotel.example")
-            .predicate("score<=900".parse().unwrap())
+            .predicate("score<=899".parse().unwrap())
             .build(&mut fx.rng)
             .unwrap();
         let ps: Vec<(String, &PresentationRequest)> = [&same, &same, &other1, &other2]

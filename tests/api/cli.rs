@@ -560,7 +560,7 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
     let (dir, wallet) = (t.path("bureau"), t.path("wallet"));
     let (keys, claims, req, trust) =
         (t.path("keys.json"), t.path("claims.json"), t.path("req.json"), t.path("bureau.pub.json"));
-    let outs: Vec<PathBuf> = (1..=5).map(|i| t.path(&format!("o{i}.out"))).collect();
+    let outs: Vec<PathBuf> = (1..=6).map(|i| t.path(&format!("o{i}.out"))).collect();
     let before = state_bytes(&t);
     let mut tried = 0;
     for (label, f) in &bad {
@@ -588,6 +588,7 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
             vec![&"holder", &"present", &"--wallet", &wallet, &"--request", f, &"--out", &outs[3]],
             vec![&"holder", &"dispute", &"--batch", f, &"--entry", &"a=b", &"--out", &outs[4]],
             vec![&"holder", &"breakdown", &"--batch", f, &"--trust", &trust],
+            vec![&"verifier", &"request", &"--aud", &"https://v.example", &"--policy", f, &"--out", &outs[5]],
             vec![&"verifier", &"verify", &"--trust", f, &"--request", &req, &"--presentation", &req],
             vec![&"verifier", &"verify", &"--trust", &trust, &"--request", f, &"--presentation", &req],
             vec![&"sd-jwt", &"verify", &"--key", f, &"--typ", &"dc+sd-jwt", &"--sd-jwt", &req],
@@ -656,7 +657,9 @@ fn issue_honours_the_permission_override_for_the_registry() {
 /// Issue 3 from the command line: a claims file with a score is committed,
 /// a verifier's `--predicate score>=650` is proven, and the score appears
 /// nowhere a verifier can see; a threshold above the score is refused by
-/// the holder.
+/// the holder. Issue 15: a threshold off the grid (350..=950 cut every 50)
+/// is refused whatever the score, naming the nearest grid thresholds,
+/// unless the holder passes `--allow-off-grid`, which the dry run flags.
 #[test]
 fn range_predicate_from_the_command_line() {
     let t = Tmp::new("range");
@@ -704,6 +707,76 @@ fn range_predicate_from_the_command_line() {
         &req,
     ]));
     let o = run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &req, &"--out", &t.path("p2.txt")]);
-    assert!(fails_with_2(&o).contains("score>=713"));
+    let err = fails_with_2(&o);
+    assert!(err.contains("`score>=713` is off the credential's threshold grid"), "{err}");
+    assert!(err.contains("`score>=700`, `score>=750`") && err.contains("--allow-off-grid"), "{err}");
     assert!(!t.path("p2.txt").exists());
+    let dry = run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &req, &"--dry-run"]);
+    assert!(fails_with_2(&dry).contains("off the credential's threshold grid"));
+    // Allowed explicitly: the dry run warns, and 713 > 712 is then refused
+    // for what it is.
+    let dry =
+        run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &req, &"--dry-run", &"--allow-off-grid"]);
+    assert!(fails_with_2(&dry).contains("does not satisfy `score>=713`"));
+    let o = run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &req,
+        &"--out",
+        &t.path("p2.txt"),
+        &"--allow-off-grid",
+    ]);
+    assert!(fails_with_2(&o).contains("does not satisfy `score>=713`"));
+    for (pred, warned) in [("score>=700", false), ("score>=701", true)] {
+        ok(&run(&[
+            &"verifier",
+            &"request",
+            &"--aud",
+            &"https://lender.example",
+            &"--predicate",
+            &pred,
+            &"--out",
+            &req,
+        ]));
+        let dry =
+            run(&[&"holder", &"present", &"--wallet", &wallet, &"--request", &req, &"--dry-run", &"--allow-off-grid"]);
+        ok(&dry);
+        let text = String::from_utf8_lossy(&dry.stdout).to_string();
+        assert_eq!(text.contains("WARNING: score>=701 is OFF the threshold grid"), warned, "{text}");
+        assert_eq!(
+            text.contains("on the threshold grid: score>=700 (12 cells, the narrowest 50 wide)"),
+            !warned,
+            "{text}"
+        );
+    }
+    // A verifier given the policy refuses to build an off-grid request.
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/sesame-style.json");
+    let o = run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://lender.example",
+        &"--predicate",
+        &"600<=score<=800",
+        &"--policy",
+        &policy,
+        &"--out",
+        &t.path("r3.json"),
+    ]);
+    assert!(fails_with_2(&o).contains("nearest on the grid: 600<=score<=849, 600<=score<=799"));
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://lender.example",
+        &"--predicate",
+        &"600<=score<=799",
+        &"--policy",
+        &policy,
+        &"--out",
+        &t.path("r3.json"),
+    ]));
 }

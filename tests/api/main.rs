@@ -9,6 +9,7 @@ mod cli_interop;
 mod fixture;
 mod flow;
 mod policy;
+mod probing;
 mod range;
 mod sd_jwt;
 mod secrets;

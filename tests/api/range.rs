@@ -26,6 +26,12 @@ fn present(w: &mut Wallet, req: &PresentationRequest, rng: &mut SeededRng) -> Re
     w.present(req, PresentOptions::default(), NOW, rng).map(|p| p.as_str().to_owned())
 }
 
+/// Like [`present`], answering thresholds off the threshold grid too (the
+/// proofs themselves work for every threshold).
+fn present_any(w: &mut Wallet, req: &PresentationRequest, rng: &mut SeededRng) -> Result<String, creditproof::Error> {
+    w.present(req, PresentOptions::default().allow_off_grid(true), NOW, rng).map(|p| p.as_str().to_owned())
+}
+
 #[test]
 fn predicates_hold_iff_the_score_satisfies_them() {
     let mut fx = Fixture::new();
@@ -45,7 +51,7 @@ fn predicates_hold_iff_the_score_satisfies_them() {
         ("712<=score<=712", true),
     ] {
         let req = fx.request(&[], &[pred]);
-        match present(&mut w, &req, &mut fx.rng) {
+        match present_any(&mut w, &req, &mut fx.rng) {
             Ok(p) => {
                 assert!(holds, "{pred} must be refused by the holder");
                 let v = fx.verify(&req, &p).unwrap();
@@ -105,9 +111,9 @@ fn a_proof_for_one_threshold_never_verifies_for_another() {
     let forged = graft(&p650, json!({"score>=650": proof600}), &holder, &fx);
     assert_eq!(fx.verify(&req650, &forged).unwrap_err().check(), "predicate.proof_invalid");
     // And a <= proof relabelled as >=.
-    let req_le = fx.request(&[], &["score<=800"]);
+    let req_le = fx.request(&[], &["score<=799"]);
     let p_le = present(&mut w, &req_le, &mut fx.rng).unwrap();
-    let le = split(&p_le).kb_payload["range_proofs"]["score<=800"].clone();
+    let le = split(&p_le).kb_payload["range_proofs"]["score<=799"].clone();
     let forged = graft(&p650, json!({"score>=650": le}), &holder, &fx);
     assert_eq!(fx.verify(&req650, &forged).unwrap_err().check(), "predicate.proof_invalid");
 }
@@ -224,13 +230,143 @@ fn two_proofs_on_one_commitment_are_refused() {
     }
     // One >= and one <= (two different commitments) is fine.
     let (mut w, _) = scored(712, 2, &mut fx);
-    let req = fx.request(&[], &["600<=score<=800"]);
+    let req = fx.request(&[], &["600<=score<=799"]);
     let p = present(&mut w, &req, &mut fx.rng).unwrap();
     assert!(fx.verify(&req, &p).is_ok());
     // A reused credential never proves a second range predicate.
-    let again = fx.request(&[], &["score>=511"]);
+    let again = fx.request(&[], &["score>=500"]);
     let opts = PresentOptions::default().allow_reuse(true);
     let _fresh = w.present(&again, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
     let e = w.present(&again, opts, NOW, &mut fx.rng).unwrap_err();
     assert_eq!(e.check(), "holder.unsafe_request");
+}
+
+/// Issue 15: by default the wallet answers only thresholds on the
+/// credential's grid (here the default grid of 0..=950: every 50). An
+/// off-grid threshold is refused with the same error whatever the score,
+/// so the refusal tells the verifier nothing; nothing is spent.
+#[test]
+fn off_grid_thresholds_are_refused_whatever_the_score() {
+    let mut fx = Fixture::new();
+    let mut refusals = Vec::new();
+    for score in [300, 712, 713, 949] {
+        let (mut w, _) = scored(score, 1, &mut fx);
+        for pred in ["score>=713", "score<=700", "600<=score<=800", "701<=score<=749"] {
+            let req = fx.request(&[], &[pred]);
+            let e = w.preview(&req, PresentOptions::default(), NOW).unwrap_err();
+            assert_eq!(e.check(), "holder.off_grid", "{score}: {pred}");
+            let e2 = w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err();
+            assert_eq!(e, e2);
+            refusals.push((pred, e.to_string()));
+        }
+        assert_eq!(w.inventory(NOW)[0].unspent, 1, "nothing spent, nothing sent");
+    }
+    // Identical for every score.
+    for pred in ["score>=713", "score<=700", "600<=score<=800", "701<=score<=749"] {
+        let msgs: Vec<&String> = refusals.iter().filter(|(p, _)| *p == pred).map(|(_, m)| m).collect();
+        assert!(msgs.windows(2).all(|w| w[0] == w[1]), "{msgs:?}");
+    }
+    let msg = &refusals[0].1;
+    assert!(msg.contains("nearest on the grid: `score>=700`, `score>=750`"), "{msg}");
+    assert!(refusals[1].1.contains("`score<=699`, `score<=749`"), "{}", refusals[1].1);
+    assert!(refusals[3].1.contains("`700<=score<=749`"), "{}", refusals[3].1);
+}
+
+/// On-grid predicates of every form are answered, and the dry run says so.
+#[test]
+fn on_grid_predicates_are_answered_and_previewed() {
+    let mut fx = Fixture::new();
+    let (mut w, _) = scored(712, 8, &mut fx);
+    for pred in ["score>=700", "score<=749", "700<=score<=749", "score>=0", "score<=950", "score<=5000"] {
+        let req = fx.request(&[], &[pred]);
+        let preview = w.preview(&req, PresentOptions::default(), NOW).unwrap();
+        assert_eq!(preview.grid.len(), 1);
+        assert!(preview.grid[0].on_grid && preview.grid[0].nearest.is_empty(), "{pred}");
+        assert_eq!((preview.grid[0].cells, preview.grid[0].narrowest_cell), (19, 50));
+        assert!(preview.to_string().contains("on the threshold grid"), "{preview}");
+        let p = w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
+        assert!(!p.is_off_grid());
+        fx.verify(&req, p.as_str()).unwrap();
+    }
+    // Above the score, on the grid: refused for what it is.
+    let req = fx.request(&[], &["score>=750"]);
+    let e = w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err();
+    assert_eq!(e.check(), "holder.predicate_not_satisfied");
+}
+
+/// The holder can allow off-grid thresholds explicitly; the preview warns
+/// and names the nearest grid thresholds, and the presentation says so.
+#[test]
+fn allow_off_grid_is_explicit_and_flagged() {
+    let mut fx = Fixture::new();
+    let (mut w, _) = scored(712, 2, &mut fx);
+    let req = fx.request(&[], &["score>=701"]);
+    let opts = PresentOptions::default().allow_off_grid(true);
+    let preview = w.preview(&req, opts, NOW).unwrap();
+    assert!(!preview.grid[0].on_grid);
+    assert_eq!(preview.grid[0].nearest, ["score>=700", "score>=750"]);
+    let text = preview.to_string();
+    assert!(
+        text.contains("WARNING: score>=701 is OFF the threshold grid (nearest on the grid: score>=700, score>=750)")
+    );
+    let p = w.present(&req, opts, NOW, &mut fx.rng).unwrap();
+    assert!(p.is_off_grid());
+    fx.verify(&req, p.as_str()).unwrap();
+    // A perk or an on-grid predicate is not flagged.
+    let req = fx.request(&[], &["score>=700"]);
+    assert!(!w.present(&req, opts, NOW, &mut fx.rng).unwrap().is_off_grid());
+}
+
+/// The grid travels with the range secrets in the batch file and the
+/// wallet file; a batch written before grids existed still loads, with the
+/// default grid of its signed `score_scale` (or of its bit width); a grid
+/// that does not fit the commitment is refused.
+#[test]
+fn grids_in_batch_files_old_and_bad() {
+    let mut fx = Fixture::new();
+    let mut wallet = Wallet::new();
+    let pk = wallet.generate_key(&mut fx.rng);
+    let limits = creditproof::Limits::default();
+    let claims =
+        Claims::from_json(br#"{"score":712,"score_scale":{"min":350,"max":950},"tier":"A"}"#, &limits).unwrap();
+    let issued = fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap();
+    let json = issued.to_json();
+    assert_eq!(
+        json["range"]["grids"]["score"]["thresholds"],
+        json!([400, 450, 500, 550, 600, 650, 700, 750, 800, 850, 900])
+    );
+    let grid_of = |j: &Value, w: &mut Wallet, rng: &mut SeededRng| {
+        let mut w2 = Wallet::from_secret_json(w.to_secret_json().as_bytes()).unwrap();
+        w2.store(creditproof::IssuedCredential::from_json(j)?)?;
+        // The wallet file keeps what the batch gave.
+        let w3 = Wallet::from_secret_json(w2.to_secret_json().as_bytes()).unwrap();
+        let req = PresentationRequest::builder(AUD).predicate("score>=701".parse().unwrap()).build(rng).unwrap();
+        let p = w3.preview(&req, PresentOptions::default().allow_off_grid(true), NOW).unwrap();
+        Ok::<_, creditproof::Error>(p.grid[0].nearest.clone())
+    };
+    assert_eq!(grid_of(&json, &mut wallet, &mut fx.rng).unwrap(), ["score>=700", "score>=750"]);
+    // An old batch entry: no `grids`; the signed score_scale gives the same.
+    let mut old = json.clone();
+    old["range"].as_object_mut().unwrap().remove("grids");
+    assert_eq!(grid_of(&old, &mut wallet, &mut fx.rng).unwrap(), ["score>=700", "score>=750"]);
+    // Without a score_scale either: the default grid of 10 bits, 0..=1023.
+    let mut hand = Claims::new();
+    hand.commit("score", 712, 950).unwrap();
+    let mut old = fx.issuer.issue(&pk, &hand, NOW, &mut fx.rng).unwrap().to_json();
+    old["range"].as_object_mut().unwrap().remove("grids");
+    assert_eq!(grid_of(&old, &mut wallet, &mut fx.rng).unwrap(), ["score>=700", "score>=800"]);
+    // Grids that do not fit.
+    for (grid, check) in [
+        (json!({"min": 0, "max": 1024, "thresholds": []}), "grid.scale_mismatch"),
+        (json!({"min": 750, "max": 950, "thresholds": []}), "grid.scale_mismatch"),
+        (json!({"min": 0, "max": 950, "thresholds": [500, 400]}), "grid.not_increasing"),
+        (json!({"min": 0, "max": 950}), "grid.malformed"),
+    ] {
+        let mut bad = json.clone();
+        bad["range"]["grids"]["score"] = grid;
+        assert_eq!(grid_of(&bad, &mut wallet, &mut fx.rng).unwrap_err().check(), check);
+    }
+    let mut bad = json.clone();
+    bad["range"]["grids"]["income"] = json!({"min": 0, "max": 10, "thresholds": []});
+    assert!(creditproof::IssuedCredential::from_json(&bad).is_err(), "a grid for an attribute not committed");
 }

@@ -112,8 +112,9 @@ pub fn run() -> Result<(), CliError> {
     println!("learned: the issuer is {}; the holder is eligible for a no-deposit rental", verified.issuer());
     println!("private: the score, the tier, the policy, every other perk, how many claims there are, every record");
 
-    step(9, "A lender picks its own threshold, score >= 620, proven without the score");
-    let lender_request = request("https://lender.example", "score>=620", &mut rng)?;
+    step(9, "A lender asks score >= 650, a threshold on the policy's published grid, proven without the score");
+    println!("the policy's grid: {}", policy.grid());
+    let lender_request = request("https://lender.example", "score>=650", &mut rng)?;
     let lender_presentation = wallet.present(&lender_request, opts, now, &mut rng).map_err(fail)?;
     let lender = Verifier::new(trust(&issuer)).verify(&lender_request, lender_presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&lender)));
@@ -124,6 +125,14 @@ pub fn run() -> Result<(), CliError> {
             println!("asked for score >= 700 instead, the wallet refuses and sends nothing: {e}")
         }
         Ok(_) => return Err(CliError("demo failed: a false predicate was provable".into())),
+    }
+    let probe = request("https://lender.example", "score>=672", &mut rng)?;
+    match wallet.preview(&probe, opts, now) {
+        Err(e) if e.check() == "holder.off_grid" => println!(
+            "a lender probing score >= 672 is refused whatever the score (off the grid), so that asking \
+             again and again narrows the score to one cell of the grid at most: {e}"
+        ),
+        _ => return Err(CliError("demo failed: an off-grid threshold was answered".into())),
     }
 
     step(10, "The desk's presentation replayed to a hotel is rejected");

@@ -81,6 +81,10 @@ pub(crate) enum HolderCmd {
         /// Reuse an already presented credential if needed (linkable!).
         #[arg(long)]
         allow_reuse: bool,
+        /// Answer range thresholds off the credential's threshold grid (a
+        /// verifier that asks again can then narrow the score below a cell).
+        #[arg(long)]
+        allow_off_grid: bool,
         /// Presentation time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
@@ -159,24 +163,34 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
             println!("stored {n} credential(s)");
             Ok(ExitCode::SUCCESS)
         }
-        HolderCmd::Present { wallet, request, out, dry_run, allow_reuse, now, insecure } => {
+        HolderCmd::Present { wallet, request, out, dry_run, allow_reuse, allow_off_grid, now, insecure } => {
             let (mut w, _lock) = state::load_wallet_locked(&wallet, insecure.allow_insecure_permissions)?;
             let req = read_request(&request, &limits)?;
-            let opts = PresentOptions::default().allow_reuse(allow_reuse);
+            let opts = PresentOptions::default().allow_reuse(allow_reuse).allow_off_grid(allow_off_grid);
             let now = time(now);
+            let refused = |e: creditproof::Error| {
+                let hint = if e.check() == "holder.off_grid" { " (--allow-off-grid answers anyway)" } else { "" };
+                CliError(format!("{}: {e}{hint}", request.display()))
+            };
             if dry_run {
-                let preview = w.preview(&req, opts, now).map_err(lib_err(&request))?;
+                let preview = w.preview(&req, opts, now).map_err(refused)?;
                 println!("{preview}");
                 return Ok(ExitCode::SUCCESS);
             }
             let out = out.ok_or_else(|| CliError("--out is required".into()))?;
-            let p = w.present(&req, opts, now, &mut rng).map_err(lib_err(&request))?;
+            let p = w.present(&req, opts, now, &mut rng).map_err(refused)?;
             // Spend first, then write: a crash in between loses one
             // presentation, never reuses a credential.
             state::save_wallet(&wallet, &w)?;
             write_file(&out, p.as_str().as_bytes(), Access::Public, true)?;
             if p.is_linkable() {
                 eprintln!("warning: this credential was presented before; the two presentations are linkable");
+            }
+            if p.is_off_grid() {
+                eprintln!(
+                    "warning: answered a threshold off the grid; a verifier that asks again can narrow the score \
+                     below one cell"
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
 use crate::{id_value, lib_err, read_request, time};
 
+use creditproof::policy::Policy;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
     verdict_json, IssuerMetadata, IssuerPublicKey, Limits, Predicate, PresentationRequest, SystemRng, TrustStore,
@@ -32,6 +33,10 @@ pub(crate) enum VerifierCmd {
         /// A predicate to prove, e.g. `perk:no_deposit_rental` (repeatable).
         #[arg(long)]
         predicate: Vec<String>,
+        /// The issuer's published policy: refuse `score` thresholds off its
+        /// threshold grid, which holders' wallets refuse by default.
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Output request file.
         #[arg(long)]
         out: PathBuf,
@@ -96,13 +101,30 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
     let mut rng = SystemRng::new();
     let limits = Limits::default();
     match cmd {
-        VerifierCmd::Request { aud, disclose, predicate, out } => {
+        VerifierCmd::Request { aud, disclose, predicate, policy, out } => {
+            let grid = match &policy {
+                Some(path) => {
+                    let bytes = read_bounded(path, MAX_FILE)?;
+                    let p = Policy::from_json_slice(&bytes, limits.max_policy_bytes())
+                        .map_err(|e| CliError::from((path.as_path(), e)))?;
+                    Some(p.grid().clone())
+                }
+                None => None,
+            };
             let mut b = PresentationRequest::builder(aud);
             for d in disclose {
                 b = b.disclose(d);
             }
             for p in predicate {
                 let parsed: Predicate = p.parse().map_err(|e| CliError(format!("--predicate {p}: {e}")))?;
+                if let Some(g) = grid.as_ref().filter(|g| on_score(&parsed) && !g.allows(&parsed)) {
+                    let nearest: Vec<String> = g.nearest(&parsed).iter().map(ToString::to_string).collect();
+                    return Err(CliError(format!(
+                        "--predicate {p}: off the policy's threshold grid, which wallets refuse by default; \
+                         nearest on the grid: {}",
+                        if nearest.is_empty() { "none".to_owned() } else { nearest.join(", ") }
+                    )));
+                }
                 b = b.predicate(parsed);
             }
             let req = b.build(&mut rng).map_err(|e| CliError(e.to_string()))?;
@@ -135,6 +157,13 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// Whether a predicate is a range predicate on `score`, the attribute a
+/// policy's grid is for.
+fn on_score(p: &Predicate) -> bool {
+    matches!(p, Predicate::AtLeast { attribute, .. } | Predicate::AtMost { attribute, .. }
+        | Predicate::Between { attribute, .. } if attribute == "score")
 }
 
 /// `creditproof sd-jwt ...`.

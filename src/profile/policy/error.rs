@@ -126,6 +126,11 @@ pub enum PolicyError {
         /// `scale.max`.
         max: u64,
     },
+    /// The policy's threshold grid is not acceptable.
+    InvalidGrid {
+        /// Why.
+        reason: String,
+    },
     /// A record's kind has no rule in the policy.
     UnknownRecordKind {
         /// The record's reference.
@@ -216,6 +221,7 @@ impl fmt::Display for PolicyError {
             Self::PerkThresholdOutOfScale { perk, min_score, min, max } => {
                 write!(f, "perk {perk:?} has min_score {min_score} outside the scale {min}..={max}")
             }
+            Self::InvalidGrid { reason } => write!(f, "grid is invalid: {reason}"),
             Self::UnknownRecordKind { reference, kind } => {
                 write!(f, "record {reference:?} has kind {kind:?}, which the policy has no rule for")
             }

@@ -32,9 +32,15 @@
 //!   },
 //!   "tiers": [ { "name": "low", "min": 350, "max": 649 },
 //!              { "name": "high", "min": 650, "max": 950 } ],
-//!   "perks": { "no_deposit_rental": { "min_score": 650, "requires_valid_status": true } }
+//!   "perks": { "no_deposit_rental": { "min_score": 650, "requires_valid_status": true } },
+//!   "grid": { "step": 50, "thresholds": [620] }
 //! }
 //! ```
+//!
+//! `grid` is optional: the score thresholds a holder's wallet answers by
+//! default are the tier boundaries, the perk thresholds, the extra
+//! `thresholds` and the multiples of `step` (default: at most 20 cells)
+//! away from those; see [`Policy::grid`].
 //!
 //! # Records JSON
 //!
@@ -68,7 +74,7 @@ pub use date::Date;
 pub use defaults::score_at;
 pub use dispute::{apply_corrections, Dispute, DisputeEntry, MAX_REASON_LEN};
 pub use error::{PolicyError, MAX_QUOTED_CHARS};
-pub use model::{Cap, Period, Perk, Policy, PolicySpec, Rule, Scale, Tier, MAX_NAME_LEN};
+pub use model::{Cap, GridSpec, Period, Perk, Policy, PolicySpec, Rule, Scale, Tier, MAX_NAME_LEN};
 pub use records::{Record, Records, MAX_EVIDENCE_LEN, MAX_REFERENCE_LEN};
 pub use score::{score, CapHit, CapLimit, Clamp, ScoreItem, ScoreReport};
 pub use shipped::{shipped, SHIPPED};

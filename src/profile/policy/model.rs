@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::PolicyError;
 use super::text::clip;
+use crate::profile::grid::{default_step, Grid, MAX_GRID_THRESHOLDS};
 
 /// Longest rule kind, tier name or perk name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -38,6 +39,26 @@ pub struct PolicySpec {
     /// Perks keyed by name. Duplicate keys are rejected. May be omitted.
     #[serde(default, deserialize_with = "unique_map")]
     pub perks: BTreeMap<String, Perk>,
+    /// The score thresholds a holder's wallet answers (see [`Policy::grid`]).
+    /// May be omitted: the default step then cuts the scale into at most 20
+    /// cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<GridSpec>,
+}
+
+/// The published threshold grid of a policy's score, beyond the tier
+/// boundaries and perk thresholds it always holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSpec {
+    /// The step between thresholds (default: the smallest 1, 2 or 5 times a
+    /// power of ten that is at least 1/20 of the scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
+    /// Further thresholds, strictly increasing, each with
+    /// `scale.min < t <= scale.max` (e.g. a regulator's cut-offs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<u64>,
 }
 
 /// The score range `[min, max]` and the score everyone starts with.
@@ -185,6 +206,7 @@ impl Perk {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     spec: PolicySpec,
+    grid: Grid,
 }
 
 impl Policy {
@@ -205,7 +227,10 @@ impl Policy {
     /// the scale; every cap sets a limit; at least one tier, unique tier names,
     /// each tier `min <= max`, no overlaps, no gaps, and the tiers span exactly
     /// `[scale.min, scale.max]`; every perk's `min_tier` exists and `min_score`
-    /// lies within the scale. Tiers are stored in ascending order.
+    /// lies within the scale; the grid's `step` is not zero, its
+    /// `thresholds` are strictly increasing and inside the scale
+    /// (`min < t <= max`), and the whole grid ([`Policy::grid`]) has at most
+    /// 64 thresholds. Tiers are stored in ascending order.
     pub fn new(mut spec: PolicySpec) -> Result<Policy, PolicyError> {
         check_name("id", &spec.id)?;
         check_name("version", &spec.version)?;
@@ -231,7 +256,9 @@ impl Policy {
             }
         }
         check_tiers(&mut spec.tiers, scale)?;
-        let policy = Policy { spec };
+        let placeholder = Grid::new(scale.min, scale.max, Vec::new())
+            .map_err(|e| PolicyError::InvalidGrid { reason: e.to_string() })?;
+        let mut policy = Policy { spec, grid: placeholder };
         for (name, perk) in &policy.spec.perks {
             check_name(&format!("perks key {:?}", clip(name)), name)?;
             if let Some(tier) = &perk.min_tier {
@@ -250,7 +277,23 @@ impl Policy {
                 }
             }
         }
+        policy.grid = build_grid(&policy)?;
         Ok(policy)
+    }
+
+    /// The score's threshold grid: the lower bound of every tier but the
+    /// lowest, every perk's threshold, the spec's extra `thresholds`, and
+    /// the multiples of the step that lie at least one step from all of
+    /// those and from the ends of the scale ([`Grid::with_step`]).
+    ///
+    /// A holder's wallet answers `score>=t`, `score<=t` and `a<=score<=b`
+    /// only on this grid by default, so a verifier that asks again and
+    /// again learns at most which cell the score lies in; verifiers build
+    /// their requests from it ([`Grid::allows`], [`Grid::nearest`]). Tier
+    /// boundaries and perk thresholds are on it because a disclosed tier or
+    /// perk flag tells as much.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
     }
 
     /// The policy identifier.
@@ -340,6 +383,28 @@ impl Serialize for Policy {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.spec.serialize(serializer)
     }
+}
+
+fn build_grid(policy: &Policy) -> Result<Grid, PolicyError> {
+    let scale = policy.scale();
+    let invalid = |reason: String| PolicyError::InvalidGrid { reason };
+    let spec = policy.spec.grid.clone().unwrap_or(GridSpec { step: None, thresholds: Vec::new() });
+    if spec.thresholds.len() > MAX_GRID_THRESHOLDS {
+        return Err(invalid(format!("grid.thresholds has more than {MAX_GRID_THRESHOLDS} entries")));
+    }
+    if let Some(t) = spec.thresholds.iter().find(|&&t| t <= scale.min || t > scale.max) {
+        return Err(invalid(format!("grid threshold {t} is not inside the scale (min < t <= max)")));
+    }
+    if spec.thresholds.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(invalid("grid.thresholds are not strictly increasing".to_owned()));
+    }
+    let mut anchors: Vec<u64> = policy.tiers().iter().map(|t| t.min).filter(|&m| m > scale.min).collect();
+    anchors.extend(policy.perks().values().map(|p| p.score_threshold(policy)).filter(|&t| t > scale.min));
+    anchors.extend(&spec.thresholds);
+    anchors.sort_unstable();
+    anchors.dedup();
+    let step = spec.step.unwrap_or_else(|| default_step(scale.min, scale.max));
+    Grid::with_step(scale.min, scale.max, step, &anchors).map_err(|e| invalid(e.to_string()))
 }
 
 /// Checks a name: 1..=MAX_NAME_LEN bytes of `[A-Za-z0-9_+.-]`.

@@ -731,3 +731,72 @@ fn huge_values_and_counts_do_not_overflow_or_panic() {
         Err(PolicyError::TooManyRecords { max: 99_999 })
     );
 }
+
+// ---------------------------------------------------------------- threshold grids
+
+#[test]
+fn shipped_policies_publish_their_grids() {
+    // Sesame-style: tiers from 550, perks at 650/700/750, default step 50.
+    let g = load(SESAME).grid().clone();
+    assert_eq!(g.thresholds(), [400, 450, 500, 550, 600, 650, 700, 750, 800, 850, 900]);
+    assert_eq!((g.min(), g.max(), g.narrowest_cell()), (350, 950, 50));
+    // Suining: tiers C 600, B 850, A 970 (also the perks), step 100; the
+    // multiples within a step of 850 and 970 give way.
+    let g = load(SUINING).grid().clone();
+    assert_eq!(g.thresholds(), [100, 200, 300, 400, 500, 600, 700, 850, 970]);
+    assert_eq!(g.narrowest_cell(), 31);
+    // Civic: tiers 600, 800, 960, 1050, 1150 and the rental perk at 1000.
+    let g = load(CIVIC).grid().clone();
+    assert_eq!(g.thresholds(), [100, 200, 300, 400, 500, 600, 700, 800, 960, 1000, 1050, 1150]);
+    assert_eq!(g.narrowest_cell(), 40);
+    for text in [SUINING, SESAME, CIVIC] {
+        let p = load(text);
+        let g = p.grid();
+        // Every tier boundary and perk threshold is on the grid, so a
+        // disclosed tier or perk flag never splits a cell.
+        for t in p.tiers() {
+            assert!(g.allows_at_least(t.min) && g.allows_at_most(t.max), "{}: {}", p.id(), t.name);
+        }
+        for name in p.perks().keys() {
+            assert!(g.allows_at_least(p.perk_threshold(name).expect("perk")), "{}: {name}", p.id());
+        }
+    }
+}
+
+#[test]
+fn explicit_grids_are_validated() {
+    let mut v = mini();
+    v["grid"] = json!({"step": 20, "thresholds": [35]});
+    let p = try_load(&v).expect("grid");
+    // Anchors 35 (extra), 50 (tier), 60 (perk); of the multiples of 20 in
+    // 20..=81 (a step from both ends), 20 and 40 lie within 20 of 35, and
+    // 60 is an anchor: 80 remains, its cell [80, 100] 21 wide.
+    assert_eq!(p.grid().thresholds(), [35, 50, 60, 80]);
+    // Round trip keeps the grid spec.
+    let again = Policy::from_json_slice(&serde_json::to_vec(&p).expect("ser"), LIMIT).expect("again");
+    assert_eq!(again, p);
+    let invalid = |grid: Value| {
+        let mut v = mini();
+        v["grid"] = grid;
+        match err_of(&v) {
+            PolicyError::InvalidGrid { reason } => reason,
+            PolicyError::InvalidJson { message, .. } => message,
+            e => panic!("{e}"),
+        }
+    };
+    assert!(invalid(json!({"step": 0})).contains("step is zero"));
+    assert!(invalid(json!({"step": 1})).contains("more than 64"));
+    assert!(invalid(json!({"thresholds": [0]})).contains("not inside the scale"));
+    assert!(invalid(json!({"thresholds": [101]})).contains("not inside the scale"));
+    assert!(invalid(json!({"thresholds": [30, 20]})).contains("strictly increasing"));
+    assert!(invalid(json!({"thresholds": [30, 30]})).contains("strictly increasing"));
+    assert!(invalid(json!({"thresholds": (1..=65).collect::<Vec<u64>>()})).contains("more than 64"));
+    assert!(invalid(json!({"step": 5, "extra": 1})).contains("unknown field"));
+    assert!(invalid(json!({"step": -5})).contains("invalid value"));
+    let e = err_of(&{
+        let mut v = mini();
+        v["grid"] = json!({"step": 0});
+        v
+    });
+    assert!(e.to_string().starts_with("grid is invalid: "), "{e}");
+}
