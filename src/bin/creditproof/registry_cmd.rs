@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use creditproof::policy::{score, Date, Dispute, Policy, Records};
-use creditproof::registry::{IssuerRegistry, NewBatch, SqliteRegistry, Status, Target};
+use creditproof::registry::{Delivery, IssuerRegistry, NewBatch, SqliteRegistry, Status, Target};
 use creditproof::status_list::StatusList;
 use creditproof::{
     batch_to_json, Claims, Issuer, KeyRequest, Limits, NoncePolicy, SecureRng, StatusRef, SystemRng, UnixTime,
@@ -142,10 +142,11 @@ pub fn issue_recorded(
         reason: if correcting { "corrected issue" } else { "issued" },
     };
     let mut fill = |b: &mut [u8]| rng.fill(b);
+    let mut deliver = |_: &[StatusRef]| Ok(Delivery::Delivered);
     let refs: Vec<StatusRef> = if correcting {
-        reg.correct(subject, &batch, now.as_secs(), &mut fill)
+        reg.correct(subject, &batch, now.as_secs(), &mut fill, &mut deliver)
     } else {
-        reg.issue_batch(&batch, now.as_secs(), &mut fill)
+        reg.issue_batch(&batch, now.as_secs(), &mut fill, &mut deliver)
     }
     .map_err(|e| CliError::from((dir, e)))?;
     issuer.issue_batch(request, claims, Some(&refs), now, rng).map_err(|e| CliError::from((dir, e)))
