@@ -5,6 +5,7 @@ mod bad_input;
 mod batch;
 mod cli;
 mod cli_interop;
+mod cli_issue;
 mod fixture;
 mod flow;
 mod policy;

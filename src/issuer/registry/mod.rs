@@ -27,7 +27,7 @@
 //! finish after the commit (renaming the staged file into place) is recorded
 //! as *pending*, with a note from the deliver step, until
 //! [`IssuerRegistry::confirm_delivery`]; a later attempt finds it with
-//! [`IssuerRegistry::pending_batches`] and either finishes the delivery or,
+//! [`IssuerRegistry::batches_of`] and either finishes the delivery or,
 //! if the staged batch is lost, voids it with [`IssuerRegistry::void_batch`]
 //! (history action `voided`; its indexes are revoked and never reused) and
 //! issues afresh to the same holder keys. A holder key is issued at most
@@ -125,20 +125,34 @@ pub enum Delivery {
     Staged(String),
 }
 
-/// A batch recorded as pending: staged by its deliver step, its hand-over
-/// not yet confirmed.
+/// Where a batch's hand-over stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Staged ([`Delivery::Staged`]); the hand-over is not confirmed yet.
+    Pending,
+    /// Handed over in its transaction, or confirmed since.
+    Delivered,
+    /// Never delivered, and voided: its credentials are revoked.
+    Voided,
+}
+
+/// A recorded batch and its delivery, as a later attempt needs it to settle
+/// an interrupted hand-over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingBatch {
+pub struct BatchRecord {
     /// The batch id.
     pub batch_id: String,
     /// The issuer-internal subject.
     pub subject: String,
     /// When it was issued (seconds since the Unix epoch, as given).
     pub issued_at: u64,
+    /// Where its hand-over stands.
+    pub delivery: DeliveryState,
+    /// The note its deliver step returned with [`Delivery::Staged`] (kept
+    /// after the delivery is confirmed).
+    pub note: Option<String>,
     /// Its credentials: holder thumbprint and status entry, ordered by holder.
     pub credentials: Vec<(Thumbprint, StatusRef)>,
-    /// The note its deliver step returned ([`Delivery::Staged`]).
-    pub note: String,
 }
 
 /// The deliver step: given the batch's status entries (in the order of
@@ -227,9 +241,12 @@ pub trait IssuerRegistry {
     /// are not pending fail with [`RegistryError::NotPending`].
     fn void_batch(&mut self, batch_id: &str, reason: &str, now: u64) -> Result<usize, RegistryError>;
 
-    /// The pending batches, oldest first; with `Some(holders)`, only those
-    /// with a credential for one of these holder thumbprints.
-    fn pending_batches(&self, holders: Option<&[Thumbprint]>) -> Result<Vec<PendingBatch>, RegistryError>;
+    /// Every pending batch, oldest first.
+    fn pending_batches(&self) -> Result<Vec<BatchRecord>, RegistryError>;
+
+    /// The batches (pending or delivered) holding a live credential of one
+    /// of these holder thumbprints, oldest first.
+    fn batches_of(&self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError>;
 
     /// Every list, in order: its URI and the status byte (0/1/2) of every
     /// index `0..capacity` (unused indexes are 0).

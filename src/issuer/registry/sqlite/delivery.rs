@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{check_id, check_reason, from_db, to_db};
-use super::{PendingBatch, RegistryError, SqliteRegistry, StatusRef, Thumbprint};
+use super::{check_id, check_reason, from_db, invariant, to_db};
+use super::{BatchRecord, DeliveryState, RegistryError, SqliteRegistry, StatusRef, Thumbprint};
 
 /// The row id and delivery state of a batch.
 fn batch_state(tx: &Transaction<'_>, batch_id: &str) -> Result<(i64, String), RegistryError> {
@@ -56,10 +56,9 @@ pub(super) fn void(reg: &mut SqliteRegistry, batch_id: &str, reason: &str, now: 
     Ok(creds.len())
 }
 
-pub(super) fn pending(
-    reg: &SqliteRegistry,
-    holders: Option<&[Thumbprint]>,
-) -> Result<Vec<PendingBatch>, RegistryError> {
+/// With `None`, every pending batch; with `Some(holders)`, every batch
+/// holding a live credential of one of these holders. Oldest first.
+pub(super) fn batches(reg: &SqliteRegistry, holders: Option<&[Thumbprint]>) -> Result<Vec<BatchRecord>, RegistryError> {
     let tx = reg.conn.unchecked_transaction()?;
     let seqs: BTreeSet<i64> = match holders {
         None => {
@@ -68,10 +67,7 @@ pub(super) fn pending(
             rows.collect::<Result<_, _>>()?
         }
         Some(holders) => {
-            let mut stmt = tx.prepare_cached(
-                "SELECT b.seq FROM credentials c JOIN batches b ON b.seq = c.batch
-                 WHERE c.holder = ?1 AND c.voided = 0 AND b.delivery = 'pending'",
-            )?;
+            let mut stmt = tx.prepare_cached("SELECT batch FROM credentials WHERE holder = ?1 AND voided = 0")?;
             let mut seqs = BTreeSet::new();
             for holder in holders {
                 if let Some(seq) = stmt.query_row([holder], |r| r.get(0)).optional()? {
@@ -83,11 +79,20 @@ pub(super) fn pending(
     };
     let mut out = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        let (batch_id, subject, at, note): (String, String, i64, Option<String>) = tx.query_row(
-            "SELECT batch_id, subject, issued_at, delivery_note FROM batches WHERE seq = ?1",
+        let (batch_id, subject, at, delivery, note): (String, String, i64, String, Option<String>) = tx.query_row(
+            "SELECT batch_id, subject, issued_at, delivery, delivery_note FROM batches WHERE seq = ?1",
             [seq],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
+        let delivery = match delivery.as_str() {
+            "pending" => DeliveryState::Pending,
+            "delivered" => DeliveryState::Delivered,
+            "voided" => DeliveryState::Voided,
+            _ => return Err(invariant("unknown delivery state")),
+        };
+        if delivery == DeliveryState::Pending && note.is_none() {
+            return Err(invariant("pending batch without a delivery note"));
+        }
         let mut stmt = tx.prepare_cached(
             "SELECT c.holder, l.uri, c.idx FROM credentials c JOIN lists l ON l.n = c.list_n
              WHERE c.batch = ?1 ORDER BY c.holder",
@@ -98,13 +103,8 @@ pub(super) fn pending(
             let idx = from_db(row.get(2)?, "index")?;
             credentials.push((row.get(0)?, StatusRef { uri: row.get(1)?, idx }));
         }
-        out.push(PendingBatch {
-            batch_id,
-            subject,
-            issued_at: from_db(at, "issue time")?,
-            credentials,
-            note: note.ok_or_else(|| super::invariant("pending batch without a delivery note"))?,
-        });
+        let issued_at = from_db(at, "issue time")?;
+        out.push(BatchRecord { batch_id, subject, issued_at, delivery, note, credentials });
     }
     tx.rollback()?;
     Ok(out)

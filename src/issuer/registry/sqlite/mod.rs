@@ -24,10 +24,8 @@ use self::alloc::insert_list;
 use self::invariants::check_all;
 pub use self::schema::SCHEMA_VERSION;
 use self::schema::{check_base_uri, configure, connect, migrate, open_error, sibling, APPLICATION_ID, SCHEMA};
-use super::{
-    Deliver, Delivery, HistoryEntry, IssuerRegistry, NewBatch, PendingBatch, RegistryError, Status, StatusRef,
-};
-use super::{Target, Thumbprint};
+use super::{BatchRecord, Deliver, Delivery, HistoryEntry, IssuerRegistry, NewBatch, RegistryError, Status, StatusRef};
+use super::{DeliveryState, Target, Thumbprint};
 
 /// The default number of entries of each status list.
 pub const DEFAULT_LIST_CAPACITY: u64 = 1 << 20;
@@ -223,8 +221,12 @@ impl IssuerRegistry for SqliteRegistry {
         delivery::void(self, batch_id, reason, now)
     }
 
-    fn pending_batches(&self, holders: Option<&[Thumbprint]>) -> Result<Vec<PendingBatch>, RegistryError> {
-        delivery::pending(self, holders)
+    fn pending_batches(&self) -> Result<Vec<BatchRecord>, RegistryError> {
+        delivery::batches(self, None)
+    }
+
+    fn batches_of(&self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError> {
+        delivery::batches(self, Some(holders))
     }
 
     fn lists(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {

@@ -43,7 +43,7 @@ fn a_failed_delivery_records_nothing() {
     let refs = reg.issue_batch(&batch("f1", "fred", &hs), 3, &mut fill, &mut done).unwrap();
     assert_eq!(refs.len(), 3);
     assert!(refs.iter().all(|r| !old.contains(r)));
-    assert!(reg.pending_batches(None).unwrap().is_empty());
+    assert!(reg.pending_batches().unwrap().is_empty());
     reg.check_invariants().unwrap();
 }
 
@@ -58,21 +58,31 @@ fn staged_batches_are_pending_until_confirmed() {
     reg.issue_batch(&batch("pb", "bob", &hb), 6, &mut fill, &mut done).unwrap();
     reg.check_invariants().unwrap();
 
-    let pending = reg.pending_batches(None).unwrap();
+    let pending = reg.pending_batches().unwrap();
     assert_eq!(pending.len(), 1);
     let p = &pending[0];
-    assert_eq!((p.batch_id.as_str(), p.subject.as_str(), p.issued_at, p.note.as_str()), ("pa", "alice", 5, "file a"));
+    assert_eq!(
+        (p.batch_id.as_str(), p.subject.as_str(), p.issued_at, p.delivery, p.note.as_deref()),
+        ("pa", "alice", 5, DeliveryState::Pending, Some("file a"))
+    );
     let mut expected: Vec<(Thumbprint, StatusRef)> = ha.iter().cloned().zip(a.iter().cloned()).collect();
     expected.sort_by(|x, y| x.0.cmp(&y.0));
     assert_eq!(p.credentials, expected);
-    assert_eq!(reg.pending_batches(Some(&ha[2..])).unwrap(), pending);
-    assert!(reg.pending_batches(Some(&hb)).unwrap().is_empty());
+    assert_eq!(reg.batches_of(&ha[2..]).unwrap(), pending);
+    let of_b = reg.batches_of(&hb).unwrap();
+    assert_eq!(of_b.len(), 1);
+    assert_eq!(
+        (of_b[0].batch_id.as_str(), of_b[0].delivery, of_b[0].note.as_deref()),
+        ("pb", DeliveryState::Delivered, None)
+    );
     // Pending credentials are valid in the lists: they may reach the holder.
     assert!(a.iter().all(|r| reg.lists().unwrap()[0].1[idx_usize(r.idx)] == 0));
 
     reg.confirm_delivery("pa").unwrap();
     reg.confirm_delivery("pa").unwrap();
-    assert!(reg.pending_batches(None).unwrap().is_empty());
+    assert!(reg.pending_batches().unwrap().is_empty());
+    let of_a = reg.batches_of(&ha).unwrap();
+    assert_eq!((of_a.len(), of_a[0].delivery, of_a[0].note.as_deref()), (1, DeliveryState::Delivered, Some("file a")));
     assert_eq!(reg.void_batch("pa", "late", 7), Err(RegistryError::NotPending));
     assert_eq!(reg.void_batch("pb", "never staged", 7), Err(RegistryError::NotPending));
     assert_eq!(reg.confirm_delivery("nope"), Err(RegistryError::UnknownBatch));
@@ -97,7 +107,8 @@ fn voided_batches_free_their_keys_but_never_their_indexes() {
     assert_eq!(reg.void_batch("v1", "never delivered", 4), Ok(4));
     assert_eq!(reg.void_batch("v1", "again", 4), Err(RegistryError::NotPending));
     assert_eq!(reg.confirm_delivery("v1"), Err(RegistryError::NotPending));
-    assert!(reg.pending_batches(Some(&hs)).unwrap().is_empty());
+    assert!(reg.pending_batches().unwrap().is_empty());
+    assert!(reg.batches_of(&hs).unwrap().is_empty(), "voided credentials are not live");
     let lists = reg.lists().unwrap();
     assert!(first.iter().all(|r| lists[0].1[idx_usize(r.idx)] == 1), "voided = revoked in the lists");
     reg.check_invariants().unwrap();
@@ -216,7 +227,7 @@ fn version_1_files_are_migrated() {
     // Everything kept; the old batches count as delivered.
     assert_eq!(reg.history(None).unwrap().len(), 5);
     assert_eq!(reg.subject_of("o-h2").unwrap(), "olga");
-    assert!(reg.pending_batches(None).unwrap().is_empty());
+    assert!(reg.pending_batches().unwrap().is_empty());
     assert_eq!(reg.confirm_delivery("new"), Ok(()));
     assert_eq!(reg.void_batch("old", "x", 9), Err(RegistryError::NotPending));
     assert_eq!(&reg.lists().unwrap()[0].1[..42].iter().filter(|&&b| b != 0).count(), &2);
