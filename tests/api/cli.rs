@@ -35,11 +35,11 @@ pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     c.output().unwrap()
 }
 
-fn ok(o: &Output) {
+pub fn ok(o: &Output) {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
 }
 
-fn fails_with_2(o: &Output) -> String {
+pub fn fails_with_2(o: &Output) -> String {
     assert_eq!(o.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&o.stdout));
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(err.trim_end().lines().count(), 1, "one-line message: {err}");

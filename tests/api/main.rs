@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod cli_edges;
 mod cli_interop;
+mod cli_issue;
 mod fixture;
 mod flow;
 mod policy;

@@ -141,7 +141,8 @@ pub fn read_text(path: &Path, max: u64) -> Result<String, CliError> {
     Ok(s.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&s).to_owned())
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// A short reason for an I/O error.
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -12,8 +12,9 @@ use crate::{id_value, lib_err, parse_alg, time, Force, Insecure};
 
 use creditproof::policy::{Date, Policy, Records, ScoreReport};
 use creditproof::registry::Status;
-use creditproof::{batch_to_json, Algorithm, Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
+use creditproof::{Algorithm, Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
 
+use crate::deliver::{self, Issued};
 use crate::{registry_cmd, state};
 
 #[derive(Subcommand)]
@@ -113,6 +114,9 @@ pub(crate) enum IssuerCmd {
         insecure: Insecure,
     },
     /// Correct a disputed score: re-score, revoke the old batches, issue anew.
+    ///
+    /// As with `issue`, a failure records nothing, and after a crash
+    /// re-running the same command finishes the delivery.
     Correct {
         /// Issuer directory.
         #[arg(long)]
@@ -158,6 +162,12 @@ pub(crate) enum IssuerCmd {
         insecure: Insecure,
     },
     /// Issue one credential per holder key.
+    ///
+    /// The batch is signed and written beside --out (a staged
+    /// `.NAME.BATCHID.staged` copy) before the registry records it, so a
+    /// failure records nothing and burns no key. If a run is killed or fails
+    /// after that, re-run the same command: it finishes the delivery, or
+    /// voids the lost batch and issues the same keys afresh.
     Issue {
         /// Issuer directory.
         #[arg(long)]
@@ -293,6 +303,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
             force,
             insecure,
         } => {
+            let out_file = deliver::Out::new(&out)?;
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             let now = time(now);
             let nonce_policy = if require_nonce { NoncePolicy::Required } else { NoncePolicy::IfPresent };
@@ -300,9 +311,6 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 KeyRequest::from_json(&read_bounded(&keys, MAX_FILE)?, &issuer, nonce_policy, now, &limits)
                     .map_err(lib_err(&keys))?;
             let holder_keys = key_request.keys();
-            if out.exists() && !force.force {
-                return Err((out.as_path(), "already exists (use --force to overwrite)").into());
-            }
             let (claims_v, report, policy_name) = match (claims, policy, records) {
                 (Some(claims), _, _) => {
                     let claims_bytes = read_bounded(&claims, MAX_FILE)?;
@@ -320,22 +328,29 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
             };
             let subject = subject.unwrap_or_else(|| format!("holder:{}", holder_keys[0].thumbprint()));
             let mut reg = state::open_registry(&dir, insecure.allow_insecure_permissions)?;
-            let batch = registry_cmd::issue_recorded(
-                &dir,
-                &mut reg,
-                &issuer,
-                &key_request,
-                &claims_v,
-                &subject,
-                policy_name.as_deref(),
-                false,
+            let job = deliver::IssueJob {
+                dir: &dir,
+                issuer: &issuer,
+                request: &key_request,
+                claims: &claims_v,
+                report: report.as_ref(),
+                subject: &subject,
+                policy: policy_name.as_deref(),
+                correcting: false,
                 now,
-                &mut rng,
-            )?;
-            let breakdown = report.map(|r| issuer.sign_breakdown(&r, &holder_keys[0], now));
-            let text = batch_to_json(issuer.id(), &batch, breakdown.as_deref());
-            write_file(&out, text.as_bytes(), Access::Secret, true)?;
-            println!("issued {} credential(s) to {}", batch.len(), out.display());
+                out: &out_file,
+                force: force.force,
+            };
+            match deliver::issue(&job, &mut reg, &mut rng)? {
+                Issued::Fresh(n) => println!("issued {n} credential(s) to {}", out.display()),
+                Issued::Finished(n) => println!(
+                    "issued {n} credential(s) to {} (finished the delivery of an interrupted run)",
+                    out.display()
+                ),
+                Issued::Done(n) => {
+                    println!("issued {n} credential(s) to {} (already delivered by an earlier run)", out.display())
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

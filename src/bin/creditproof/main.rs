@@ -4,8 +4,11 @@
 //! Arguments and files only; every decision lives in the library. One file
 //! per role's subcommands (`issuer_cmd`, `holder_cmd`, `verifier_cmd`, with
 //! the issuer's registry commands in `registry_cmd`), shared file handling
-//! in `files`, and the on-disk issuer and wallet state in `state`.
+//! in `files`, the on-disk issuer and wallet state in `state`, and in
+//! `deliver` how a batch is issued into a file so that no failure leaves a
+//! batch recorded that the holder never got.
 
+mod deliver;
 mod demo;
 mod files;
 mod holder_cmd;

@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use creditproof::policy::{score, Date, Dispute, Policy, Records};
-use creditproof::registry::{IssuerRegistry, NewBatch, SqliteRegistry, Status, Target};
+use creditproof::registry::{IssuerRegistry, Status, Target};
 use creditproof::status_list::StatusList;
-use creditproof::{
-    batch_to_json, Claims, Issuer, KeyRequest, Limits, NoncePolicy, SecureRng, StatusRef, SystemRng, UnixTime,
-};
+use creditproof::{Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
 use serde_json::{json, Value};
 
+use crate::deliver::{self, IssueJob, Issued, Out};
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
 use crate::{id_value, state};
 
@@ -126,45 +125,19 @@ pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), C
     if rows.is_empty() {
         println!("no history");
     }
-    Ok(())
-}
-
-/// Reserves status entries for `request`'s keys in `reg` (opened by the
-/// caller, with its permission choice) and signs the batch.
-#[allow(clippy::too_many_arguments)]
-pub fn issue_recorded(
-    dir: &Path,
-    reg: &mut SqliteRegistry,
-    issuer: &Issuer,
-    request: &KeyRequest,
-    claims: &Claims,
-    subject: &str,
-    policy: Option<&str>,
-    correcting: bool,
-    now: UnixTime,
-    rng: &mut SystemRng,
-) -> Result<Vec<creditproof::IssuedCredential>, CliError> {
-    let holders: Vec<String> = request.keys().iter().map(|k| k.thumbprint()).collect();
-    let batch_id = {
-        let mut b = [0u8; 12];
-        rng.fill(&mut b);
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    };
-    let batch = NewBatch {
-        batch_id: &batch_id,
-        subject,
-        policy,
-        holders: &holders,
-        reason: if correcting { "corrected issue" } else { "issued" },
-    };
-    let mut fill = |b: &mut [u8]| rng.fill(b);
-    let refs: Vec<StatusRef> = if correcting {
-        reg.correct(subject, &batch, now.as_secs(), &mut fill)
-    } else {
-        reg.issue_batch(&batch, now.as_secs(), &mut fill)
+    // Batches whose delivery an interrupted `issue`/`correct` left open.
+    let subject = holder.map(|h| reg.subject_of(h)).transpose().map_err(|e| CliError::from((dir, e)))?;
+    for p in reg.pending_batches().map_err(|e| CliError::from((dir, e)))? {
+        if subject.as_ref().is_none_or(|s| *s == p.subject) {
+            println!(
+                "{}  pending     batch {}  {} credential(s) not yet delivered: re-run the command that issued it",
+                p.issued_at,
+                p.batch_id,
+                p.credentials.len()
+            );
+        }
     }
-    .map_err(|e| CliError::from((dir, e)))?;
-    issuer.issue_batch(request, claims, Some(&refs), now, rng).map_err(|e| CliError::from((dir, e)))
+    Ok(())
 }
 
 /// A holder's dispute as the issuer receives it.
@@ -186,8 +159,11 @@ pub struct Correct<'a> {
 
 /// Re-scores a disputed holder under the same policy with the corrected
 /// records, and in one registry transaction revokes every credential of the
-/// holder's earlier batches and reserves the new batch.
+/// holder's earlier batches and issues the new batch into `out` (see
+/// `deliver`: a failure records nothing; a re-run finishes an interrupted
+/// delivery).
 pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
+    let out = Out::new(c.out)?;
     let issuer = state::load_issuer(c.dir, c.insecure)?;
     let limits = Limits::default();
     let v: Value = serde_json::from_slice(&read_bounded(c.dispute, MAX_FILE)?)
@@ -220,17 +196,27 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
     let request =
         KeyRequest::from_json(&read_bounded(c.keys, MAX_FILE)?, &issuer, NoncePolicy::IfPresent, now, &limits)
             .map_err(|e| CliError::from((c.keys, e)))?;
-    if c.out.exists() && !c.force {
-        return Err((c.out, "already exists (use --force to overwrite)").into());
-    }
     let policy_name = format!("{}/{}", policy.id(), policy.version());
-    let batch =
-        issue_recorded(c.dir, &mut reg, &issuer, &request, &claims, &subject, Some(&policy_name), true, now, rng)?;
-    let breakdown = issuer.sign_breakdown(&report, &request.keys()[0], now);
-    write_file(c.out, batch_to_json(issuer.id(), &batch, Some(&breakdown)).as_bytes(), Access::Secret, true)?;
+    let job = IssueJob {
+        dir: c.dir,
+        issuer: &issuer,
+        request: &request,
+        claims: &claims,
+        report: Some(&report),
+        subject: &subject,
+        policy: Some(&policy_name),
+        correcting: true,
+        now,
+        out: &out,
+        force: c.force,
+    };
+    let (n, finished) = match deliver::issue(&job, &mut reg, rng)? {
+        Issued::Fresh(n) => (n, ""),
+        Issued::Finished(n) => (n, " (finished the delivery of an interrupted run)"),
+        Issued::Done(n) => (n, " (already delivered by an earlier run)"),
+    };
     println!(
-        "corrected: earlier credentials of this holder revoked, {} new credential(s) with score {} written to {}",
-        batch.len(),
+        "corrected: earlier credentials of this holder revoked, {n} new credential(s) with score {} written to {}{finished}",
         report.score,
         c.out.display()
     );

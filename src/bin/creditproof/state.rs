@@ -68,6 +68,11 @@ fn lock_dir(dir: &Path, missing: &str) -> Result<DirLock, CliError> {
     Ok(DirLock { _file: file })
 }
 
+/// Waits for and takes the lock of an issuer directory (see [`DirLock`]).
+pub fn lock_issuer(dir: &Path) -> Result<DirLock, CliError> {
+    lock_dir(dir, NOT_ISSUER)
+}
+
 const NOT_ISSUER: &str = "is not an issuer directory (run `creditproof issuer init`)";
 const NOT_WALLET: &str = "is not a wallet (run `creditproof holder init`)";
 

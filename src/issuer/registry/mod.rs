@@ -15,6 +15,23 @@
 //! Indexes are drawn uniformly at random among the unused indexes of the
 //! current list, never sequentially and never reused; randomness is an input
 //! (`&mut dyn FnMut(&mut [u8])`, which must be a CSPRNG in production).
+//!
+//! # Issuing without phantom batches
+//!
+//! A batch must not be recorded as issued unless the holder can get it. So
+//! [`IssuerRegistry::issue_batch`] and [`IssuerRegistry::correct`] take a
+//! *deliver* step that runs inside the transaction, after the indexes are
+//! drawn and before the commit: it signs the credentials and hands them over
+//! (or stages them, e.g. as a synced temporary file). If it fails, nothing is
+//! recorded and no index or holder key is used up. A hand-over that can only
+//! finish after the commit (renaming the staged file into place) is recorded
+//! as *pending*, with a note from the deliver step, until
+//! [`IssuerRegistry::confirm_delivery`]; a later attempt finds it with
+//! [`IssuerRegistry::batches_of`] and either finishes the delivery or,
+//! if the staged batch is lost, voids it with [`IssuerRegistry::void_batch`]
+//! (history action `voided`; its indexes are revoked and never reused) and
+//! issues afresh to the same holder keys. A holder key is issued at most
+//! once, except after a void.
 
 use std::fmt;
 
@@ -94,13 +111,63 @@ pub struct NewBatch<'a> {
     pub reason: &'a str,
 }
 
+/// What the deliver step of [`IssuerRegistry::issue_batch`] or
+/// [`IssuerRegistry::correct`] did with the signed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed over inside the transaction (e.g. returned in memory): the
+    /// batch is recorded as delivered when the transaction commits.
+    Delivered,
+    /// Staged durably; the hand-over finishes after the commit. The batch is
+    /// recorded as pending, with this note (at most 8192 bytes, e.g. where
+    /// the staged copy is and its digest), until
+    /// [`IssuerRegistry::confirm_delivery`] or [`IssuerRegistry::void_batch`].
+    Staged(String),
+}
+
+/// Where a batch's hand-over stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Staged ([`Delivery::Staged`]); the hand-over is not confirmed yet.
+    Pending,
+    /// Handed over in its transaction, or confirmed since.
+    Delivered,
+    /// Never delivered, and voided: its credentials are revoked.
+    Voided,
+}
+
+/// A recorded batch and its delivery, as a later attempt needs it to settle
+/// an interrupted hand-over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// The batch id.
+    pub batch_id: String,
+    /// The issuer-internal subject.
+    pub subject: String,
+    /// When it was issued (seconds since the Unix epoch, as given).
+    pub issued_at: u64,
+    /// Where its hand-over stands.
+    pub delivery: DeliveryState,
+    /// The note its deliver step returned with [`Delivery::Staged`] (kept
+    /// after the delivery is confirmed).
+    pub note: Option<String>,
+    /// Its credentials: holder thumbprint and status entry, ordered by holder.
+    pub credentials: Vec<(Thumbprint, StatusRef)>,
+}
+
+/// The deliver step: given the batch's status entries (in the order of
+/// [`NewBatch::holders`]), sign and hand over or stage the batch. It runs
+/// inside the registry's write transaction; an error rolls everything back.
+pub type Deliver<'a> = dyn FnMut(&[StatusRef]) -> Result<Delivery, RegistryError> + 'a;
+
 /// One row of the registry's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
     /// When, as given by the caller (seconds since the Unix epoch).
     pub at: u64,
-    /// `issued`, `revoked`, `suspended`, `reinstated` or `corrected` (revoked
-    /// by a correction).
+    /// `issued`, `revoked`, `suspended`, `reinstated`, `corrected` (revoked
+    /// by a correction) or `voided` (revoked because its pending batch was
+    /// never delivered).
     pub action: String,
     /// The status list's URI.
     pub uri: String,
@@ -116,13 +183,20 @@ pub struct HistoryEntry {
 
 /// The issuer's durable state; see the [module documentation](self).
 pub trait IssuerRegistry {
-    /// Allocates one random unused index per holder key and records the
-    /// batch, atomically. The refs are in the order of `batch.holders`.
+    /// Allocates one random unused index per holder key, runs `deliver` with
+    /// the refs, and records the batch, atomically: if `deliver` fails,
+    /// nothing is recorded. The refs are in the order of `batch.holders`.
+    ///
+    /// A holder key already issued fails with
+    /// [`RegistryError::DuplicateHolder`], unless its only earlier batches
+    /// were voided. With [`Delivery::Staged`] the batch stays pending until
+    /// [`confirm_delivery`](Self::confirm_delivery).
     fn issue_batch(
         &mut self,
         batch: &NewBatch<'_>,
         now: u64,
         rng: &mut dyn FnMut(&mut [u8]),
+        deliver: &mut Deliver<'_>,
     ) -> Result<Vec<StatusRef>, RegistryError>;
 
     /// Sets the status of every credential matched by `target`, in one
@@ -144,24 +218,47 @@ pub trait IssuerRegistry {
     /// Correction, in one transaction: revokes (history action `corrected`,
     /// reason `corrected: <new_batch.reason>`) every valid or suspended
     /// credential of every batch of `subject`, and issues `new_batch`, whose
-    /// subject must equal `subject`. Returns the new batch's refs.
+    /// subject must equal `subject`, delivering it as
+    /// [`issue_batch`](Self::issue_batch) does. Returns the new batch's refs.
     fn correct(
         &mut self,
         subject: &str,
         new_batch: &NewBatch<'_>,
         now: u64,
         rng: &mut dyn FnMut(&mut [u8]),
+        deliver: &mut Deliver<'_>,
     ) -> Result<Vec<StatusRef>, RegistryError>;
+
+    /// Records a pending batch as delivered. Confirming a delivered batch
+    /// again is a no-op; a voided batch fails with
+    /// [`RegistryError::NotPending`].
+    fn confirm_delivery(&mut self, batch_id: &str) -> Result<(), RegistryError>;
+
+    /// Voids a pending batch that will never be delivered, in one
+    /// transaction: each credential is revoked with history action `voided`
+    /// and `reason`, its index stays used forever, and its holder key may be
+    /// issued again. Returns how many credentials were voided. Batches that
+    /// are not pending fail with [`RegistryError::NotPending`].
+    fn void_batch(&mut self, batch_id: &str, reason: &str, now: u64) -> Result<usize, RegistryError>;
+
+    /// Every pending batch, oldest first.
+    fn pending_batches(&self) -> Result<Vec<BatchRecord>, RegistryError>;
+
+    /// The batches (pending or delivered) holding a live credential of one
+    /// of these holder thumbprints, oldest first.
+    fn batches_of(&self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError>;
 
     /// Every list, in order: its URI and the status byte (0/1/2) of every
     /// index `0..capacity` (unused indexes are 0).
     fn lists(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError>;
 
     /// The history, oldest first; with `Some(holder)`, only that of the
-    /// subject the holder thumbprint was issued to.
+    /// subject the holder thumbprint was issued to (by its live credential,
+    /// else its latest voided one).
     fn history(&self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError>;
 
-    /// The subject a holder thumbprint was issued to.
+    /// The subject a holder thumbprint was issued to (by its live
+    /// credential, else its latest voided one).
     fn subject_of(&self, holder: &str) -> Result<String, RegistryError>;
 }
 
@@ -196,6 +293,11 @@ pub enum RegistryError {
     DuplicateBatch,
     /// A holder thumbprint was already issued, or appears twice in a batch.
     DuplicateHolder,
+    /// The batch is not pending delivery (it was voided, or, for a void,
+    /// delivered).
+    NotPending,
+    /// The deliver step failed (its message); nothing was recorded.
+    Delivery(String),
     /// Every matched credential is revoked; revocation is final.
     AlreadyRevoked,
     /// The stored state breaks an invariant (details as text).
@@ -222,6 +324,8 @@ impl fmt::Display for RegistryError {
             Self::UnknownSubject => f.write_str("unknown subject"),
             Self::DuplicateBatch => f.write_str("batch id already exists"),
             Self::DuplicateHolder => f.write_str("holder thumbprint already issued"),
+            Self::NotPending => f.write_str("batch is not pending delivery"),
+            Self::Delivery(msg) => f.write_str(msg),
             Self::AlreadyRevoked => f.write_str("credential already revoked"),
             Self::Invariant(msg) => write!(f, "registry invariant violated: {msg}"),
             Self::EmptyBatch => f.write_str("batch has no holders"),

@@ -1,11 +1,10 @@
-//! Tests of the registry, including a crash test that kills a child process
-//! in the middle of issuing and correcting.
+//! Tests of the registry; in `crash`, a crash test that kills a child
+//! process in the middle of issuing, correcting and delivering; in
+//! `delivery`, staged, confirmed and voided deliveries and the migration.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -70,6 +69,11 @@ fn batch<'a>(id: &'a str, subject: &'a str, holders: &'a [Thumbprint]) -> NewBat
     NewBatch { batch_id: id, subject, policy: Some("income-v1"), holders, reason: "initial issuance" }
 }
 
+/// A deliver step that hands the batch over at once.
+fn done(_: &[StatusRef]) -> Result<Delivery, RegistryError> {
+    Ok(Delivery::Delivered)
+}
+
 fn list_of<'a>(lists: &'a [(String, Vec<u8>)], uri: &str) -> &'a [u8] {
     &lists.iter().find(|(u, _)| u == uri).expect("list present").1
 }
@@ -94,7 +98,7 @@ fn issue_draws_distinct_random_indexes() {
     let mut reg = SqliteRegistry::create(&dir.db(), BASE, DEFAULT_LIST_CAPACITY).unwrap();
     let mut rng = TestRng(1);
     let hs = holders("a", 16);
-    let refs = reg.issue_batch(&batch("b1", "alice", &hs), 1000, &mut |b| rng.fill(b)).unwrap();
+    let refs = reg.issue_batch(&batch("b1", "alice", &hs), 1000, &mut |b| rng.fill(b), &mut done).unwrap();
     assert_eq!(refs.len(), 16);
     assert!(refs.iter().all(|r| r.uri == format!("{BASE}/1")));
     let drawn: Vec<u64> = refs.iter().map(|r| r.idx).collect();
@@ -129,11 +133,11 @@ fn status_changes_by_index_holder_and_batch() {
     let mut rng = TestRng(2);
     let mut fill = |b: &mut [u8]| rng.fill(b);
     let (ha, hb, hc) = (holders("a", 4), holders("b", 3), holders("c", 2));
-    let a = reg.issue_batch(&batch("a1", "alice", &ha), 10, &mut fill).unwrap();
-    let b = reg.issue_batch(&batch("b1", "bob", &hb), 11, &mut fill).unwrap();
+    let a = reg.issue_batch(&batch("a1", "alice", &ha), 10, &mut fill, &mut done).unwrap();
+    let b = reg.issue_batch(&batch("b1", "bob", &hb), 11, &mut fill, &mut done).unwrap();
     let b2_holders = holders("b2", 2);
-    let b2 = reg.issue_batch(&batch("b2", "bob", &b2_holders), 12, &mut fill).unwrap();
-    let c = reg.issue_batch(&batch("c1", "carol", &hc), 13, &mut fill).unwrap();
+    let b2 = reg.issue_batch(&batch("b2", "bob", &b2_holders), 12, &mut fill, &mut done).unwrap();
+    let c = reg.issue_batch(&batch("c1", "carol", &hc), 13, &mut fill, &mut done).unwrap();
     let uri = format!("{BASE}/1");
 
     // Revoke one credential by index.
@@ -214,21 +218,21 @@ fn correction_revokes_old_and_issues_new() {
     let mut rng = TestRng(3);
     let mut fill = |b: &mut [u8]| rng.fill(b);
     let (h1, h2, h3, hd) = (holders("1", 3), holders("2", 2), holders("3", 4), holders("d", 2));
-    let old1 = reg.issue_batch(&batch("d1", "dana", &h1), 1, &mut fill).unwrap();
-    let old2 = reg.issue_batch(&batch("d2", "dana", &h2), 2, &mut fill).unwrap();
-    let other = reg.issue_batch(&batch("e1", "erin", &hd), 2, &mut fill).unwrap();
+    let old1 = reg.issue_batch(&batch("d1", "dana", &h1), 1, &mut fill, &mut done).unwrap();
+    let old2 = reg.issue_batch(&batch("d2", "dana", &h2), 2, &mut fill, &mut done).unwrap();
+    let other = reg.issue_batch(&batch("e1", "erin", &hd), 2, &mut fill, &mut done).unwrap();
     reg.set_status(Target::Index { uri: &old1[0].uri, idx: old1[0].idx }, Status::Revoked, "lost", 3).unwrap();
     reg.set_status(Target::Batch("d2"), Status::Suspended, "check", 4).unwrap();
 
     let mut new = batch("d3", "dana", &h3);
     new.reason = "income was wrong";
     assert_eq!(
-        reg.correct("erin", &new, 5, &mut fill),
+        reg.correct("erin", &new, 5, &mut fill, &mut done),
         Err(RegistryError::InvalidArgument("the new batch's subject differs from the corrected subject"))
     );
     let ghost = batch("g1", "ghost", &h3);
-    assert_eq!(reg.correct("ghost", &ghost, 5, &mut fill), Err(RegistryError::UnknownSubject));
-    let fresh = reg.correct("dana", &new, 5, &mut fill).unwrap();
+    assert_eq!(reg.correct("ghost", &ghost, 5, &mut fill, &mut done), Err(RegistryError::UnknownSubject));
+    let fresh = reg.correct("dana", &new, 5, &mut fill, &mut done).unwrap();
     assert_eq!(fresh.len(), 4);
 
     let lists = reg.lists().unwrap();
@@ -245,7 +249,10 @@ fn correction_revokes_old_and_issues_new() {
     // A failing correction changes nothing (duplicate holder in the new batch).
     let h4 = vec!["4-h0".to_owned(), h3[0].clone()];
     let before = reg.history(None).unwrap();
-    assert_eq!(reg.correct("dana", &batch("d4", "dana", &h4), 6, &mut fill), Err(RegistryError::DuplicateHolder));
+    assert_eq!(
+        reg.correct("dana", &batch("d4", "dana", &h4), 6, &mut fill, &mut done),
+        Err(RegistryError::DuplicateHolder)
+    );
     assert_eq!(reg.history(None).unwrap(), before);
     assert_eq!(reg.lists().unwrap(), lists);
     reg.check_invariants().unwrap();
@@ -260,7 +267,7 @@ fn lists_roll_over_when_full() {
     for i in 0..3 {
         let hs = holders(&format!("r{i}"), 5);
         let id = format!("batch{i}");
-        let refs = reg.issue_batch(&batch(&id, "sam", &hs), 1, &mut |b| rng.fill(b)).unwrap();
+        let refs = reg.issue_batch(&batch(&id, "sam", &hs), 1, &mut |b| rng.fill(b), &mut done).unwrap();
         for r in refs {
             assert!(r.idx < 8);
             assert!(seen.insert((r.uri, r.idx)), "index reused");
@@ -285,7 +292,7 @@ fn nearly_full_lists_use_the_fallback() {
     // same used index, and the enumeration fallback must still terminate.
     let mut reg = SqliteRegistry::create(&dir.db(), BASE, 16).unwrap();
     let hs = holders("x", 16);
-    let refs = reg.issue_batch(&batch("x1", "xavier", &hs), 1, &mut |b| b.fill(0xFF)).unwrap();
+    let refs = reg.issue_batch(&batch("x1", "xavier", &hs), 1, &mut |b| b.fill(0xFF), &mut done).unwrap();
     let mut idx: Vec<u64> = refs.iter().map(|r| r.idx).collect();
     idx.sort_unstable();
     assert_eq!(idx, (0..16).collect::<Vec<_>>());
@@ -299,7 +306,7 @@ fn nearly_full_lists_use_the_fallback() {
     for i in 0..8 {
         let hs = holders(&format!("f{i}"), 512);
         let id = format!("f{i}");
-        reg.issue_batch(&batch(&id, "fay", &hs), 1, &mut |b| rng.fill(b)).unwrap();
+        reg.issue_batch(&batch(&id, "fay", &hs), 1, &mut |b| rng.fill(b), &mut done).unwrap();
     }
     let lists = reg.lists().unwrap();
     assert_eq!(lists.len(), 1);
@@ -365,20 +372,29 @@ fn bad_arguments_are_typed_errors() {
     let mut rng = TestRng(7);
     let mut fill = |b: &mut [u8]| rng.fill(b);
     let hs = holders("z", 2);
-    assert_eq!(reg.issue_batch(&batch("e", "zed", &[]), 1, &mut fill), Err(RegistryError::EmptyBatch));
+    assert_eq!(reg.issue_batch(&batch("e", "zed", &[]), 1, &mut fill, &mut done), Err(RegistryError::EmptyBatch));
     let twice = vec!["same".to_owned(), "same".to_owned()];
-    assert_eq!(reg.issue_batch(&batch("e", "zed", &twice), 1, &mut fill), Err(RegistryError::DuplicateHolder));
-    assert!(matches!(reg.issue_batch(&batch("", "zed", &hs), 1, &mut fill), Err(RegistryError::InvalidArgument(_))));
+    assert_eq!(
+        reg.issue_batch(&batch("e", "zed", &twice), 1, &mut fill, &mut done),
+        Err(RegistryError::DuplicateHolder)
+    );
     assert!(matches!(
-        reg.issue_batch(&batch("e", "zed", &hs), u64::MAX, &mut fill),
+        reg.issue_batch(&batch("", "zed", &hs), 1, &mut fill, &mut done),
         Err(RegistryError::InvalidArgument(_))
     ));
-    reg.issue_batch(&batch("z1", "zed", &hs), 1, &mut fill).unwrap();
+    assert!(matches!(
+        reg.issue_batch(&batch("e", "zed", &hs), u64::MAX, &mut fill, &mut done),
+        Err(RegistryError::InvalidArgument(_))
+    ));
+    reg.issue_batch(&batch("z1", "zed", &hs), 1, &mut fill, &mut done).unwrap();
     assert_eq!(
-        reg.issue_batch(&batch("z1", "zed", &holders("y", 1)), 1, &mut fill),
+        reg.issue_batch(&batch("z1", "zed", &holders("y", 1)), 1, &mut fill, &mut done),
         Err(RegistryError::DuplicateBatch)
     );
-    assert_eq!(reg.issue_batch(&batch("z2", "yan", &hs[1..]), 1, &mut fill), Err(RegistryError::DuplicateHolder));
+    assert_eq!(
+        reg.issue_batch(&batch("z2", "yan", &hs[1..]), 1, &mut fill, &mut done),
+        Err(RegistryError::DuplicateHolder)
+    );
     assert_eq!(reg.subject_of("nobody"), Err(RegistryError::UnknownHolder));
     let long = "r".repeat(5000);
     assert!(matches!(
@@ -397,7 +413,7 @@ fn tampering_is_detected() {
         let mut reg = SqliteRegistry::create(&db, BASE, 64).unwrap();
         let mut rng = TestRng(8);
         let hs = holders("t", 4);
-        reg.issue_batch(&batch("t1", "tim", &hs), 1, &mut |b| rng.fill(b)).unwrap();
+        reg.issue_batch(&batch("t1", "tim", &hs), 1, &mut |b| rng.fill(b), &mut done).unwrap();
         reg.set_status(Target::Batch("t1"), Status::Suspended, "x", 2).unwrap();
     }
     let tampered = |sql: &str| {
@@ -420,6 +436,10 @@ fn tampering_is_detected() {
         "UPDATE lists SET uri = 'https://evil/1'",
         "INSERT INTO batches (batch_id, subject, issued_at, reason) VALUES ('empty', 'tim', 1, 'x')",
         "INSERT INTO lists (n, uri, capacity, used) VALUES (2, 'https://issuer.example/status/2', 64, 0)",
+        "UPDATE credentials SET status = 1, voided = 1",
+        "UPDATE batches SET delivery = 'pending'",
+        "UPDATE batches SET delivery = 'voided'",
+        "INSERT INTO history (at, action, list_n, idx, reason) SELECT 9, 'voided', list_n, idx, 'x' FROM credentials",
     ] {
         // `credentials` is WITHOUT ROWID: rewrite that statement on its key.
         let sql = sql.replace(
@@ -439,7 +459,7 @@ fn tampering_is_detected() {
     assert!(matches!(got, Err(RegistryError::Invariant(_))), "{got:?}");
     let got = tampered(
         "INSERT INTO batches (seq, batch_id, subject, issued_at, reason) VALUES (99, 'n', 'tim', 3, 'x');
-         INSERT INTO credentials SELECT 1, (SELECT MAX(idx) + 1 FROM credentials), 'new', 99, 0;
+         INSERT INTO credentials SELECT 1, (SELECT MAX(idx) + 1 FROM credentials), 'new', 99, 0, 0;
          UPDATE lists SET used = used + 1;
          INSERT INTO history (at, action, list_n, idx, reason)
            SELECT 3, 'issued', 1, idx, 'x' FROM credentials WHERE holder = 'new';
@@ -448,176 +468,5 @@ fn tampering_is_detected() {
     assert!(matches!(got, Err(RegistryError::Invariant(_))), "{got:?}");
 }
 
-// ---------------------------------------------------------------------------
-// Crash safety
-
-const CHILD_ENV: &str = "CREDITPROOF_REGISTRY_CRASH_CHILD";
-const CRASH_BATCH: usize = 16;
-const CRASH_CAPACITY: u64 = 200;
-
-fn child_test_name() -> String {
-    let path = module_path!();
-    let rest = path.split_once("::").map_or(path, |(_, rest)| rest);
-    format!("{rest}::crash_child")
-}
-
-/// Run by `crash_safety_under_kill` in a child process; does nothing unless
-/// told to by the environment. Issues and corrects until killed (or 10 s).
-#[test]
-#[ignore = "child process of crash_safety_under_kill"]
-fn crash_child() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let mut parts = spec.splitn(3, '|');
-    let (run, seed, path) = (
-        parts.next().unwrap().to_owned(),
-        parts.next().unwrap().parse::<u64>().unwrap(),
-        PathBuf::from(parts.next().unwrap()),
-    );
-    let mut reg = SqliteRegistry::open(&path).unwrap();
-    let mut rng = TestRng(seed);
-    let start = Instant::now();
-    let mut op = 0u64;
-    while start.elapsed() < Duration::from_secs(10) {
-        let subject = format!("s{}", rng.below(5));
-        let id = format!("r{run}-b{op}");
-        let hs = holders(&id, CRASH_BATCH);
-        let mut b = batch(&id, &subject, &hs);
-        let mut draw = TestRng(rng.next_u64());
-        let mut fill = |buf: &mut [u8]| draw.fill(buf);
-        if rng.below(3) == 0 {
-            b.reason = "recomputed";
-            match reg.correct(&subject, &b, op, &mut fill) {
-                Ok(_) => {}
-                Err(RegistryError::UnknownSubject) => {
-                    reg.issue_batch(&b, op, &mut fill).unwrap();
-                }
-                Err(e) => panic!("correct: {e}"),
-            }
-        } else {
-            reg.issue_batch(&b, op, &mut fill).unwrap();
-        }
-        op += 1;
-    }
-}
-
-/// Independent checks of the raw tables after a crash.
-fn crash_checks(db: &Path, prev: &mut HashMap<(i64, i64), (String, i64)>) -> (usize, usize) {
-    let reg = SqliteRegistry::open(db).expect("reopen after kill");
-    reg.check_invariants().expect("invariants after kill");
-    let lists = reg.lists().unwrap();
-    drop(reg);
-    let conn = rusqlite::Connection::open(db).unwrap();
-    // Every batch is complete: 16 credentials, or none (absent).
-    let mut stmt = conn
-        .prepare(
-            "SELECT b.batch_id, COUNT(c.idx) FROM batches b LEFT JOIN credentials c ON c.batch = b.seq GROUP BY b.seq",
-        )
-        .unwrap();
-    let sizes: Vec<(String, i64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
-    for (id, n) in &sizes {
-        assert_eq!(*n, 16, "batch {id} incomplete");
-    }
-    // No (list, idx) issued twice, per the history.
-    let mut stmt = conn.prepare("SELECT list_n, idx FROM history WHERE action = 'issued'").unwrap();
-    let issued: Vec<(i64, i64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
-    let unique: HashSet<&(i64, i64)> = issued.iter().collect();
-    assert_eq!(unique.len(), issued.len(), "an index was issued twice");
-    // Every correction is complete; no revocation by correction without one.
-    let corrections: i64 = conn.query_row("SELECT COUNT(*) FROM corrections", [], |r| r.get(0)).unwrap();
-    let live_after_correction: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM corrections k JOIN batches b ON b.subject = k.subject AND b.seq < k.new_batch
-             JOIN credentials c ON c.batch = b.seq WHERE c.status != 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(live_after_correction, 0, "half-applied correction");
-    let orphan_revocations: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM history h JOIN credentials c ON c.list_n = h.list_n AND c.idx = h.idx
-             JOIN batches b ON b.seq = c.batch WHERE h.action = 'corrected'
-             AND NOT EXISTS (SELECT 1 FROM corrections k WHERE k.subject = b.subject AND k.new_batch > b.seq)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(orphan_revocations, 0, "revoked by a correction that did not happen");
-    // Committed state is never lost or rolled back by a later crash; revoked
-    // stays revoked.
-    let mut stmt = conn.prepare("SELECT list_n, idx, holder, status FROM credentials").unwrap();
-    let now: HashMap<(i64, i64), (String, i64)> = stmt
-        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (key, (holder, status)) in prev.iter() {
-        let (h, s) = now.get(key).expect("committed credential lost");
-        assert_eq!(h, holder, "index reassigned");
-        if *status == 1 {
-            assert_eq!(*s, 1, "revocation undone");
-        }
-    }
-    assert_eq!(
-        lists.iter().map(|(_, l)| l.iter().filter(|&&b| b == 1).count()).sum::<usize>(),
-        now.values().filter(|(_, s)| *s == 1).count()
-    );
-    *prev = now;
-    (sizes.len(), usize::try_from(corrections).unwrap())
-}
-
-#[test]
-fn crash_safety_under_kill() {
-    const KILLS: usize = 36;
-    let dir = TempDir::new("crash");
-    let db = dir.db();
-    drop(SqliteRegistry::create(&db, BASE, CRASH_CAPACITY).unwrap());
-    let exe = std::env::current_exe().unwrap();
-    let seed = std::env::var("CREDITPROOF_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_u64);
-    let mut rng = TestRng(seed);
-    let started = Instant::now();
-    let mut prev = HashMap::new();
-    let (mut batches, mut corrections) = (0usize, 0usize);
-    for kill in 0..KILLS {
-        let delay = 3 + rng.below(148);
-        let mut child = Command::new(&exe)
-            .args(["--exact", &child_test_name(), "--nocapture", "--ignored"])
-            .env(CHILD_ENV, format!("{kill}|{}|{}", rng.next_u64(), db.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!("child exited early ({status}): {}", String::from_utf8_lossy(&out.stderr));
-        }
-        child.kill().unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-            "child failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let (b, c) = crash_checks(&db, &mut prev);
-        println!(
-            "kill {:2}: after {delay:3} ms, {:3} operations completed ({} corrections)",
-            kill + 1,
-            b - batches,
-            c - corrections
-        );
-        (batches, corrections) = (b, c);
-    }
-    let lists = SqliteRegistry::open(&db).unwrap().lists().unwrap().len();
-    println!(
-        "crash test: {KILLS} kills, {batches} batches ({corrections} corrections) committed, \
-         {lists} lists, {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(batches > 0, "the child never completed an operation");
-}
+mod crash;
+mod delivery;

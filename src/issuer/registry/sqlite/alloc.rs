@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{check_id, check_reason, from_db, invariant, to_db, MAX_LIST_CAPACITY};
-use super::{NewBatch, RegistryError, SqliteRegistry, StatusRef};
+use super::{check_id, check_reason, from_db, invariant, to_db, MAX_LIST_CAPACITY, MAX_NOTE_LEN};
+use super::{Deliver, Delivery, NewBatch, RegistryError, SqliteRegistry, StatusRef};
 
 /// Most holders in one batch.
 const MAX_BATCH_LEN: usize = 65_536;
@@ -26,13 +26,38 @@ pub(super) fn issue_batch(
     batch: &NewBatch<'_>,
     now: u64,
     rng: &mut dyn FnMut(&mut [u8]),
+    deliver: &mut Deliver<'_>,
 ) -> Result<Vec<StatusRef>, RegistryError> {
     check_batch(batch)?;
     let at = to_db(now, "timestamp out of range")?;
     let tx = reg.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (_, refs) = issue_in(&tx, &reg.base_uri, reg.capacity, batch, at, rng)?;
+    let (seq, refs) = issue_in(&tx, &reg.base_uri, reg.capacity, batch, at, rng)?;
+    deliver_in(&tx, seq, &refs, deliver)?;
     tx.commit()?;
     Ok(refs)
+}
+
+/// Runs the caller's deliver step for the batch `seq` inside `tx` (which the
+/// caller commits only if this succeeds) and records how it went.
+pub(super) fn deliver_in(
+    tx: &Transaction<'_>,
+    seq: i64,
+    refs: &[StatusRef],
+    deliver: &mut Deliver<'_>,
+) -> Result<(), RegistryError> {
+    match deliver(refs)? {
+        Delivery::Delivered => Ok(()),
+        Delivery::Staged(note) => {
+            if note.is_empty() || note.len() > MAX_NOTE_LEN {
+                return Err(RegistryError::InvalidArgument("delivery note must be 1 to 8192 bytes"));
+            }
+            tx.execute(
+                "UPDATE batches SET delivery = 'pending', delivery_note = ?2 WHERE seq = ?1",
+                params![seq, note],
+            )?;
+            Ok(())
+        }
+    }
 }
 
 pub(super) fn check_batch(batch: &NewBatch<'_>) -> Result<(), RegistryError> {
@@ -95,7 +120,10 @@ pub(super) fn issue_in(
         return Err(RegistryError::DuplicateBatch);
     }
     {
-        let mut stmt = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE holder = ?1)")?;
+        // Voided credentials never reached their holder: their keys may be
+        // issued again.
+        let mut stmt =
+            tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE holder = ?1 AND voided = 0)")?;
         for holder in batch.holders {
             if stmt.query_row([holder], |r| r.get::<_, bool>(0))? {
                 return Err(RegistryError::DuplicateHolder);

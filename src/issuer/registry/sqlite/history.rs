@@ -44,9 +44,12 @@ pub(super) fn history(reg: &SqliteRegistry, holder: Option<&str>) -> Result<Vec<
     Ok(out)
 }
 
+/// The subject of a holder key's live credential, else of its latest voided
+/// one.
 pub(super) fn subject_in(conn: &Connection, holder: &str) -> Result<String, RegistryError> {
     conn.query_row(
-        "SELECT b.subject FROM credentials c JOIN batches b ON b.seq = c.batch WHERE c.holder = ?1",
+        "SELECT b.subject FROM credentials c JOIN batches b ON b.seq = c.batch WHERE c.holder = ?1
+         ORDER BY c.voided, b.seq DESC LIMIT 1",
         [holder],
         |r| r.get(0),
     )

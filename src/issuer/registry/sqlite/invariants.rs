@@ -75,7 +75,7 @@ pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Res
     }
 
     // Credentials.
-    let checks: [(&str, &str); 7] = [
+    let checks: [(&str, &str); 11] = [
         (
             "SELECT COUNT(*) FROM credentials c LEFT JOIN lists l ON l.n = c.list_n
              WHERE l.n IS NULL OR c.idx < 0 OR c.idx >= l.capacity",
@@ -85,7 +85,27 @@ pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Res
             "SELECT COUNT(*) FROM (SELECT 1 FROM credentials GROUP BY list_n, idx HAVING COUNT(*) > 1)",
             "index used twice",
         ),
-        ("SELECT COUNT(*) FROM (SELECT 1 FROM credentials GROUP BY holder HAVING COUNT(*) > 1)", "holder issued twice"),
+        (
+            "SELECT COUNT(*) FROM (SELECT 1 FROM credentials WHERE voided = 0 GROUP BY holder HAVING COUNT(*) > 1)",
+            "holder issued twice",
+        ),
+        (
+            "SELECT COUNT(*) FROM credentials WHERE voided NOT IN (0, 1) OR (voided = 1 AND status != 1)",
+            "voided credential not revoked",
+        ),
+        (
+            "SELECT COUNT(*) FROM credentials c JOIN batches b ON b.seq = c.batch
+             WHERE (c.voided = 1) != (b.delivery = 'voided')",
+            "voided credentials are not exactly those of voided batches",
+        ),
+        (
+            "SELECT COUNT(*) FROM batches WHERE delivery NOT IN ('pending', 'delivered', 'voided')",
+            "unknown delivery state",
+        ),
+        (
+            "SELECT COUNT(*) FROM batches WHERE delivery = 'pending' AND (delivery_note IS NULL OR delivery_note = '')",
+            "pending batch without a delivery note",
+        ),
         ("SELECT COUNT(*) FROM credentials WHERE status NOT IN (0, 1, 2)", "status outside {0, 1, 2}"),
         (
             "SELECT COUNT(*) FROM credentials c WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.seq = c.batch)",
@@ -108,33 +128,45 @@ pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Res
     }
 
     // History: per credential, exactly one `issued` row first, and the
-    // changes replay to the current status.
+    // changes replay to the current status; a voided credential's last row
+    // is its one `voided` row.
     {
         let mut stmt = conn.prepare(
-            "SELECT c.list_n, c.idx, c.status, h.action FROM credentials c
+            "SELECT c.list_n, c.idx, c.status, c.voided, h.action FROM credentials c
              LEFT JOIN history h ON h.list_n = c.list_n AND h.idx = c.idx
              ORDER BY c.list_n, c.idx, h.seq",
         )?;
         let mut rows = stmt.query([])?;
-        // (list, idx, stored status, replayed status so far)
-        let mut current: Option<(i64, i64, i64, Option<Status>)> = None;
+        let mut current: Option<Replay> = None;
         while let Some(row) = rows.next()? {
             let key = (row.get::<_, i64>(0)?, row.get::<_, i64>(1)?);
             let stored: i64 = row.get(2)?;
-            let action: Option<String> = row.get(3)?;
+            let voided = row.get::<_, i64>(3)? == 1;
+            let action: Option<String> = row.get(4)?;
             match &current {
-                Some((l, i, _, _)) if (*l, *i) == key => {}
+                Some(r) if (r.list_n, r.idx) == key => {}
                 _ => {
                     if let Some(done) = current.take() {
                         finish_replay(done)?;
                     }
-                    current = Some((key.0, key.1, stored, None));
+                    current =
+                        Some(Replay { list_n: key.0, idx: key.1, stored, voided, replayed: None, saw_void: false });
                 }
             }
-            let Some((_, _, _, state)) = current.as_mut() else {
+            let Some(Replay { replayed: state, saw_void, .. }) = current.as_mut() else {
                 return Err(invariant("history replay lost its place"));
             };
             let next = match (action.as_deref(), *state) {
+                _ if *saw_void => {
+                    return Err(RegistryError::Invariant(format!(
+                        "credential {}/{}: history continues after `voided`",
+                        key.0, key.1
+                    )))
+                }
+                (Some("voided"), Some(_)) => {
+                    *saw_void = true;
+                    Status::Revoked
+                }
                 (Some("issued"), None) => Status::Valid,
                 (Some("revoked" | "corrected"), Some(Status::Valid | Status::Suspended)) => Status::Revoked,
                 (Some("suspended"), Some(Status::Valid)) => Status::Suspended,
@@ -189,14 +221,34 @@ pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Res
     Ok(())
 }
 
-pub(super) fn finish_replay(
-    (list_n, idx, stored, replayed): (i64, i64, i64, Option<Status>),
-) -> Result<(), RegistryError> {
-    let stored = parse_status(stored)?;
-    if replayed != Some(stored) {
+/// One credential's history replay so far.
+pub(super) struct Replay {
+    list_n: i64,
+    idx: i64,
+    /// The stored status.
+    stored: i64,
+    /// The stored voided flag.
+    voided: bool,
+    /// The status the history gives so far.
+    replayed: Option<Status>,
+    /// Whether a `voided` row was seen.
+    saw_void: bool,
+}
+
+pub(super) fn finish_replay(r: Replay) -> Result<(), RegistryError> {
+    let stored = parse_status(r.stored)?;
+    if r.replayed != Some(stored) {
         return Err(RegistryError::Invariant(format!(
-            "credential {list_n}/{idx}: status {} disagrees with its history",
+            "credential {}/{}: status {} disagrees with its history",
+            r.list_n,
+            r.idx,
             stored.to_u8()
+        )));
+    }
+    if r.voided != r.saw_void {
+        return Err(RegistryError::Invariant(format!(
+            "credential {}/{}: voided flag disagrees with its history",
+            r.list_n, r.idx
         )));
     }
     Ok(())

@@ -2,11 +2,13 @@
 //!
 //! - `schema`: the schema, its version and the connection set-up;
 //! - `alloc`: recording batches and allocating random, never reused indexes;
+//! - `delivery`: pending batches, confirming their delivery or voiding them;
 //! - `status`: revocation, suspension, corrections and the list bitstrings;
 //! - `history`: the audit trail and holder → subject look-ups;
 //! - `invariants`: the full consistency check the kill tests run.
 
 mod alloc;
+mod delivery;
 mod history;
 mod invariants;
 mod schema;
@@ -21,8 +23,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use self::alloc::insert_list;
 use self::invariants::check_all;
 pub use self::schema::SCHEMA_VERSION;
-use self::schema::{check_base_uri, configure, connect, open_error, sibling, APPLICATION_ID, SCHEMA};
-use super::{HistoryEntry, IssuerRegistry, NewBatch, RegistryError, Status, StatusRef, Target};
+use self::schema::{check_base_uri, configure, connect, migrate, open_error, sibling, APPLICATION_ID, SCHEMA};
+use super::{BatchRecord, Deliver, Delivery, HistoryEntry, IssuerRegistry, NewBatch, RegistryError, Status, StatusRef};
+use super::{DeliveryState, Target, Thumbprint};
 
 /// The default number of entries of each status list.
 pub const DEFAULT_LIST_CAPACITY: u64 = 1 << 20;
@@ -36,6 +39,9 @@ const MAX_ID_LEN: usize = 512;
 
 /// Longest accepted reason, in bytes.
 const MAX_REASON_LEN: usize = 4096;
+
+/// Longest accepted delivery note, in bytes.
+const MAX_NOTE_LEN: usize = 8192;
 
 /// Longest accepted base URI, in bytes.
 const MAX_URI_LEN: usize = 2048;
@@ -102,7 +108,8 @@ impl SqliteRegistry {
     /// Fails with [`RegistryError::NotFound`] if it is missing,
     /// [`RegistryError::NotARegistry`] if it is not a registry (or not SQLite),
     /// and [`RegistryError::NewerSchema`] if a newer version wrote it. The file
-    /// is not modified before these checks pass.
+    /// is not modified before these checks pass. A version 1 file is migrated
+    /// to version 2 in one transaction (see [`SCHEMA_VERSION`]).
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_file() => {}
@@ -110,7 +117,7 @@ impl SqliteRegistry {
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(RegistryError::NotFound),
             Err(e) => return Err(RegistryError::Sqlite(format!("cannot open {}: {e}", path.display()))),
         }
-        let conn = connect(path)?;
+        let mut conn = connect(path)?;
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(open_error)?;
         if app_id != APPLICATION_ID {
             return Err(RegistryError::NotARegistry);
@@ -122,11 +129,14 @@ impl SqliteRegistry {
                 supported: SCHEMA_VERSION,
             });
         }
-        if version != i64::from(SCHEMA_VERSION) {
+        if version != 1 && version != i64::from(SCHEMA_VERSION) {
             // Version 1 is the first schema: there is nothing older to migrate.
             return Err(RegistryError::NotARegistry);
         }
         configure(&conn)?;
+        if version == 1 {
+            migrate(&mut conn)?;
+        }
         let config: Option<(String, i64)> = conn
             .query_row("SELECT base_uri, list_capacity FROM config WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
@@ -158,8 +168,11 @@ impl SqliteRegistry {
     /// `idx < capacity`; status in {0, 1, 2}; every credential in an existing
     /// batch and every batch with a credential; every credential's history
     /// starting with exactly one `issued` row and replaying to its current
-    /// status; and every correction complete (all older credentials of the
-    /// subject revoked, and no `corrected` revocation without its correction).
+    /// status; each live holder key in one credential only; voided
+    /// credentials exactly those of voided batches, each revoked by one final
+    /// `voided` row; every pending batch with its delivery note; and every
+    /// correction complete (all older credentials of the subject revoked, and
+    /// no `corrected` revocation without its correction).
     pub fn check_invariants(&self) -> Result<(), RegistryError> {
         let tx = self.conn.unchecked_transaction()?;
         check_all(&tx, &self.base_uri, self.capacity)?;
@@ -174,8 +187,9 @@ impl IssuerRegistry for SqliteRegistry {
         batch: &NewBatch<'_>,
         now: u64,
         rng: &mut dyn FnMut(&mut [u8]),
+        deliver: &mut Deliver<'_>,
     ) -> Result<Vec<StatusRef>, RegistryError> {
-        alloc::issue_batch(self, batch, now, rng)
+        alloc::issue_batch(self, batch, now, rng, deliver)
     }
 
     fn set_status(
@@ -194,8 +208,25 @@ impl IssuerRegistry for SqliteRegistry {
         new_batch: &NewBatch<'_>,
         now: u64,
         rng: &mut dyn FnMut(&mut [u8]),
+        deliver: &mut Deliver<'_>,
     ) -> Result<Vec<StatusRef>, RegistryError> {
-        status::correct(self, subject, new_batch, now, rng)
+        status::correct(self, subject, new_batch, now, rng, deliver)
+    }
+
+    fn confirm_delivery(&mut self, batch_id: &str) -> Result<(), RegistryError> {
+        delivery::confirm(self, batch_id)
+    }
+
+    fn void_batch(&mut self, batch_id: &str, reason: &str, now: u64) -> Result<usize, RegistryError> {
+        delivery::void(self, batch_id, reason, now)
+    }
+
+    fn pending_batches(&self) -> Result<Vec<BatchRecord>, RegistryError> {
+        delivery::batches(self, None)
+    }
+
+    fn batches_of(&self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError> {
+        delivery::batches(self, Some(holders))
     }
 
     fn lists(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {

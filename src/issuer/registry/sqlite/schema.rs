@@ -3,17 +3,71 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use super::{RegistryError, MAX_URI_LEN};
+use super::{invariant, RegistryError, MAX_URI_LEN};
 
 /// The schema version this build writes and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// Version 2 records each batch's delivery (`pending`, `delivered`,
+/// `voided`) and lets a voided credential's holder key be issued again;
+/// [`SqliteRegistry::open`](super::SqliteRegistry::open) migrates a version 1
+/// file in place, its batches counting as delivered.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `PRAGMA application_id` of a registry file: ASCII "CPRG".
 pub(super) const APPLICATION_ID: i32 = 0x4350_5247;
 
-pub(super) const SCHEMA: &str = "
+/// The version 2 `credentials` and `history` tables under the given names
+/// (the migration builds them beside the version 1 tables, then renames).
+/// A voided credential (status revoked) keeps its index forever but no
+/// longer holds its holder key: only live credentials' holders are unique.
+macro_rules! credentials_and_history {
+    ($credentials:literal, $history:literal) => {
+        concat!(
+            "CREATE TABLE ",
+            $credentials,
+            " (
+    list_n INTEGER NOT NULL REFERENCES lists (n),
+    idx    INTEGER NOT NULL CHECK (idx >= 0),
+    holder TEXT    NOT NULL,
+    batch  INTEGER NOT NULL REFERENCES batches (seq),
+    status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),
+    voided INTEGER NOT NULL DEFAULT 0 CHECK (voided = 0 OR (voided = 1 AND status = 1)),
+    PRIMARY KEY (list_n, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE ",
+            $history,
+            " (
+    seq    INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    action TEXT    NOT NULL
+           CHECK (action IN ('issued', 'revoked', 'suspended', 'reinstated', 'corrected', 'voided')),
+    list_n INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    reason TEXT    NOT NULL,
+    FOREIGN KEY (list_n, idx) REFERENCES credentials (list_n, idx)
+) STRICT;
+"
+        )
+    };
+}
+
+/// The indexes of `credentials` and `history`.
+macro_rules! indexes {
+    () => {
+        "
+CREATE INDEX credentials_by_batch ON credentials (batch);
+CREATE INDEX credentials_by_holder ON credentials (holder, voided);
+CREATE UNIQUE INDEX credentials_live_holder ON credentials (holder) WHERE voided = 0;
+CREATE INDEX history_by_credential ON history (list_n, idx);
+"
+    };
+}
+
+/// The version 2 schema, as created by [`SqliteRegistry::create`](super::SqliteRegistry::create).
+pub(super) const SCHEMA: &str = concat!(
+    "
 CREATE TABLE config (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     base_uri      TEXT    NOT NULL,
@@ -31,29 +85,12 @@ CREATE TABLE batches (
     subject   TEXT    NOT NULL,
     policy    TEXT,
     issued_at INTEGER NOT NULL,
-    reason    TEXT    NOT NULL
+    reason    TEXT    NOT NULL,
+    delivery  TEXT    NOT NULL DEFAULT 'delivered' CHECK (delivery IN ('pending', 'delivered', 'voided')),
+    delivery_note TEXT
 ) STRICT;
 CREATE INDEX batches_by_subject ON batches (subject);
-CREATE TABLE credentials (
-    list_n INTEGER NOT NULL REFERENCES lists (n),
-    idx    INTEGER NOT NULL CHECK (idx >= 0),
-    holder TEXT    NOT NULL UNIQUE,
-    batch  INTEGER NOT NULL REFERENCES batches (seq),
-    status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),
-    PRIMARY KEY (list_n, idx)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX credentials_by_batch ON credentials (batch);
-CREATE TABLE history (
-    seq    INTEGER PRIMARY KEY,
-    at     INTEGER NOT NULL,
-    action TEXT    NOT NULL
-           CHECK (action IN ('issued', 'revoked', 'suspended', 'reinstated', 'corrected')),
-    list_n INTEGER NOT NULL,
-    idx    INTEGER NOT NULL,
-    reason TEXT    NOT NULL,
-    FOREIGN KEY (list_n, idx) REFERENCES credentials (list_n, idx)
-) STRICT;
-CREATE INDEX history_by_credential ON history (list_n, idx);
+CREATE INDEX batches_pending ON batches (delivery) WHERE delivery = 'pending';
 CREATE TABLE corrections (
     seq       INTEGER PRIMARY KEY,
     at        INTEGER NOT NULL,
@@ -61,7 +98,63 @@ CREATE TABLE corrections (
     new_batch INTEGER NOT NULL UNIQUE REFERENCES batches (seq),
     reason    TEXT    NOT NULL
 ) STRICT;
-";
+",
+    credentials_and_history!("credentials", "history"),
+    indexes!()
+);
+
+/// Version 1 to 2, run with foreign keys off inside one IMMEDIATE
+/// transaction (SQLite's documented way to change a table's constraints):
+/// the delivery columns are added (existing batches were delivered), and
+/// `credentials` (holder no longer unique among voided credentials) and
+/// `history` (action `voided`) are rebuilt with their rows.
+pub(super) const MIGRATE_V1_TO_V2: &str = concat!(
+    "
+ALTER TABLE batches ADD COLUMN delivery TEXT NOT NULL DEFAULT 'delivered'
+    CHECK (delivery IN ('pending', 'delivered', 'voided'));
+ALTER TABLE batches ADD COLUMN delivery_note TEXT;
+CREATE INDEX batches_pending ON batches (delivery) WHERE delivery = 'pending';
+",
+    credentials_and_history!("credentials_v2", "history_v2"),
+    "
+INSERT INTO credentials_v2 (list_n, idx, holder, batch, status, voided)
+    SELECT list_n, idx, holder, batch, status, 0 FROM credentials;
+INSERT INTO history_v2 (seq, at, action, list_n, idx, reason)
+    SELECT seq, at, action, list_n, idx, reason FROM history;
+DROP TABLE history;
+DROP TABLE credentials;
+ALTER TABLE credentials_v2 RENAME TO credentials;
+ALTER TABLE history_v2 RENAME TO history;
+",
+    indexes!()
+);
+
+/// Migrates a version 1 file to version 2 in one IMMEDIATE transaction with
+/// foreign keys off (they cannot be switched inside a transaction), checking
+/// every foreign key before the commit. A file another process migrated in
+/// the meantime is left alone.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), RegistryError> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = (|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        match version {
+            1 => {}
+            v if v == i64::from(SCHEMA_VERSION) => return Ok(()),
+            _ => return Err(RegistryError::NotARegistry),
+        }
+        tx.execute_batch(MIGRATE_V1_TO_V2)?;
+        let dangling: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+        if dangling != 0 {
+            return Err(invariant("dangling foreign key in the version 1 file"));
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
+}
 
 pub(super) fn connect(path: &Path) -> Result<Connection, RegistryError> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)

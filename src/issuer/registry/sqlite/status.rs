@@ -3,10 +3,10 @@
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::alloc::{check_batch, issue_in};
+use super::alloc::{check_batch, deliver_in, issue_in};
 use super::history::{subject_credentials, subject_in};
 use super::{check_reason, from_db, invariant, parse_status, to_db, MAX_LIST_CAPACITY};
-use super::{NewBatch, RegistryError, SqliteRegistry, Status, StatusRef, Target};
+use super::{Deliver, NewBatch, RegistryError, SqliteRegistry, Status, StatusRef, Target};
 
 pub(super) fn set_status(
     reg: &mut SqliteRegistry,
@@ -80,6 +80,7 @@ pub(super) fn correct(
     new_batch: &NewBatch<'_>,
     now: u64,
     rng: &mut dyn FnMut(&mut [u8]),
+    deliver: &mut Deliver<'_>,
 ) -> Result<Vec<StatusRef>, RegistryError> {
     check_batch(new_batch)?;
     if new_batch.subject != subject {
@@ -101,6 +102,7 @@ pub(super) fn correct(
         "INSERT INTO corrections (at, subject, new_batch, reason) VALUES (?1, ?2, ?3, ?4)",
         params![at, subject, seq, new_batch.reason],
     )?;
+    deliver_in(&tx, seq, &refs, deliver)?;
     tx.commit()?;
     Ok(refs)
 }
