@@ -139,14 +139,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn presentation_share() {
     use creditproof::hazmat::SeededRng;
     use creditproof::{
-        Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, TrustStore, UnixTime, Verifier, Wallet,
+        Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, TrustStore, UnixTime, Verifier,
+        VerifierOptions, Wallet,
     };
     let now = UnixTime(1_795_262_400);
     let mut rng = SeededRng::new(b"range bench presentation");
     let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).expect("issuer");
     let mut trust = TrustStore::new();
     trust.add(issuer.id(), issuer.public_key());
-    let verifier = Verifier::new(trust);
+    let verifier = Verifier::with_options(trust, VerifierOptions::default().allow_missing_status());
     println!();
     let params = RangeParams::for_bits(11).expect("11 bits");
     println!(

@@ -21,7 +21,7 @@ use creditproof::hazmat::SeededRng;
 use creditproof::status_list::StatusList;
 use creditproof::{
     Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, StatusRef, TrustStore, UnixTime, Verifier,
-    Wallet, DAY,
+    VerifierOptions, Wallet, DAY,
 };
 use ed25519_dalek::Signer as _;
 
@@ -79,7 +79,7 @@ fn main() {
     let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).expect("issuer");
     let mut trust = TrustStore::new();
     trust.add(issuer.id(), issuer.public_key());
-    let mut verifier = Verifier::new(trust);
+    let mut verifier = Verifier::with_options(trust, VerifierOptions::default().allow_missing_status());
     let mut list = StatusList::new(2, 1 << 16).expect("list");
     list.set(3, 1).expect("revoke one");
     verifier.add_status_list(&issuer.sign_status_list(STATUS_URI, &list, now, DAY, 3600), now).expect("list");

@@ -94,6 +94,9 @@ impl fmt::Display for GridError {
 pub enum StatusError {
     /// The credential has a status, but the verifier supplied no list.
     NoList,
+    /// The credential carries no status, and the verifier requires one
+    /// (see `VerifierOptions::allow_missing_status`).
+    Missing,
     /// No supplied list has the credential's `uri` as its `sub`.
     UriMismatch,
     /// The list for this `uri` was signed by another issuer.
@@ -123,6 +126,9 @@ impl fmt::Display for StatusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::NoList => "the credential has a status but no status list was supplied",
+            Self::Missing => {
+                "the credential carries no status, so it cannot be revoked, and this verifier requires one"
+            }
             Self::UriMismatch => "no supplied status list is for the credential's uri",
             Self::WrongIssuer => "the status list was signed by another issuer",
             Self::UntrustedList => "the status list's issuer key is not trusted",
@@ -379,6 +385,12 @@ pub enum IssuanceError {
         /// Which check.
         reason: &'static str,
     },
+    /// The claims grant a perk whose policy requires a valid status, and the
+    /// credential was to be issued without a status entry.
+    StatusRequired {
+        /// The perk.
+        perk: String,
+    },
     /// The issuer requires proofs over its nonce ([`crate::NoncePolicy::Required`])
     /// and a proof carries neither a nonce nor an audience: the holder made
     /// its keys without asking the issuer for a nonce first.
@@ -508,10 +520,12 @@ impl Error {
                 IssuanceError::BatchTooLarge { .. } => "issuance.batch_size",
                 IssuanceError::ProofOfPossession { .. } => "issuance.proof_of_possession",
                 IssuanceError::ProofWithoutNonce => "issuance.proof_without_nonce",
+                IssuanceError::StatusRequired { .. } => "issuance.status_required",
             },
             E::Policy(_) => "policy.invalid",
             E::Status(e) => match e {
                 StatusError::NoList => "status.no_list",
+                StatusError::Missing => "status.missing",
                 StatusError::UriMismatch => "status.uri",
                 StatusError::WrongIssuer => "status.issuer",
                 StatusError::UntrustedList => "status.untrusted",
@@ -714,6 +728,11 @@ impl fmt::Display for IssuanceError {
             Self::ProofOfPossession { reason } => {
                 write!(f, "a proof of possession of a holder key failed its {reason} check")
             }
+            Self::StatusRequired { perk } => write!(
+                f,
+                "the perk `{perk}` requires a valid status (its policy's `requires_valid_status`): \
+                 issue with a status entry"
+            ),
             Self::ProofWithoutNonce => f.write_str(
                 "the holder keys' proofs of possession carry no issuer nonce, and this issuer requires one: \
                  the holder must make them over a fresh nonce of this issuer, with the issuer as audience",
@@ -786,6 +805,12 @@ macro_rules! sub_error {
 impl From<crate::profile::policy::PolicyError> for Error {
     fn from(e: crate::profile::policy::PolicyError) -> Self {
         Error::Policy(e)
+    }
+}
+
+impl From<crate::format::status_list::StatusListError> for Error {
+    fn from(e: crate::format::status_list::StatusListError) -> Self {
+        Error::StatusList(e)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use creditproof::hazmat::SeededRng;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
-use creditproof::{Algorithm, IssuerSigningKey, PresentationRequest, TrustStore, UnixTime, Verifier};
+use creditproof::{Algorithm, IssuerSigningKey, PresentationRequest, TrustStore, UnixTime, Verifier, VerifierOptions};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
@@ -29,7 +29,7 @@ fn fixture() -> &'static Fixture {
             SdJwtVerifier::new(key.public_key(), "dc+sd-jwt"),
             SdJwtVerifier::new(p256, "example+sd-jwt").with_key_binding(KeyBinding::required("n", "https://v.example")),
         ];
-        Fixture { verifier: Verifier::new(trust), request, generic }
+        Fixture { verifier: Verifier::with_options(trust, VerifierOptions::default().allow_missing_status()), request, generic }
     })
 }
 

@@ -139,6 +139,9 @@ pub struct Claims {
     perks: BTreeMap<String, bool>,
     committed: BTreeMap<String, (u64, u64)>,
     grids: BTreeMap<String, Grid>,
+    /// A granted perk whose policy says it `requires_valid_status`: such
+    /// claims are only issued with a status entry.
+    status_required_by: Option<String>,
 }
 
 impl Claims {
@@ -281,8 +284,12 @@ impl Claims {
         claims.insert("tier", report.tier.as_str())?;
         claims.insert("policy", format!("{}/{}", policy.id(), policy.version()))?;
         claims.insert("score_scale", json!({"min": scale.min, "max": scale.max}))?;
-        for name in policy.perks().keys() {
-            claims.insert_perk(name, report.perks.contains(name))?;
+        for (name, perk) in policy.perks() {
+            let granted = report.perks.contains(name);
+            claims.insert_perk(name, granted)?;
+            if granted && perk.requires_valid_status && claims.status_required_by.is_none() {
+                claims.status_required_by = Some(name.clone());
+            }
         }
         Ok(claims)
     }
@@ -295,6 +302,13 @@ impl Claims {
     /// The perk flags in name order.
     pub fn perks(&self) -> impl Iterator<Item = (&str, bool)> {
         self.perks.iter().map(|(k, &v)| (k.as_str(), v))
+    }
+
+    /// The granted perk, if any, whose policy `requires_valid_status`: these
+    /// claims are then issued only with a status entry
+    /// ([`Issuer::issue_with_status`]), so that a revocation can reach them.
+    pub fn status_required_by(&self) -> Option<&str> {
+        self.status_required_by.as_deref()
     }
 }
 
@@ -442,6 +456,9 @@ impl Issuer {
     ) -> Result<IssuedCredential, Error> {
         if holder.is_weak() {
             return Err(IssuanceError::WeakHolderKey.into());
+        }
+        if let (None, Some(perk)) = (status, &claims.status_required_by) {
+            return Err(IssuanceError::StatusRequired { perk: perk.clone() }.into());
         }
         let perks: Vec<Disclosure> = claims.perks().map(|(k, v)| Disclosure::new(k, &Value::Bool(v), rng)).collect();
         let mut disclosures: Vec<Disclosure> = claims.iter().map(|(k, v)| Disclosure::new(k, v, rng)).collect();

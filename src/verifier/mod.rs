@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::error::{
-    DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError, TimeError,
+    DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError,
+    StatusError, TimeError,
 };
 use crate::format::ed25519::{self, BatchItem, KeyTable, KeyTables, VerifyKey};
 use crate::format::encoding::{get_opt_u64, get_str, get_u64};
@@ -203,7 +204,7 @@ impl<K: KeyProvider> Verifier<K> {
     ///
     /// ```
     /// # use creditproof::{Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest,
-    /// #                   SystemRng, TrustStore, UnixTime, Verifier, Wallet};
+    /// #                   SystemRng, TrustStore, UnixTime, Verifier, VerifierOptions, Wallet};
     /// # fn main() -> Result<(), creditproof::Error> {
     /// # let mut rng = SystemRng::new();
     /// # let now = UnixTime::now();
@@ -224,7 +225,9 @@ impl<K: KeyProvider> Verifier<K> {
     /// trust.add(issuer.id(), issuer.public_key());
     /// let items: Vec<(&PresentationRequest, &str)> =
     ///     requests.iter().zip(&presentations).map(|(r, p)| (r, p.as_str())).collect();
-    /// let outcomes = Verifier::new(trust).verify_batch(&items, now);
+    /// // These credentials carry no status; this verifier says it accepts that.
+    /// let options = VerifierOptions::default().allow_missing_status();
+    /// let outcomes = Verifier::with_options(trust, options).verify_batch(&items, now);
     /// assert!(outcomes.iter().all(Result::is_ok));
     /// # Ok(())
     /// # }
@@ -320,8 +323,10 @@ impl<K: KeyProvider> Verifier<K> {
             ExpectedBinding { nonce: request.nonce(), audience: request.audience(), sd_jwt: sd_jwt_part, now };
         check_key_binding_claims(&kb.payload, &expected, &self.options)?;
         // 9. Status.
-        if let Some(status) = &status {
-            self.status_lists.check(&issuer, status, now, &self.options)?;
+        match &status {
+            Some(status) => self.status_lists.check(&issuer, status, now, &self.options)?,
+            None if !self.options.missing_status_allowed() => return Err(StatusError::Missing.into()),
+            None => {}
         }
         // 10. Predicates and requested disclosures.
         let mut disclosed: BTreeMap<String, Value> =

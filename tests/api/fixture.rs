@@ -4,9 +4,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use creditproof::hazmat::SeededRng;
+use creditproof::status_list::StatusList;
 use creditproof::{
-    Claims, Error, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, TrustStore,
-    UnixTime, VerifiedPresentation, Verifier, Wallet,
+    Claims, Error, HolderPublicKey, HolderSigningKey, IssuedCredential, Issuer, IssuerSigningKey, PresentOptions,
+    PresentationRequest, StatusRef, TrustStore, UnixTime, VerifiedPresentation, Verifier, VerifierOptions, Wallet, DAY,
 };
 use ed25519_dalek::Signer as _;
 use serde_json::{json, Value};
@@ -15,6 +16,9 @@ use serde_json::{json, Value};
 pub const NOW: UnixTime = UnixTime(1_795_262_400);
 pub const ISS: &str = "https://bureau.example";
 pub const AUD: &str = "https://rental.example";
+/// The list `Fixture::issue_revocable` puts credentials in; every entry valid.
+pub const FIXTURE_STATUS_URI: &str = "https://bureau.example/status/fixture";
+const FIXTURE_STATUS_LEN: usize = 1 << 12;
 
 pub struct Fixture {
     pub issuer_secret: [u8; 32],
@@ -23,6 +27,7 @@ pub struct Fixture {
     pub wallet: Wallet,
     pub trust: TrustStore,
     pub rng: SeededRng,
+    next_status_idx: u64,
 }
 
 pub fn claims() -> Claims {
@@ -48,7 +53,15 @@ impl Fixture {
         wallet.store(cred).unwrap();
         let mut trust = TrustStore::new();
         trust.add(ISS, issuer.public_key());
-        Self { issuer_secret, holder_secret, issuer, wallet, trust, rng }
+        Self { issuer_secret, holder_secret, issuer, wallet, trust, rng, next_status_idx: 0 }
+    }
+
+    /// Issues `claims` to `holder` with the next entry of the fixture's
+    /// status list (for claims whose policy requires a status).
+    pub fn issue_revocable(&mut self, holder: &HolderPublicKey, claims: &Claims) -> IssuedCredential {
+        let status = StatusRef { uri: FIXTURE_STATUS_URI.into(), idx: self.next_status_idx };
+        self.next_status_idx += 1;
+        self.issuer.issue_with_status(holder, claims, &status, NOW, &mut self.rng).unwrap()
     }
 
     pub fn request(&mut self, disclose: &[&str], predicates: &[&str]) -> PresentationRequest {
@@ -67,8 +80,16 @@ impl Fixture {
         self.wallet.present(request, opts, NOW, &mut self.rng).unwrap().as_str().to_owned()
     }
 
+    /// Verifies at `NOW` with the fixture's all-valid status list loaded.
+    /// Most tests exercise other checks on credentials without a status, so
+    /// this verifier accepts those by name (`allow_missing_status`); the
+    /// default refusal has its own tests.
     pub fn verify(&self, request: &PresentationRequest, presentation: &str) -> Result<VerifiedPresentation, Error> {
-        Verifier::new(self.trust.clone()).verify(request, presentation, NOW)
+        let options = VerifierOptions::default().allow_missing_status();
+        let mut v = Verifier::with_options(self.trust.clone(), options);
+        let list = StatusList::new(2, FIXTURE_STATUS_LEN).unwrap();
+        v.add_status_list(&self.issuer.sign_status_list(FIXTURE_STATUS_URI, &list, NOW, DAY, 3600), NOW)?;
+        v.verify(request, presentation, NOW)
     }
 }
 

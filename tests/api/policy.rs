@@ -43,7 +43,7 @@ fn perk_accepted_at_700_and_refused_by_the_holder_at_600() {
         let mut w = Wallet::new();
         for _ in 0..2 {
             let pk = w.generate_key(&mut fx.rng);
-            w.store(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap()).unwrap();
+            w.store(fx.issue_revocable(&pk, &claims)).unwrap();
         }
         let req = fx.request(&[], &["perk:no_deposit_rental"]);
         match w.present(&req, PresentOptions::default(), NOW, &mut fx.rng) {
@@ -181,4 +181,29 @@ fn cli_score_issue_and_dispute() {
         let o = run(&[&"issuer", &"score", &"--policy", &policy, &"--records", &t.path(f)]);
         assert_eq!(o.status.code(), Some(2), "{f}");
     }
+}
+
+/// `requires_valid_status` (the default) is kept at issuance: claims that
+/// grant such a perk are never issued without a status entry.
+#[test]
+fn a_perk_that_requires_status_is_never_issued_without_one() {
+    let mut fx = Fixture::new();
+    let (policy, report) = scored(700);
+    let claims = Claims::from_score(&policy, &report).unwrap();
+    assert_eq!(claims.status_required_by(), Some("no_deposit_rental"));
+    let pk = fx.wallet.generate_key(&mut fx.rng);
+    let e = fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).unwrap_err();
+    assert_eq!(e.check(), "issuance.status_required");
+    assert!(e.to_string().contains("no_deposit_rental"), "{e}");
+    fx.issue_revocable(&pk, &claims);
+    // A perk whose policy waives the status may be issued without one.
+    let mut relaxed: serde_json::Value = serde_json::from_str(SESAME).unwrap();
+    for perk in relaxed["perks"].as_object_mut().unwrap().values_mut() {
+        perk["requires_valid_status"] = serde_json::json!(false);
+    }
+    let relaxed = Policy::from_json_slice(relaxed.to_string().as_bytes(), 1 << 20).unwrap();
+    let report = score(&relaxed, records_for(700).as_slice(), Date::new(2026, 11, 21).unwrap()).unwrap();
+    let claims = Claims::from_score(&relaxed, &report).unwrap();
+    assert_eq!(claims.status_required_by(), None);
+    assert!(fx.issuer.issue(&pk, &claims, NOW, &mut fx.rng).is_ok());
 }

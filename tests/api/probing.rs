@@ -110,7 +110,7 @@ fn wallet_with(fx: &mut Fixture, claims: &Claims, n: usize) -> Wallet {
     let mut w = Wallet::new();
     for _ in 0..n {
         let pk = w.generate_key(&mut fx.rng);
-        w.store(fx.issuer.issue(&pk, claims, NOW, &mut fx.rng).unwrap()).unwrap();
+        w.store(fx.issue_revocable(&pk, claims)).unwrap();
     }
     w
 }

@@ -3,7 +3,8 @@
 use crate::fixture::*;
 use creditproof::hazmat::SeededRng;
 use creditproof::{
-    verdict_json, Claims, HolderSigningKey, PresentOptions, PresentationRequest, TrustStore, Verifier, Wallet,
+    verdict_json, Claims, HolderSigningKey, PresentOptions, PresentationRequest, TrustStore, Verifier, VerifierOptions,
+    Wallet,
 };
 use serde_json::{json, Value};
 
@@ -206,7 +207,7 @@ fn claims_file_commits_the_score() {
     }
     let mut t = TrustStore::new();
     t.add(ISS, fx.issuer.public_key());
-    let _ = Verifier::new(t);
+    let _ = Verifier::with_options(t, VerifierOptions::default().allow_missing_status());
 }
 
 /// Two proofs on one commitment can reveal the value: with `score>=0` the

@@ -5,7 +5,7 @@ use creditproof::hazmat::SeededRng;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
     Algorithm, HolderSigningKey, Issuer, IssuerPublicKey, IssuerSigningKey, PresentOptions, PresentationRequest,
-    TrustStore, UnixTime, Verifier, Wallet,
+    TrustStore, UnixTime, Verifier, VerifierOptions, Wallet,
 };
 use serde_json::Value;
 
@@ -97,7 +97,9 @@ fn es256_issuer_and_holder_keys_work_end_to_end() {
     trust.add_metadata(issuer.metadata().to_string().as_bytes(), &Default::default()).unwrap();
     let request = PresentationRequest::builder(AUD).disclose("tier").build(&mut rng).unwrap();
     let p = wallet.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
-    let verified = Verifier::new(trust).verify(&request, p.as_str(), NOW).unwrap();
+    let verified = Verifier::with_options(trust, VerifierOptions::default().allow_missing_status())
+        .verify(&request, p.as_str(), NOW)
+        .unwrap();
     assert_eq!(verified.disclosed()["tier"], "A");
 
     // The same presentation is an ordinary SD-JWT VC to the generic mode.
@@ -143,7 +145,7 @@ fn a_retired_key_still_published_keeps_its_credentials_verifying() {
 
     let mut trust = TrustStore::new();
     trust.add_metadata(metadata.to_string().as_bytes(), &Default::default()).unwrap();
-    let verifier = Verifier::new(trust);
+    let verifier = Verifier::with_options(trust, VerifierOptions::default().allow_missing_status());
     for _ in 0..2 {
         let request = PresentationRequest::builder(AUD).disclose("tier").build(&mut rng).unwrap();
         let p = wallet.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
@@ -161,7 +163,13 @@ fn a_retired_key_still_published_keeps_its_credentials_verifying() {
     wallet2.store(old.issue(&h, &claims(), NOW, &mut rng).unwrap()).unwrap();
     let request = PresentationRequest::builder(AUD).disclose("tier").build(&mut rng).unwrap();
     let p = wallet2.present(&request, PresentOptions::default(), NOW, &mut rng).unwrap();
-    assert_eq!(Verifier::new(trust).verify(&request, p.as_str(), NOW).unwrap_err().check(), "trust.kid");
+    assert_eq!(
+        Verifier::with_options(trust, VerifierOptions::default().allow_missing_status())
+            .verify(&request, p.as_str(), NOW)
+            .unwrap_err()
+            .check(),
+        "trust.kid"
+    );
 }
 
 #[test]
@@ -201,7 +209,7 @@ fn es256_presentations_in_a_batch_next_to_ed25519_ones() {
     bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
     let bad = String::from_utf8(bad).unwrap();
     let items = [(&r1, p1.as_str()), (&r2, p2.as_str()), (&r1, bad.as_str())];
-    let verifier = Verifier::new(trust);
+    let verifier = Verifier::with_options(trust, VerifierOptions::default().allow_missing_status());
     let outcomes = verifier.verify_batch(&items, NOW);
     assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
     assert_eq!(outcomes[2].as_ref().unwrap_err().check(), "holder_binding.signature");

@@ -318,3 +318,18 @@ fn the_verdict_names_the_status_reference_to_act_on() {
     let verdict = creditproof::verdict_json(&outcome);
     assert_eq!(verdict["status"], json!({"uri": URI, "idx": 3}));
 }
+
+#[test]
+fn a_score_credential_without_status_is_refused_unless_allowed_by_name() {
+    use creditproof::VerifierOptions;
+    let mut fx = Fixture::new();
+    let mut w = Wallet::new();
+    let pk = w.generate_key(&mut fx.rng);
+    w.store(fx.issuer.issue(&pk, &claims(), NOW, &mut fx.rng).unwrap()).unwrap();
+    let request = fx.request(&["tier"], &[]);
+    let p = w.present(&request, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
+    let strict = Verifier::new(fx.trust.clone()).verify(&request, p.as_str(), NOW);
+    assert_eq!(strict.unwrap_err().check(), "status.missing");
+    let lenient = Verifier::with_options(fx.trust.clone(), VerifierOptions::default().allow_missing_status());
+    assert!(lenient.verify(&request, p.as_str(), NOW).is_ok());
+}

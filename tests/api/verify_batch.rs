@@ -1,7 +1,7 @@
 //! `Verifier::verify_batch`: one outcome per item, each exactly what
 //! `Verifier::verify` says, whatever else is in the batch.
 
-use creditproof::{Error, PresentationRequest, VerifiedPresentation, Verifier};
+use creditproof::{Error, PresentationRequest, VerifiedPresentation, Verifier, VerifierOptions};
 use serde_json::json;
 
 use crate::fixture::{split, Fixture, NOW};
@@ -15,7 +15,7 @@ fn one_bad_signature_among_63_good_fails_alone() {
     let mut f = Fixture::new();
     let requests: Vec<PresentationRequest> = (0..64).map(|_| f.request(&["tier"], &[])).collect();
     let mut presentations: Vec<String> = requests.iter().map(|r| f.present(r)).collect();
-    let verifier = Verifier::new(f.trust.clone());
+    let verifier = Verifier::with_options(f.trust.clone(), VerifierOptions::default().allow_missing_status());
     fn items<'a>(rs: &'a [PresentationRequest], ps: &'a [String]) -> Vec<(&'a PresentationRequest, &'a str)> {
         rs.iter().zip(ps).map(|(r, p)| (r, p.as_str())).collect()
     }
@@ -48,7 +48,7 @@ fn a_bad_issuer_signature_wins_over_every_later_check() {
     let mut f = Fixture::new();
     let request = f.request(&["tier"], &[]);
     let p = f.present(&request);
-    let verifier = Verifier::new(f.trust.clone());
+    let verifier = Verifier::with_options(f.trust.clone(), VerifierOptions::default().allow_missing_status());
     // Expired, a wrong nonce and a bad key-binding signature too; the
     // issuer signature is checked first.
     let mut parts = split(&p);

@@ -1,9 +1,10 @@
 //! `creditproof demo`: the whole story on built-in defaults.
 
 use creditproof::policy::{score, Date, Policy, Records};
+use creditproof::status_list::{IndexAllocator, StatusList, STATUS_INVALID};
 use creditproof::{
-    verdict_json, Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, SystemRng, TrustStore,
-    UnixTime, Verifier, Wallet,
+    verdict_json, Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, SecureRng as _, StatusRef,
+    SystemRng, TrustStore, UnixTime, Verifier, Wallet, DAY,
 };
 use serde_json::Value;
 
@@ -38,10 +39,18 @@ fn fail(e: creditproof::Error) -> CliError {
     CliError(format!("demo failed: {e}"))
 }
 
-fn trust(issuer: &Issuer) -> TrustStore {
+/// Where the demo bureau publishes its one status list.
+const STATUS_URI: &str = "https://bureau.example/status/1";
+/// Entries in that list: every credential gets a random one of them.
+const STATUS_ENTRIES: usize = 1 << 16;
+
+/// A verifier that trusts `issuer` and has loaded `list_token`.
+fn verifier(issuer: &Issuer, list_token: &str, now: UnixTime) -> Result<Verifier<TrustStore>, CliError> {
     let mut t = TrustStore::new();
     t.add(issuer.id(), issuer.public_key());
-    t
+    let mut v = Verifier::new(t);
+    v.add_status_list(list_token, now).map_err(fail)?;
+    Ok(v)
 }
 
 fn request(aud: &str, predicate: &str, rng: &mut SystemRng) -> Result<PresentationRequest, CliError> {
@@ -73,7 +82,7 @@ pub fn run() -> Result<(), CliError> {
     let breakdown = issuer.sign_breakdown(&report, &keys[0], now);
     println!("(signed for the holder, {} bytes; never part of a presentation)", breakdown.len());
 
-    step(4, "The issuer signs three single-use credentials from that score");
+    step(4, "The issuer signs three single-use credentials from that score, each revocable");
     let claims = Claims::from_score(&policy, &report).map_err(fail)?;
     for (k, v) in claims.iter() {
         println!("  {k} = {v}   (behind a salted digest)");
@@ -82,12 +91,21 @@ pub fn run() -> Result<(), CliError> {
         println!("  perks.{k} = {v}   (behind a salted digest inside `perks`, itself behind one)");
     }
     println!("  score = {}   (inside a HashWires commitment; never disclosed)", report.score);
+    let mut indexes = IndexAllocator::new(STATUS_ENTRIES);
     for k in &keys {
-        wallet.store(issuer.issue(k, &claims, now, &mut rng).map_err(fail)?).map_err(fail)?;
+        let idx = indexes.allocate(&mut |b: &mut [u8]| rng.fill(b)).map_err(|e| CliError(format!("demo: {e}")))?;
+        let status = StatusRef { uri: STATUS_URI.into(), idx: idx as u64 };
+        wallet.store(issuer.issue_with_status(k, &claims, &status, now, &mut rng).map_err(fail)?).map_err(fail)?;
     }
     println!(
         "each credential carries 4 digests (tier, policy, scale, perks: the same for every policy), \
-         and `perks` 8 (the flags padded with decoys)"
+         and `perks` 8 (the flags padded with decoys), and a random entry of the status list {STATUS_URI}"
+    );
+    let mut list = StatusList::new(2, STATUS_ENTRIES).map_err(|e| CliError(format!("demo: {e}")))?;
+    let token = issuer.sign_status_list(STATUS_URI, &list, now, DAY, 3600);
+    println!(
+        "the issuer publishes the list: a signed token of {} bytes, to be fetched again within its ttl (1 h)",
+        token.len()
     );
 
     step(5, "A car-rental desk asks one question: eligible for a no-deposit rental?");
@@ -104,7 +122,8 @@ pub fn run() -> Result<(), CliError> {
     println!("presentation: {} bytes, bound to the desk's nonce and audience", presentation.as_str().len());
 
     step(7, "The desk verifies");
-    let outcome = Verifier::new(trust(&issuer)).verify(&desk_request, presentation.as_str(), now);
+    let desk = verifier(&issuer, &token, now)?;
+    let outcome = desk.verify(&desk_request, presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&outcome)));
     let verified = outcome.map_err(fail)?;
 
@@ -116,7 +135,7 @@ pub fn run() -> Result<(), CliError> {
     println!("the policy's grid: {}", policy.grid());
     let lender_request = request("https://lender.example", "score>=650", &mut rng)?;
     let lender_presentation = wallet.present(&lender_request, opts, now, &mut rng).map_err(fail)?;
-    let lender = Verifier::new(trust(&issuer)).verify(&lender_request, lender_presentation.as_str(), now);
+    let lender = verifier(&issuer, &token, now)?.verify(&lender_request, lender_presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&lender)));
     lender.map_err(fail)?;
     let too_high = request("https://lender.example", "score>=700", &mut rng)?;
@@ -137,12 +156,29 @@ pub fn run() -> Result<(), CliError> {
 
     step(10, "The desk's presentation replayed to a hotel is rejected");
     let hotel_request = request("https://hotel.example", "perk:no_deposit_rental", &mut rng)?;
-    let replay = Verifier::new(trust(&issuer)).verify(&hotel_request, presentation.as_str(), now);
+    let replay = verifier(&issuer, &token, now)?.verify(&hotel_request, presentation.as_str(), now);
     println!("{}", pretty(&verdict_json(&replay)));
     if replay.is_ok() {
         return Err(CliError("demo failed: a replayed presentation was accepted".into()));
     }
     println!("\nThe key binding names the rental desk and its one-time nonce, so the hotel refuses it.");
+
+    step(11, "The desk reports fraud with the status entry from its verdict; the bureau revokes it");
+    let reported = verified.status().cloned().ok_or_else(|| CliError("demo failed: no status reference".into()))?;
+    println!("the desk's verdict named {reported}: the bureau revokes that one credential and re-publishes");
+    let idx = usize::try_from(reported.idx).map_err(|_| CliError("demo failed: index out of range".into()))?;
+    list.set(idx, STATUS_INVALID).map_err(|e| CliError(format!("demo: {e}")))?;
+    let later = UnixTime(now.as_secs() + 60);
+    let mut refreshed = desk;
+    refreshed.add_status_list(&issuer.sign_status_list(STATUS_URI, &list, later, DAY, 3600), later).map_err(fail)?;
+    let again = refreshed.verify(&desk_request, presentation.as_str(), later);
+    println!("{}", pretty(&verdict_json(&again)));
+    match again {
+        Err(e) if e.check() == "status.revoked" => {
+            println!("\nOnce the desk fetches the fresh list, the revoked credential is refused; the holder's two others are untouched.")
+        }
+        _ => return Err(CliError("demo failed: a revoked credential was accepted".into())),
+    }
     Ok(())
 }
 

@@ -62,6 +62,10 @@ pub(crate) enum VerifierCmd {
         /// (then `status.stale`).
         #[arg(long, default_value_t = VerifierOptions::DEFAULT_STATUS_MAX_AGE_SECS)]
         status_max_age: u64,
+        /// Accept a credential that carries no status (so cannot be
+        /// revoked). Refused by default (`status.missing`).
+        #[arg(long)]
+        allow_missing_status: bool,
         /// Verification time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
@@ -132,7 +136,15 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             write_file(&out, text.as_bytes(), Access::Public, true)?;
             Ok(ExitCode::SUCCESS)
         }
-        VerifierCmd::Verify { trust, request, presentation, status_list, status_max_age, now } => {
+        VerifierCmd::Verify {
+            trust,
+            request,
+            presentation,
+            status_list,
+            status_max_age,
+            allow_missing_status,
+            now,
+        } => {
             let now = time(now);
             let mut store = TrustStore::new();
             for t in &trust {
@@ -141,7 +153,10 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             }
             let req = read_request(&request, &limits)?;
             let pres = read_text(&presentation, MAX_FILE)?;
-            let options = VerifierOptions::default().with_status_max_age_secs(status_max_age);
+            let mut options = VerifierOptions::default().with_status_max_age_secs(status_max_age);
+            if allow_missing_status {
+                options = options.allow_missing_status();
+            }
             let mut verifier = Verifier::with_options(store, options);
             let mut outcome = Ok(());
             for path in &status_list {

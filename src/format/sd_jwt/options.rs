@@ -6,13 +6,15 @@
 use crate::Limits;
 
 /// Verification settings. Defaults: [`Limits::default`], 300 s clock skew,
-/// key binding at most 300 s old, status list tokens at most one hour old.
+/// key binding at most 300 s old, status list tokens at most one hour old,
+/// and score credentials without a status refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifierOptions {
     limits: Limits,
     clock_skew_secs: u64,
     kb_max_age_secs: u64,
     status_max_age_secs: u64,
+    allow_missing_status: bool,
 }
 
 impl Default for VerifierOptions {
@@ -22,6 +24,7 @@ impl Default for VerifierOptions {
             clock_skew_secs: 300,
             kb_max_age_secs: 300,
             status_max_age_secs: Self::DEFAULT_STATUS_MAX_AGE_SECS,
+            allow_missing_status: false,
         }
     }
 }
@@ -59,6 +62,16 @@ impl VerifierOptions {
         self.status_max_age_secs = secs.clamp(60, Self::MAX_STATUS_MAX_AGE_SECS);
         self
     }
+    /// Accepts score credentials that carry no `status` (so cannot be
+    /// revoked). By default they are refused with `status.missing`: a lender
+    /// that relies on revocation must not be handed a credential no
+    /// revocation can reach. Name this only for issuers that never publish
+    /// status lists.
+    #[must_use]
+    pub fn allow_missing_status(mut self) -> Self {
+        self.allow_missing_status = true;
+        self
+    }
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -70,5 +83,8 @@ impl VerifierOptions {
     }
     pub(crate) fn status_max_age_secs(&self) -> u64 {
         self.status_max_age_secs
+    }
+    pub(crate) fn missing_status_allowed(&self) -> bool {
+        self.allow_missing_status
     }
 }

@@ -166,7 +166,15 @@ pub struct Perk {
     /// Tier must be this tier or a higher one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_tier: Option<String>,
-    /// Whether the credential must have valid status. Defaults to true.
+    /// Whether the credential must have a valid status. Defaults to true.
+    ///
+    /// Kept at issuance: claims granting such a perk
+    /// (`Claims::from_score`) are issued only with a status entry, so a
+    /// revocation can reach them (`issuance.status_required` otherwise);
+    /// and a default verifier refuses any score credential without a status
+    /// (`status.missing`). With `false`, the issuer may issue the perk on a
+    /// credential without a status, which a verifier accepts only through
+    /// `VerifierOptions::allow_missing_status`.
     #[serde(default = "default_true")]
     pub requires_valid_status: bool,
 }

@@ -36,7 +36,8 @@ pub fn generate() -> Vec<(String, String)> {
     let presentations = json!({
         "category": "presentations",
         "description": "SD-JWT VC presentations checked by Verifier::verify at `now` with default \
-            options, trusting the issuer metadata in `trust` (plus a vector's `extra_trust`) and \
+            options except `allow_missing_status` (most vectors exercise other checks on \
+            credentials without a status; the `status/` vectors carry one), trusting the issuer metadata in `trust` (plus a vector's `extra_trust`) and \
             with the status list tokens of `status_lists` loaded (a vector's own `status_lists` \
             replaces them; if loading one fails, that error is the outcome). `presentation_b64` \
             holds bytes that are not UTF-8, verified with `Verifier::verify_bytes`, whose \
