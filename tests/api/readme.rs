@@ -1,0 +1,63 @@
+//! The README, followed literally: its command blocks replayed in an empty
+//! folder, the sample records it points to, and the command-line
+//! conveniences that make the blocks runnable as they are.
+
+use super::cli::{bin, fails_with_2, ok, run, Tmp};
+
+fn example(name: &str) -> String {
+    let path = format!("{}/policies/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every shipped policy has sample records that score under it, named by
+/// id or by path alike.
+#[test]
+fn shipped_example_records_score_under_their_policy() {
+    for (id, _) in creditproof::policy::SHIPPED {
+        let records = format!("{}/policies/examples/records-{id}.json", env!("CARGO_MANIFEST_DIR"));
+        let file = format!("{}/policies/{id}.json", env!("CARGO_MANIFEST_DIR"));
+        let by_id = run(&[&"issuer", &"score", &"--policy", &id, &"--records", &records, &"--as-of", &"2025-01-01"]);
+        ok(&by_id);
+        let by_file =
+            run(&[&"issuer", &"score", &"--policy", &file, &"--records", &records, &"--as-of", &"2025-01-01"]);
+        ok(&by_file);
+        assert_eq!(by_id.stdout, by_file.stdout, "{id}");
+        let table = String::from_utf8_lossy(&by_id.stdout);
+        assert!(table.starts_with(&format!("policy {id} version 1")), "{table}");
+        assert!(table.lines().count() > 5, "{id}: several records: {table}");
+    }
+}
+
+/// `--policy NAME` is a file when one of that name exists, else a shipped
+/// policy's id; an unknown bare name lists the shipped ids.
+#[test]
+fn policy_takes_a_shipped_id_unless_a_file_of_that_name_exists() {
+    let t = Tmp::new("policy-id");
+    std::fs::write(t.path("records.json"), example("records-sesame-style.json")).unwrap();
+    let score = |policy: &str| {
+        bin()
+            .args(["issuer", "score", "--policy", policy, "--records", "records.json", "--as-of", "2025-01-01"])
+            .current_dir(&t.0)
+            .output()
+            .unwrap()
+    };
+    let shipped = score("sesame-style");
+    ok(&shipped);
+    assert!(String::from_utf8_lossy(&shipped.stdout).contains("score 651"));
+
+    // A file named like a shipped policy wins: here a copy with another start.
+    let own = creditproof::policy::SHIPPED[1].1.replace("\"start\": 600", "\"start\": 610");
+    assert_ne!(own, creditproof::policy::SHIPPED[1].1);
+    std::fs::write(t.path("sesame-style"), own).unwrap();
+    let from_file = score("sesame-style");
+    ok(&from_file);
+    assert!(String::from_utf8_lossy(&from_file.stdout).contains("score 661"));
+
+    let err = fails_with_2(&score("sesame"));
+    assert!(
+        err.contains("sesame: no such file, nor a shipped policy (civic-1300, sesame-style, suining-2013)"),
+        "{err}"
+    );
+    let err = fails_with_2(&score("./sesame"));
+    assert!(err.contains("./sesame: no such file") && !err.contains("shipped"), "a path is only a path: {err}");
+}
