@@ -2,7 +2,9 @@
 //! folder, the sample records it points to, and the command-line
 //! conveniences that make the blocks runnable as they are.
 
-use super::cli::{bin, fails_with_2, ok, run, Tmp};
+use std::process::Output;
+
+use super::cli::{bin, fails_with_2, ok, run, setup, Tmp};
 
 fn example(name: &str) -> String {
     let path = format!("{}/policies/examples/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -60,4 +62,35 @@ fn policy_takes_a_shipped_id_unless_a_file_of_that_name_exists() {
     );
     let err = fails_with_2(&score("./sesame"));
     assert!(err.contains("./sesame: no such file") && !err.contains("shipped"), "a path is only a path: {err}");
+}
+
+/// `issuer public`, `verifier request` and `holder present --out` say in
+/// one line what they wrote.
+#[test]
+fn commands_that_write_a_file_say_so() {
+    let t = Tmp::new("say-so");
+    setup(&t, r#"{"tier":"A","perks":{"no_deposit_rental":true}}"#, "1");
+    let line = |o: &Output| {
+        ok(o);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert_eq!(out.lines().count(), 1, "one line: {out}");
+        out
+    };
+    let (pub_json, req, pres) = (t.path("again.pub.json"), t.path("req.json"), t.path("p.txt"));
+    let out = line(&run(&[&"issuer", &"public", &"--dir", &t.path("bureau"), &"--out", &pub_json]));
+    assert!(out.contains("issuer metadata of https://bureau.example (1 key(s)) written to"), "{out}");
+    assert!(out.contains(&pub_json.display().to_string()), "{out}");
+    let out = line(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://rental.example",
+        &"--predicate",
+        &"perk:no_deposit_rental",
+        &"--out",
+        &req,
+    ]));
+    assert!(out.contains("request of https://rental.example") && out.contains(&req.display().to_string()), "{out}");
+    let out = line(&run(&[&"holder", &"present", &"--wallet", &t.path("wallet"), &"--request", &req, &"--out", &pres]));
+    assert!(out.contains("presentation for https://rental.example") && out.contains(&pres.display().to_string()));
 }

@@ -243,8 +243,11 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
         }
         IssuerCmd::Public { dir, out, now, insecure } => {
             let issuer = state::load_issuer_at(&dir, insecure.allow_insecure_permissions, time(now))?;
-            let text = serde_json::to_string_pretty(&issuer.metadata()).unwrap_or_default();
+            let metadata = issuer.metadata();
+            let text = serde_json::to_string_pretty(&metadata).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
+            let keys = metadata.pointer("/jwks/keys").and_then(Value::as_array).map_or(0, Vec::len);
+            println!("issuer metadata of {} ({keys} key(s)) written to {}", issuer.id(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         IssuerCmd::Revoke(c) => registry_cmd::set_status(&c, Status::Revoked).map(|()| ExitCode::SUCCESS),

@@ -125,6 +125,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             let req = b.build(&mut rng).map_err(|e| CliError(e.to_string()))?;
             let text = serde_json::to_string_pretty(&req.to_json()).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
+            println!("request of {} with a fresh nonce written to {}", req.audience(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         VerifierCmd::Verify { trust, request, presentation, status_list, status_max_age, now } => {
