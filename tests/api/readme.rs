@@ -94,3 +94,41 @@ fn commands_that_write_a_file_say_so() {
     let out = line(&run(&[&"holder", &"present", &"--wallet", &t.path("wallet"), &"--request", &req, &"--out", &pres]));
     assert!(out.contains("presentation for https://rental.example") && out.contains(&pres.display().to_string()));
 }
+
+/// `issuer suspend --verdict` takes the entry from an accepted verdict on a
+/// credential of this issuer, and refuses any other verdict with a hint.
+#[test]
+fn status_change_from_a_verdict() {
+    let t = Tmp::new("verdict");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    let dir = t.path("bureau");
+    let suspend = |verdict: &str| {
+        std::fs::write(t.path("verdict.json"), verdict).unwrap();
+        run(&[&"issuer", &"suspend", &"--dir", &dir, &"--verdict", &t.path("verdict.json"), &"--reason", &"check"])
+    };
+    let err = fails_with_2(&suspend(
+        r#"{"accepted": false, "issuer": null, "disclosed": {}, "proven": [], "error": {"check": "status.suspended"}}"#,
+    ));
+    assert!(err.contains("is a rejected verdict, which names no credential; give --index URI#IDX"), "{err}");
+    let err = fails_with_2(&suspend(
+        r#"{"accepted": true, "issuer": "https://other.example", "status": {"uri": "https://other.example/status/1", "idx": 7}}"#,
+    ));
+    assert!(err.contains("is a verdict on a credential of https://other.example, not of https://bureau.example"));
+    let err = fails_with_2(&suspend(r#"{"accepted": true, "issuer": "https://bureau.example", "status": null}"#));
+    assert!(err.contains("names no status entry"), "{err}");
+    let err = fails_with_2(&suspend(
+        r#"{"accepted": true, "issuer": "https://bureau.example", "status": {"uri": "https://bureau.example/status/1", "idx": "7"}}"#,
+    ));
+    assert!(err.contains("without a string `uri` and an integer `idx`"), "{err}");
+    let o = run(&[&"issuer", &"history", &"--dir", &dir]);
+    let history = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!history.contains("suspended"), "nothing changed: {history}");
+
+    let entry = history.split_whitespace().nth(2).unwrap().to_owned();
+    let (uri, idx) = entry.rsplit_once('#').unwrap();
+    let o = suspend(&format!(
+        r#"{{"accepted": true, "issuer": "https://bureau.example", "status": {{"uri": "{uri}", "idx": {idx}}}}}"#
+    ));
+    ok(&o);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), format!("1 credential(s) now suspended: {entry}\n"));
+}
