@@ -95,6 +95,83 @@ fn commands_that_write_a_file_say_so() {
     assert!(out.contains("presentation for https://rental.example") && out.contains(&pres.display().to_string()));
 }
 
+/// Issues the README's records under sesame-style into `t`'s issuer and
+/// wallet (from `setup`), with `n` keys.
+fn issue_scored(t: &Tmp, n: &str) {
+    std::fs::write(t.path("records.json"), example("records-sesame-style.json")).unwrap();
+    let keys = t.path("scored-keys.json");
+    ok(&run(&[&"holder", &"keys", &"--wallet", &t.path("wallet"), &"--count", &n, &"--out", &keys]));
+    ok(&run(&[
+        &"issuer",
+        &"issue",
+        &"--dir",
+        &t.path("bureau"),
+        &"--keys",
+        &keys,
+        &"--policy",
+        &"sesame-style",
+        &"--records",
+        &t.path("records.json"),
+        &"--out",
+        &t.path("scored.json"),
+    ]));
+}
+
+/// The history of a correction names the disputed records and the holder's
+/// reasons (one line each, however long or odd the reasons) and the new
+/// score, not "corrected: corrected issue".
+#[test]
+fn correction_history_says_which_records_were_disputed_and_why() {
+    let t = Tmp::new("correct-reason");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    issue_scored(&t, "2");
+    let long = "x".repeat(300);
+    let dispute = t.path("dispute.json");
+    ok(&run(&[
+        &"holder",
+        &"dispute",
+        &"--batch",
+        &t.path("scored.json"),
+        &"--entry",
+        &"loan-17=paid on time\nsee the bank statement",
+        &"--entry",
+        &format!("card-2024-01={long}"),
+        &"--out",
+        &dispute,
+    ]));
+    std::fs::write(t.path("corrected.json"), example("corrected-sesame-style.json")).unwrap();
+    let keys = t.path("keys2.json");
+    ok(&run(&[&"holder", &"keys", &"--wallet", &t.path("wallet"), &"--count", &"1", &"--out", &keys]));
+    ok(&run(&[
+        &"issuer",
+        &"correct",
+        &"--dir",
+        &t.path("bureau"),
+        &"--dispute",
+        &dispute,
+        &"--records",
+        &t.path("corrected.json"),
+        &"--keys",
+        &keys,
+        &"--out",
+        &t.path("batch2.json"),
+    ]));
+    let o = run(&[&"issuer", &"history", &"--dir", &t.path("bureau")]);
+    ok(&o);
+    let history = String::from_utf8_lossy(&o.stdout);
+    let expected = format!(
+        r#"re-scored after dispute of 2 entries: loan-17 ("paid on time see the bank statement"), card-2024-01 ("{}…"): 676, very_good"#,
+        "x".repeat(80)
+    );
+    let corrected: Vec<&str> = history.lines().filter(|l| l.contains("  corrected  ")).collect();
+    assert_eq!(corrected.len(), 2, "the scored batch's two credentials: {history}");
+    assert!(corrected.iter().all(|l| l.ends_with(&format!("corrected: {expected}"))), "{history}");
+    let reissued: Vec<&str> = history.lines().filter(|l| l.ends_with(&format!("  {expected}"))).collect();
+    assert_eq!(reissued.len(), 1, "the new credential says why too: {history}");
+    assert!(!history.contains("corrected issue"), "{history}");
+    assert_eq!(history.lines().count(), 1 + 2 + 2 + 1, "one line per change: {history}");
+}
+
 /// `issuer suspend --verdict` takes the entry from an accepted verdict on a
 /// credential of this issuer, and refuses any other verdict with a hint.
 #[test]

@@ -341,6 +341,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 subject: &subject,
                 policy: policy_name.as_deref(),
                 correcting: false,
+                reason: "issued",
                 now,
                 out: &out_file,
                 force: force.force,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use creditproof::policy::{score, Date, Dispute, Policy, Records};
+use creditproof::policy::{score, Date, Dispute, Policy, Records, ScoreReport};
 use creditproof::registry::{IssuerRegistry, Status, Target};
 use creditproof::status_list::StatusList;
 use creditproof::{Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
@@ -183,6 +183,29 @@ pub fn dispute_file(holder: &str, dispute: &Dispute) -> Value {
     json!({"type": "creditproof-dispute/1", "holder": holder, "dispute": dispute})
 }
 
+/// The history reason of a correction: which records the holder disputed
+/// and why, and the new score, e.g. `re-scored after dispute of loan-17
+/// ("paid on time"): 676, very_good`. Each reason is cut at 80 characters
+/// and the whole at 600, and control characters become spaces, so that the
+/// history stays one readable line per change.
+pub fn correction_reason(dispute: &Dispute, report: &ScoreReport) -> String {
+    fn clean(text: &str, max: usize) -> String {
+        let mut out: String = text.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        if text.chars().count() > max {
+            out.push('…');
+        }
+        out
+    }
+    let entries: Vec<String> =
+        dispute.entries.iter().map(|e| format!("{} ({:?})", clean(&e.reference, 80), clean(&e.reason, 80))).collect();
+    let disputed = match entries.len() {
+        0 => "re-scored after a dispute of no entries".to_owned(),
+        1 => format!("re-scored after dispute of {}", entries[0]),
+        n => format!("re-scored after dispute of {n} entries: {}", entries.join(", ")),
+    };
+    format!("{}: {}, {}", clean(&disputed, 600), report.score, clean(&report.tier, 80))
+}
+
 /// Arguments of `issuer correct`.
 pub struct Correct<'a> {
     pub dir: &'a Path,
@@ -244,6 +267,7 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         subject: &subject,
         policy: Some(&policy_name),
         correcting: true,
+        reason: &correction_reason(&dispute, &report),
         now,
         out: &out,
         force: c.force,
