@@ -2,13 +2,107 @@
 //! folder, the sample records it points to, and the command-line
 //! conveniences that make the blocks runnable as they are.
 
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use super::cli::{bin, fails_with_2, ok, run, setup, Tmp};
+
+const README: &str = include_str!("../../README.md");
+
+/// The shell script of the README: every ```sh block, in order, without the
+/// lines that run `cargo` (the "Two commands" block — `cargo run --release
+/// -- demo` and `cargo test`, which runs this very test — and the benchmark
+/// commands under "Performance"). `cargo install --path .` is inline text,
+/// never in a block. Returns the script and the lines left out.
+fn readme_script() -> (String, Vec<String>) {
+    let (mut script, mut skipped, mut in_block) = (String::new(), Vec::new(), false);
+    for line in README.lines() {
+        if !in_block {
+            in_block = line.trim_end() == "```sh";
+            continue;
+        }
+        if line.trim_end() == "```" {
+            in_block = false;
+            script.push('\n');
+        } else if line.split_whitespace().next() == Some("cargo") {
+            skipped.push(line.to_owned());
+        } else {
+            script.push_str(line);
+            script.push('\n');
+        }
+    }
+    assert!(!in_block, "README.md: a ```sh block is not closed");
+    (script, skipped)
+}
+
+/// Runs `script` with `bash -euo pipefail` in `dir`, with the directory of
+/// the binary under test first on the `PATH`, so that `creditproof` is it.
+fn bash_in(dir: &Path, script: &str) -> Output {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_creditproof"));
+    let mut path = std::ffi::OsString::from(exe.parent().unwrap());
+    if let Some(rest) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(rest);
+    }
+    Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("CREDITPROOF_TEST_CRASH_AT")
+        .output()
+        .unwrap()
+}
 
 fn example(name: &str) -> String {
     let path = format!("{}/policies/examples/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Done means: every command block of the README, pasted top to bottom into
+/// an empty folder, runs; any failing command fails this test.
+#[cfg(unix)]
+#[test]
+fn readme_command_blocks_run_in_an_empty_folder() {
+    let (script, skipped) = readme_script();
+    for line in &skipped {
+        let l = line.trim_start();
+        assert!(l.starts_with("cargo run ") || l.starts_with("cargo test"), "an unexpected cargo line: {line}");
+    }
+    assert!(skipped.len() >= 2, "the two commands of the README: {skipped:?}");
+    assert!(script.contains("creditproof issuer init"), "the command line blocks were found");
+    // No placeholders in runnable blocks: syntax summaries go in ```text.
+    for (n, line) in script.lines().enumerate() {
+        let placeholder =
+            line.contains("[--") || line.split('<').skip(1).any(|rest| rest.starts_with(char::is_uppercase));
+        assert!(!placeholder, "README.md ```sh line {n} is not literal: {line}");
+    }
+
+    let t = Tmp::new("readme");
+    assert_eq!(std::fs::read_dir(&t.0).unwrap().count(), 0, "the folder starts empty");
+    // `set -x`: on failure, stderr shows each command up to the one that failed.
+    let o = bash_in(&t.0, &format!("PS4='+ README: '\nset -x\n{script}"));
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "README blocks failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}", o.status);
+
+    // What the prose around the blocks promises.
+    assert!(stdout.contains("score 651, tier very_good"), "{stdout}");
+    assert!(stdout.contains("\"accepted\": true"), "{stdout}");
+    assert!(stdout.contains("\"check\": \"status.suspended\""), "the suspension took effect: {stdout}");
+    assert!(stdout.contains("rejected, exit status 1"), "{stdout}");
+    assert!(stdout.contains("score 676, tier very_good"), "the corrected breakdown: {stdout}");
+    assert!(
+        stdout.contains(
+            r#"corrected: re-scored after dispute of loan-17 ("paid on 2024-05-14, before it was due"): 676"#
+        ),
+        "the history says why: {stdout}"
+    );
+    let verdict: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path("verdict.json")).unwrap()).unwrap();
+    let uri = verdict["status"]["uri"].as_str().unwrap();
+    let idx = verdict["status"]["idx"].as_u64().unwrap();
+    assert!(stdout.contains(&format!("1 credential(s) now suspended: {uri}#{idx}")), "{stdout}");
+    // The files the README writes are the samples it points to.
+    assert_eq!(std::fs::read_to_string(t.path("records.json")).unwrap(), example("records-sesame-style.json"));
+    assert_eq!(std::fs::read_to_string(t.path("corrected.json")).unwrap(), example("corrected-sesame-style.json"));
 }
 
 /// Every shipped policy has sample records that score under it, named by
