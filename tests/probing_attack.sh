@@ -53,7 +53,7 @@ attack() {
     while ((lo < hi && requests < 40)); do
         requests=$((requests + 1))
         run verifier request --aud https://lender.example --predicate "score>=$t" --out "$req"
-        if "$bin" holder present --wallet "$wallet" --request "$req" --out "$pres" "$@" 2>"$err"; then
+        if "$bin" holder present --wallet "$wallet" --request "$req" --out "$pres" "$@" >/dev/null 2>"$err"; then
             run verifier verify --trust "$work/bureau.pub.json" --request "$req" --presentation "$pres" "${lists[@]}"
             spent=$((spent + 1))
             lo=$t

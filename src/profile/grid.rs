@@ -51,8 +51,11 @@ pub const MAX_GRID_THRESHOLDS: usize = 64;
 /// of the scale.
 pub const DEFAULT_GRID_CELLS: u64 = 20;
 
-/// A scale `[min, max]` and the thresholds that cut it into cells; see the
-/// [module docs](self).
+/// A scale `[min, max]` and the thresholds that cut it into cells. A
+/// predicate is on the grid ([`Grid::allows`]) when its truth is the same for
+/// every value of each cell, so a verifier whose requests a wallet answers
+/// only on the grid learns at most which cell the value lies in, however
+/// often it asks.
 ///
 /// ```
 /// use creditproof::{Grid, Predicate};

@@ -12,6 +12,7 @@ mod flow;
 mod policy;
 mod probing;
 mod range;
+mod readme;
 mod sd_jwt;
 mod secrets;
 mod status;

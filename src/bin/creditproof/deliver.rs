@@ -59,6 +59,9 @@ pub struct IssueJob<'a> {
     /// `issuer correct`: revoke the subject's earlier batches in the same
     /// transaction.
     pub correcting: bool,
+    /// Why the batch is issued, for the history (a correction's revocations
+    /// get it too, as `corrected: REASON`).
+    pub reason: &'a str,
     pub now: UnixTime,
     pub out: &'a Out,
     pub force: bool,
@@ -155,7 +158,7 @@ pub fn issue(job: &IssueJob<'_>, reg: &mut SqliteRegistry, rng: &mut SystemRng) 
         subject: job.subject,
         policy: job.policy,
         holders: &holders,
-        reason: if job.correcting { "corrected issue" } else { "issued" },
+        reason: job.reason,
     };
     let staged = job.out.staged(&batch_id);
     let mut signing_rng = SystemRng::new();

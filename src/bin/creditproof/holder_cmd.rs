@@ -183,6 +183,7 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
             // presentation, never reuses a credential.
             state::save_wallet(&wallet, &w)?;
             write_file(&out, p.as_str().as_bytes(), Access::Public, true)?;
+            println!("presentation for {} written to {}", req.audience(), out.display());
             if p.is_linkable() {
                 eprintln!("warning: this credential was presented before; the two presentations are linkable");
             }
@@ -205,7 +206,13 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
             let dispute = Dispute::new(&report, &pairs).map_err(|e| CliError(format!("--entry: {e}")))?;
             let text = serde_json::to_string_pretty(&registry_cmd::dispute_file(&holder, &dispute)).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
-            println!("disputed {} entries of {}/{}", pairs.len(), report.policy_id, report.policy_version);
+            println!(
+                "dispute of {} record(s) scored under {}/{} written to {}",
+                pairs.len(),
+                report.policy_id,
+                report.policy_version,
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         HolderCmd::Breakdown { batch, trust } => {

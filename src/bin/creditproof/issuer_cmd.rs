@@ -8,7 +8,9 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
-use crate::{id_value, lib_err, parse_alg, time, Force, Insecure};
+use crate::{
+    id_value, lib_err, parse_alg, read_policy, time, Force, Insecure, POLICY_HELP, RECORDS_HELP, RECORDS_LONG_HELP,
+};
 
 use creditproof::policy::{Date, Policy, Records, ScoreReport};
 use creditproof::registry::Status;
@@ -124,7 +126,7 @@ pub(crate) enum IssuerCmd {
         /// The holder's dispute (from `holder dispute`).
         #[arg(long)]
         dispute: PathBuf,
-        /// The corrected records, in full.
+        /// The corrected records, in full, in the format of `issue --records`.
         #[arg(long)]
         records: PathBuf,
         /// Fresh holder keys for the new batch.
@@ -178,11 +180,12 @@ pub(crate) enum IssuerCmd {
         /// Claims as a JSON object, e.g. {"tier":"A","perks":{"no_deposit_rental":true}}.
         #[arg(long, required_unless_present = "policy", conflicts_with_all = ["policy", "records"])]
         claims: Option<PathBuf>,
-        /// Scoring policy (JSON); with --records, instead of --claims.
+        /// Scoring policy: a JSON file, or the id of a shipped policy
+        /// (civic-1300, sesame-style, suining-2013); with --records, instead
+        /// of --claims.
         #[arg(long, requires = "records")]
         policy: Option<PathBuf>,
-        /// The holder's own records (JSON array).
-        #[arg(long, requires = "policy")]
+        #[arg(long, requires = "policy", help = RECORDS_HELP, long_help = RECORDS_LONG_HELP)]
         records: Option<PathBuf>,
         /// Scoring date YYYY-MM-DD (default: today, UTC).
         #[arg(long)]
@@ -210,11 +213,9 @@ pub(crate) enum IssuerCmd {
 
 #[derive(Args)]
 pub(crate) struct ScoreArgs {
-    /// Scoring policy (JSON).
-    #[arg(long)]
+    #[arg(long, help = POLICY_HELP)]
     policy: PathBuf,
-    /// The holder's own records (JSON array).
-    #[arg(long)]
+    #[arg(long, help = RECORDS_HELP, long_help = RECORDS_LONG_HELP)]
     records: PathBuf,
     /// Scoring date YYYY-MM-DD (default: today, UTC).
     #[arg(long)]
@@ -242,8 +243,11 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
         }
         IssuerCmd::Public { dir, out, now, insecure } => {
             let issuer = state::load_issuer_at(&dir, insecure.allow_insecure_permissions, time(now))?;
-            let text = serde_json::to_string_pretty(&issuer.metadata()).unwrap_or_default();
+            let metadata = issuer.metadata();
+            let text = serde_json::to_string_pretty(&metadata).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
+            let keys = metadata.pointer("/jwks/keys").and_then(Value::as_array).map_or(0, Vec::len);
+            println!("issuer metadata of {} ({keys} key(s)) written to {}", issuer.id(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         IssuerCmd::Revoke(c) => registry_cmd::set_status(&c, Status::Revoked).map(|()| ExitCode::SUCCESS),
@@ -281,7 +285,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         IssuerCmd::Score { args, json } => {
-            let (_, report) = score(&args)?;
+            let (_, _, report) = score(&args)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {
@@ -319,8 +323,8 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 }
                 (None, Some(policy), Some(records)) => {
                     let args = ScoreArgs { policy: policy.clone(), records, as_of };
-                    let (p, report) = score(&args)?;
-                    state::keep_policy(&dir, p.id(), p.version(), &read_bounded(&policy, MAX_FILE)?)?;
+                    let (p, pbytes, report) = score(&args)?;
+                    state::keep_policy(&dir, p.id(), p.version(), &pbytes)?;
                     let name = format!("{}/{}", p.id(), p.version());
                     (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
                 }
@@ -337,6 +341,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 subject: &subject,
                 policy: policy_name.as_deref(),
                 correcting: false,
+                reason: "issued",
                 now,
                 out: &out_file,
                 force: force.force,
@@ -356,12 +361,11 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Scores `--records` under `--policy` as of `--as-of` (default today).
-fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
+/// Scores `--records` under `--policy` as of `--as-of` (default today);
+/// returns the policy, the bytes it was read from, and the report.
+fn score(args: &ScoreArgs) -> Result<(Policy, Vec<u8>, ScoreReport), CliError> {
     let limits = Limits::default();
-    let pbytes = read_bounded(&args.policy, MAX_FILE)?;
-    let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
-        .map_err(|e| CliError::from((args.policy.as_path(), e)))?;
+    let (policy, pbytes) = read_policy(&args.policy, &limits)?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
     let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
@@ -371,7 +375,7 @@ fn score(args: &ScoreArgs) -> Result<(Policy, ScoreReport), CliError> {
     };
     let report = creditproof::policy::score(&policy, records.as_slice(), as_of)
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
-    Ok((policy, report))
+    Ok((policy, pbytes, report))
 }
 
 /// Refuses a creditproof file of another role (a wallet, a batch, keys...)

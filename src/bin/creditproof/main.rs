@@ -22,6 +22,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use creditproof::policy::Policy;
 use creditproof::{Algorithm, Limits, PresentationRequest, UnixTime};
 
 use files::{read_bounded, CliError, MAX_FILE};
@@ -156,6 +157,47 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         Command::Verifier(c) => verifier_cmd::run(c),
         Command::SdJwt(c) => verifier_cmd::run_sd_jwt(c),
     }
+}
+
+/// Help of every `--policy` option that scores or checks a grid.
+pub(crate) const POLICY_HELP: &str =
+    "Scoring policy: a JSON file, or the id of a shipped policy (civic-1300, sesame-style, suining-2013)";
+
+/// Help of every `--records` option.
+pub(crate) const RECORDS_HELP: &str = "The holder's own records: a JSON array (see --help for the format)";
+
+/// Long help of every `--records` option: the records format, which is
+/// otherwise only in the `policy` module's documentation.
+pub(crate) const RECORDS_LONG_HELP: &str = "The holder's own records: a JSON array, one object per record:
+
+  [{\"kind\": \"repayment_on_time\", \"date\": \"2024-03-15\", \"reference\": \"card-03\"},
+   {\"kind\": \"judgement_settled\", \"date\": \"2024-04-30\", \"reference\": \"court-117\",
+    \"evidence\": \"receipt 2024/88\"}]
+
+kind: one of the policy's rules; date: YYYY-MM-DD, not after the scoring date; reference: \
+the issuer's own reference, unique in the file (disputes name it); evidence: optional. There \
+is no field for another person, and unknown fields are refused. Every shipped policy has \
+sample records in the repository, policies/examples/records-ID.json.";
+
+/// Reads `--policy`: a policy file, or, when no file of that name exists
+/// and the value is a bare name, the shipped policy with that id
+/// (`--policy sesame-style`). Returns the policy and the bytes it was read
+/// from (an issuer keeps them for corrections).
+pub(crate) fn read_policy(arg: &Path, limits: &Limits) -> Result<(Policy, Vec<u8>), CliError> {
+    let missing = matches!(std::fs::symlink_metadata(arg), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    let bare = missing && arg.components().count() == 1 && arg.file_name().is_some();
+    let shipped =
+        arg.to_str().filter(|_| bare).and_then(|id| creditproof::policy::SHIPPED.iter().find(|(name, _)| *name == id));
+    let bytes = match shipped {
+        Some((_, json)) => json.as_bytes().to_vec(),
+        None if bare => {
+            let ids: Vec<&str> = creditproof::policy::SHIPPED.iter().map(|(id, _)| *id).collect();
+            return Err((arg, format!("no such file, nor a shipped policy ({})", ids.join(", "))).into());
+        }
+        None => read_bounded(arg, MAX_FILE)?,
+    };
+    let policy = Policy::from_json_slice(&bytes, limits.max_policy_bytes()).map_err(|e| CliError::from((arg, e)))?;
+    Ok((policy, bytes))
 }
 
 /// Reads a verifier's request file (holder and verifier commands).

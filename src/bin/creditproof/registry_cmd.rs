@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use creditproof::policy::{score, Date, Dispute, Policy, Records};
+use creditproof::policy::{score, Date, Dispute, Policy, Records, ScoreReport};
 use creditproof::registry::{IssuerRegistry, Status, Target};
 use creditproof::status_list::StatusList;
 use creditproof::{Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
@@ -18,9 +18,15 @@ use crate::{id_value, state};
 #[derive(Args)]
 #[group(required = true, multiple = false)]
 pub struct TargetArgs {
-    /// One credential, as `URI#IDX` (the credential's status claim).
+    /// One credential, as `URI#IDX`: its status list and index, as a
+    /// verifier's verdict names them (`status.uri`, `status.idx`) and
+    /// `issuer history` lists them.
     #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
     index: Option<String>,
+    /// The one credential a verifier's verdict names (the JSON `verifier
+    /// verify` prints for an accepted presentation: its `status`).
+    #[arg(long)]
+    verdict: Option<PathBuf>,
     /// Every credential of every batch of the person this holder key
     /// thumbprint was issued to (base64url: it may begin with `-`, as in
     /// `--holder -Xy…`).
@@ -48,22 +54,54 @@ pub struct StatusChange {
 pub fn set_status(change: &StatusChange, status: Status) -> Result<(), CliError> {
     let (dir, target, reason, insecure) =
         (change.dir.as_path(), &change.target, change.reason.as_str(), change.allow_insecure_permissions);
-    state::load_issuer(dir, insecure)?;
+    let issuer = state::load_issuer(dir, insecure)?;
     let mut reg = state::open_registry(dir, insecure)?;
     let (uri, idx);
-    let t = match (&target.index, &target.holder) {
-        (Some(i), None) => {
+    let t = match (&target.index, &target.verdict, &target.holder) {
+        (Some(i), None, None) => {
             let (u, n) = i.rsplit_once('#').ok_or_else(|| CliError(format!("--index {i}: expected URI#IDX")))?;
             (uri, idx) =
                 (u.to_owned(), n.parse::<u64>().map_err(|_| CliError(format!("--index {i}: IDX is not a number")))?);
             Target::Index { uri: &uri, idx }
         }
-        (None, Some(h)) => Target::Holder(h),
-        _ => return Err(CliError("give exactly one of --index and --holder".into())),
+        (None, Some(v), None) => {
+            (uri, idx) = verdict_status(v, issuer.id())?;
+            Target::Index { uri: &uri, idx }
+        }
+        (None, None, Some(h)) => Target::Holder(h),
+        _ => return Err(CliError("give exactly one of --index, --verdict and --holder".into())),
+    };
+    let which = match t {
+        Target::Index { uri, idx } => format!(": {uri}#{idx}"),
+        _ => String::new(),
     };
     let n = reg.set_status(t, status, reason, UnixTime::now().as_secs()).map_err(|e| CliError::from((dir, e)))?;
-    println!("{n} credential(s) now {}", status_word(status));
+    println!("{n} credential(s) now {}{which}", status_word(status));
     Ok(())
+}
+
+/// The status entry (`URI`, `IDX`) a verifier's verdict names, if the
+/// verdict is on a credential of the issuer `iss`.
+fn verdict_status(path: &Path, iss: &str) -> Result<(String, u64), CliError> {
+    let v: Value = serde_json::from_slice(&read_bounded(path, MAX_FILE)?)
+        .map_err(|_| CliError::from((path, "is not valid json")))?;
+    let status = v.get("status").filter(|s| !s.is_null());
+    let entry = status.and_then(|s| Some((s.get("uri")?.as_str()?.to_owned(), s.get("idx")?.as_u64()?)));
+    let Some((uri, idx)) = entry else {
+        let why = if v.get("accepted").and_then(Value::as_bool) == Some(false) {
+            "is a rejected verdict, which names no credential"
+        } else if status.is_some() {
+            "has a `status` without a string `uri` and an integer `idx`"
+        } else {
+            "names no status entry (not a verdict of `verifier verify`, or a credential without status)"
+        };
+        return Err((path, format!("{why}; give --index URI#IDX")).into());
+    };
+    match v.get("issuer").and_then(Value::as_str) {
+        Some(i) if i == iss => Ok((uri, idx)),
+        Some(i) => Err((path, format!("is a verdict on a credential of {i}, not of {iss}")).into()),
+        None => Err((path, "names no issuer").into()),
+    }
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -131,7 +169,7 @@ pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), C
         if subject.as_ref().is_none_or(|s| *s == p.subject) {
             println!(
                 "{}  pending     batch {}  {} credential(s) not yet delivered: re-run the command that issued it",
-                p.issued_at,
+                UnixTime(p.issued_at),
                 p.batch_id,
                 p.credentials.len()
             );
@@ -143,6 +181,29 @@ pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), C
 /// A holder's dispute as the issuer receives it.
 pub fn dispute_file(holder: &str, dispute: &Dispute) -> Value {
     json!({"type": "creditproof-dispute/1", "holder": holder, "dispute": dispute})
+}
+
+/// The history reason of a correction: which records the holder disputed
+/// and why, and the new score, e.g. `re-scored after dispute of loan-17
+/// ("paid on time"): 676, very_good`. Each reason is cut at 80 characters
+/// and the whole at 600, and control characters become spaces, so that the
+/// history stays one readable line per change.
+pub fn correction_reason(dispute: &Dispute, report: &ScoreReport) -> String {
+    fn clean(text: &str, max: usize) -> String {
+        let mut out: String = text.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        if text.chars().count() > max {
+            out.push('…');
+        }
+        out
+    }
+    let entries: Vec<String> =
+        dispute.entries.iter().map(|e| format!("{} ({:?})", clean(&e.reference, 80), clean(&e.reason, 80))).collect();
+    let disputed = match entries.len() {
+        0 => "re-scored after a dispute of no entries".to_owned(),
+        1 => format!("re-scored after dispute of {}", entries[0]),
+        n => format!("re-scored after dispute of {n} entries: {}", entries.join(", ")),
+    };
+    format!("{}: {}, {}", clean(&disputed, 600), report.score, clean(&report.tier, 80))
 }
 
 /// Arguments of `issuer correct`.
@@ -206,6 +267,7 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         subject: &subject,
         policy: Some(&policy_name),
         correcting: true,
+        reason: &correction_reason(&dispute, &report),
         now,
         out: &out,
         force: c.force,

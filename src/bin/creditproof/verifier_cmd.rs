@@ -8,9 +8,8 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use crate::files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
-use crate::{id_value, lib_err, read_request, time};
+use crate::{id_value, lib_err, read_policy, read_request, time};
 
-use creditproof::policy::Policy;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
     verdict_json, IssuerMetadata, IssuerPublicKey, Limits, Predicate, PresentationRequest, SystemRng, TrustStore,
@@ -33,7 +32,8 @@ pub(crate) enum VerifierCmd {
         /// A predicate to prove, e.g. `perk:no_deposit_rental` (repeatable).
         #[arg(long)]
         predicate: Vec<String>,
-        /// The issuer's published policy: refuse `score` thresholds off its
+        /// The issuer's published policy (a JSON file, or a shipped policy's
+        /// id such as sesame-style): refuse `score` thresholds off its
         /// threshold grid, which holders' wallets refuse by default.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -107,12 +107,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
     match cmd {
         VerifierCmd::Request { aud, disclose, predicate, policy, out } => {
             let grid = match &policy {
-                Some(path) => {
-                    let bytes = read_bounded(path, MAX_FILE)?;
-                    let p = Policy::from_json_slice(&bytes, limits.max_policy_bytes())
-                        .map_err(|e| CliError::from((path.as_path(), e)))?;
-                    Some(p.grid().clone())
-                }
+                Some(path) => Some(read_policy(path, &limits)?.0.grid().clone()),
                 None => None,
             };
             let mut b = PresentationRequest::builder(aud);
@@ -134,6 +129,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             let req = b.build(&mut rng).map_err(|e| CliError(e.to_string()))?;
             let text = serde_json::to_string_pretty(&req.to_json()).unwrap_or_default();
             write_file(&out, text.as_bytes(), Access::Public, true)?;
+            println!("request of {} with a fresh nonce written to {}", req.audience(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         VerifierCmd::Verify {

@@ -15,9 +15,14 @@
 //!   total, and the caps that bit. The holder can contest lines with a
 //!   [`Dispute`]; the issuer resolves it with [`apply_corrections`] and
 //!   re-scores.
-//! * **Perks reduce to one threshold.** A verifier asks for a perk by name;
-//!   [`Perk::score_threshold`] gives the single score bound the holder proves
-//!   (`score >= threshold`) without revealing the score or tier.
+//! * **A perk is one flag the issuer signs.** A perk's conditions (a minimum
+//!   score, a minimum tier) reduce to one score bound,
+//!   [`Perk::score_threshold`]; the issuer decides each perk when it scores
+//!   ([`ScoreReport`]'s `perks`) and signs the answer as a boolean flag inside
+//!   the credential's `perks` object ([`crate::Claims::from_score`]). A
+//!   verifier asks for a perk by name (`perk:NAME`) and the holder discloses
+//!   that one flag: no range proof is involved, and neither the score nor the
+//!   tier leaves the wallet.
 //!
 //! # Policy JSON
 //!

@@ -180,9 +180,11 @@ pub struct Perk {
 }
 
 impl Perk {
-    /// The single least-revealing score threshold equivalent to this perk's
-    /// score predicate: `max(min_score, lower bound of min_tier)`, or
-    /// `scale.min` if neither is set. The holder proves `score >= threshold`.
+    /// The single score threshold equivalent to this perk's score
+    /// predicate: `max(min_score, lower bound of min_tier)`, or `scale.min`
+    /// if neither is set. The issuer grants the perk to a score at least
+    /// this ([`Perk::is_granted`]) and signs the answer as the perk's flag;
+    /// the holder discloses that flag, never proves the threshold.
     ///
     /// For a perk of `policy` this is exact. If `min_tier` is not a tier of
     /// `policy` (a perk taken from another policy) it fails closed and returns
