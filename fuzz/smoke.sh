@@ -12,9 +12,12 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: skipped (no nightly toolchain)"
     exit 0
 fi
+# cargo-fuzz, when missing, is installed inside the build tree
+# (fuzz/target/tools), not into ~/.cargo/bin.
+export PATH="$PWD/target/tools/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz: installing cargo-fuzz" >&2
-    if ! cargo install cargo-fuzz --locked >&2; then
+    echo "fuzz: installing cargo-fuzz into fuzz/target/tools" >&2
+    if ! cargo install cargo-fuzz --locked --root "$PWD/target/tools" >&2; then
         echo "fuzz: skipped (cargo-fuzz not installable)"
         exit 0
     fi
