@@ -39,6 +39,39 @@
 //! [`Oid4vciError`]; body size limits at least as tight as the ones here;
 //! TLS.
 //!
+//! # A round trip
+//!
+//! ```
+//! use creditproof::hazmat::SeededRng;
+//! use creditproof::oid4vci::*;
+//! use creditproof::{Claims, Issuer, IssuerSigningKey, TrustStore, UnixTime, Wallet};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut rng = SeededRng::new(b"oid4vci doc");
+//! let now = UnixTime(1_795_262_400);
+//! let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng))?;
+//! let vci = Oid4vciIssuer::new(issuer, Oid4vciConfig::default())?;
+//! let mut store = MemoryStore::new();
+//! let mut claims = Claims::new();
+//! claims.commit("score", 712, 950)?.insert("tier", "A")?;
+//! let created = vci.create_offer(&mut store, NewOffer::new("person-17", claims), now, &mut rng)?;
+//!
+//! // The wallet, bytes in and bytes out.
+//! let OfferLink::ByValue(offer) = parse_offer_link(&created.offer().to_link())? else { unreachable!() };
+//! let md = CredentialIssuerMetadata::from_json(vci.credential_issuer_metadata().to_json().to_string().as_bytes(), offer.credential_issuer())?;
+//! let asm = AuthorizationServerMetadata::from_json(vci.authorization_server_metadata().to_json().to_string().as_bytes(), md.authorization_server())?;
+//! let session = IssuanceSession::new(offer, &md, &asm)?;
+//! let token = session.token_request(None)?;
+//! let answer = vci.token(&mut store, token.body.as_bytes(), now, &mut rng)?;
+//! let authorized = session.accept_token_response(200, answer.to_json().as_bytes())?;
+//! let nonce = authorized.accept_nonce_response(200, vci.nonce(now, &mut rng).to_json().as_bytes())?;
+//! let mut wallet = Wallet::new();
+//! let (pending, request) = authorized.credential_request(&mut wallet, 4, Some(&nonce), now, &mut rng)?;
+//! let response = vci.credential(&mut store, &mut NoStatus, request.authorization.as_deref().map(|s| s.as_str()), request.body.as_bytes(), now, &mut rng)?;
+//! let mut trust = TrustStore::new();
+//! trust.add_metadata(vci.jwt_vc_issuer_metadata().to_string().as_bytes(), &Default::default())?;
+//! assert_eq!(pending.accept(200, response.to_json().as_bytes(), &trust, &mut wallet, now)?, 4);
+//! # Ok(()) }
+//! ```
 
 pub mod config;
 pub mod credential;
@@ -51,6 +84,7 @@ pub mod proof;
 pub mod secret;
 pub mod store;
 pub mod token;
+pub mod wallet;
 
 pub use config::{Oid4vciConfig, DEFAULT_BATCH_SIZE, DEFAULT_CONFIGURATION_ID};
 pub use credential::{CredentialRequest, CredentialResponse, CredentialTarget, RANGE_SECRETS_MEMBER};
@@ -68,3 +102,4 @@ pub use offer::{
 pub use secret::{AccessToken, CNonce, PreAuthorizedCode, SecretDigest, TxCode};
 pub use store::{Grant, KeyClaim, MemoryStore, Offer, OfferStatus, Oid4vciStore, StoreError};
 pub use token::{bearer_header, TokenRequest, TokenResponse};
+pub use wallet::{Authorized, IssuanceSession, PendingCredentials, PostRequest};

@@ -18,15 +18,17 @@
 //! `invalid_nonce`. `iss` is ignored: an anonymous pre-authorized client
 //! has no client id to compare it with.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::format::encoding::{get_opt_numeric_date, Round};
 use crate::format::jws::UnverifiedJws;
 use crate::format::keys::HolderPublicKey;
 use crate::format::time::UnixTime;
+use crate::holder::wallet::Wallet;
 use crate::issuer::Issuer;
 use crate::profile::key_request::PROOF_TYP;
 use crate::protocol::oid4vci::error::Oid4vciError;
+use crate::protocol::oid4vci::secret::CNonce;
 use crate::Limits;
 
 /// The most bytes one proof JWT may have (a P-256 key's proof is about
@@ -82,4 +84,25 @@ impl ProofCheck<'_> {
             Some(_) => Err(invalid("`nonce` is not a string")),
         }
     }
+}
+
+/// Signs a proof with the wallet's key `key`, for `audience` over
+/// `c_nonce` (none when the issuer has no nonce endpoint), with header
+/// `alg` as the issuer lists it; no `iss` (anonymous pre-authorized
+/// access). `None` if the wallet lacks the key or `alg` does not name its
+/// algorithm.
+pub(crate) fn sign_proof(
+    wallet: &Wallet,
+    key: &HolderPublicKey,
+    alg: &str,
+    audience: &str,
+    c_nonce: Option<&CNonce>,
+    now: UnixTime,
+) -> Option<String> {
+    let header = json!({"typ": PROOF_TYP, "jwk": key.to_jwk()});
+    let mut payload = json!({"aud": audience, "iat": now.as_secs()});
+    if let Some(n) = c_nonce {
+        payload["nonce"] = json!(n.expose_secret());
+    }
+    wallet.sign_with_alg(key, alg, &header, &payload)
 }
