@@ -246,6 +246,12 @@ pub enum HeaderError {
     },
     /// `kid` missing or not a string.
     MissingKid,
+    /// A token that must carry its own signing key (an OpenID4VCI proof
+    /// JWT) does not name exactly one usable public key in its header.
+    EmbeddedKey {
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// The issuer is not trusted.
@@ -470,6 +476,7 @@ impl Error {
                 HeaderError::WrongTyp { .. } => "header.typ",
                 HeaderError::Forbidden { .. } => "header.forbidden",
                 HeaderError::MissingKid => "header.kid",
+                HeaderError::EmbeddedKey { .. } => "header.embedded_key",
             },
             E::Trust(e) => match e {
                 TrustError::UnknownIssuer => "trust.issuer",
@@ -640,6 +647,7 @@ impl fmt::Display for HeaderError {
             Self::WrongTyp { expected } => write!(f, "typ is not `{expected}`"),
             Self::Forbidden { name } => write!(f, "header parameter `{name}` is not accepted"),
             Self::MissingKid => f.write_str("kid is missing"),
+            Self::EmbeddedKey { reason } => write!(f, "the header's own key is not acceptable: {reason}"),
         }
     }
 }

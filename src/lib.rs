@@ -15,6 +15,9 @@
 // issuer/     issuing, batches, breakdowns, status-list signing, registry/
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
+// protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
+//             nonce and credential endpoints, the wallet's steps), strict
+//             form and URL helpers
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
@@ -25,12 +28,14 @@ mod format;
 mod holder;
 mod issuer;
 mod profile;
+mod protocol;
 mod verifier;
 
 pub use format::{hazmat, keys, sd_jwt, status_list};
 #[cfg(feature = "registry")]
 pub use issuer::registry;
 pub use profile::policy;
+pub use protocol::oid4vci;
 
 pub use error::Error;
 pub use format::keys::{Algorithm, HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};

@@ -8,12 +8,19 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, HeaderError, MalformedError};
 use crate::format::encoding::{b64_decode, b64_decode_array, b64_encode, parse_json_object, to_json, truncate_at_char};
-use crate::format::keys::{Algorithm, PublicKey, Role, SigningKey};
+use crate::format::keys::{Algorithm, HolderPublicKey, PublicKey, Role, SigningKey};
 use crate::Limits;
 
 /// Header parameters that would let a token choose its own key or add
 /// semantics we do not implement.
 const FORBIDDEN_HEADERS: [&str; 6] = ["crit", "jwk", "jku", "x5u", "x5c", "x5t"];
+/// The same for a token that names its own key in `jwk` (a proof of
+/// possession): a key by reference (`jku`, `x5u`) or by thumbprint is still
+/// refused, and `kid` / `x5c` are refused with a reason of their own.
+const FORBIDDEN_WITH_EMBEDDED_KEY: [&str; 5] = ["crit", "jku", "x5u", "x5t", "x5t#S256"];
+/// The header parameters that can name the key of a proof of possession
+/// (OpenID4VCI Appendix F.1: exactly one of them).
+const KEY_HEADERS: [&str; 3] = ["jwk", "kid", "x5c"];
 
 /// Signs `payload` with `header` and returns `header.payload.signature`.
 /// Signs a compact JWS. The header's `alg` is set from the key type;
@@ -56,6 +63,48 @@ impl<'a> UnverifiedJws<'a> {
         limits: &Limits,
         what: &'static str,
     ) -> Result<Self, Error> {
+        Self::parse_checked(token, expected_typ, limits, what, &FORBIDDEN_HEADERS)
+    }
+
+    /// Like [`UnverifiedJws::parse`], for a token that carries the public
+    /// key it is signed with in its `jwk` header, as an OpenID4VCI proof
+    /// JWT does (Appendix F.1). After `alg`: exactly one of `jwk`, `kid`,
+    /// `x5c` must be present, and it must be `jwk` (keys by reference are
+    /// not resolved here); the JWK must be a public key — one with a
+    /// private `d` is refused — of a supported type whose own `alg`, if
+    /// any, fits it. Returns the token and that key; the caller still
+    /// checks the signature with it ([`UnverifiedJws::verify`], which
+    /// refuses a header `alg` of another algorithm than the key's) and
+    /// decides whether a weak key is acceptable.
+    pub(crate) fn parse_with_embedded_key(
+        token: &'a str,
+        expected_typ: &str,
+        limits: &Limits,
+        what: &'static str,
+    ) -> Result<(Self, HolderPublicKey), Error> {
+        let jws = Self::parse_checked(token, expected_typ, limits, what, &FORBIDDEN_WITH_EMBEDDED_KEY)?;
+        let bad = |reason| Error::from(HeaderError::EmbeddedKey { reason });
+        let present: Vec<&str> = KEY_HEADERS.iter().copied().filter(|k| jws.header.contains_key(*k)).collect();
+        let jwk = match present.as_slice() {
+            ["jwk"] => jws.header.get("jwk").and_then(Value::as_object).ok_or_else(|| bad("`jwk` is not an object"))?,
+            [] => return Err(bad("no `jwk` header names the key")),
+            [_] => return Err(bad("only a key in a `jwk` header is supported, not `kid` or `x5c`")),
+            _ => return Err(bad("more than one of `jwk`, `kid` and `x5c`")),
+        };
+        if jwk.contains_key("d") {
+            return Err(bad("the `jwk` header holds a private key"));
+        }
+        let key = HolderPublicKey::from_jwk_map(jwk)?;
+        Ok((jws, key))
+    }
+
+    fn parse_checked(
+        token: &'a str,
+        expected_typ: &str,
+        limits: &Limits,
+        what: &'static str,
+        forbidden: &[&'static str],
+    ) -> Result<Self, Error> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(MalformedError::JwsStructure { what }.into());
@@ -64,7 +113,7 @@ impl<'a> UnverifiedJws<'a> {
             return Err(MalformedError::JwsStructure { what }.into());
         }
         let header = parse_json_object(&b64_decode(h, "jws header")?, limits, "jws header")?;
-        let alg = check_header(&header, expected_typ)?;
+        let alg = check_header(&header, expected_typ, forbidden)?;
         let signature = b64_decode_array::<64>(s, "jws signature")?;
         let payload = parse_json_object(&b64_decode(p, "jws payload")?, limits, "jws payload")?;
         let signing_input = &token[..h.len() + 1 + p.len()];
@@ -101,7 +150,11 @@ impl<'a> UnverifiedJws<'a> {
 
 /// `alg` first (one this crate supports), then refused parameters, then
 /// `typ`. Returns the algorithm the header names.
-fn check_header(header: &Map<String, Value>, expected_typ: &str) -> Result<Algorithm, Error> {
+fn check_header(
+    header: &Map<String, Value>,
+    expected_typ: &str,
+    forbidden: &[&'static str],
+) -> Result<Algorithm, Error> {
     let Some(alg) = header.get("alg").and_then(Value::as_str).and_then(Algorithm::from_jws_alg) else {
         let mut alg = header.get("alg").map_or_else(
             || "(missing)".to_owned(),
@@ -113,7 +166,7 @@ fn check_header(header: &Map<String, Value>, expected_typ: &str) -> Result<Algor
         truncate_at_char(&mut alg, 32);
         return Err(HeaderError::UnsupportedAlg { alg }.into());
     };
-    if let Some(name) = FORBIDDEN_HEADERS.iter().find(|n| header.contains_key(**n)) {
+    if let Some(name) = forbidden.iter().find(|n| header.contains_key(**n)) {
         return Err(HeaderError::Forbidden { name }.into());
     }
     match header.get("typ").and_then(Value::as_str) {
@@ -209,5 +262,44 @@ mod tests {
         assert!(!typ_matches("application/application/kb+jwt", "kb+jwt"), "one prefix only");
         assert!(!typ_matches("applicatio\u{e9}/kb+jwt", "kb+jwt"), "a prefix cut inside a character");
         assert!(!typ_matches("kb+jwt\u{212a}", "kb+jwtk"), "ASCII case folding only (U+212A is a Kelvin sign)");
+    }
+
+    #[test]
+    fn a_token_with_its_own_key() {
+        use crate::format::keys::HolderSigningKey;
+        let l = Limits::default();
+        let key = HolderSigningKey::generate(&mut SeededRng::new(b"pop"));
+        let jwk = key.public_key().to_jwk();
+        let parse = |header: Value| {
+            let t = sign(&header, &json!({"a": 1}), &key);
+            UnverifiedJws::parse_with_embedded_key(&t, "x", &l, "t")
+                .map(|(jws, k)| (jws.verify(&k), k))
+                .map_err(|e| e.check())
+        };
+        assert_eq!(parse(json!({"typ": "x", "jwk": jwk})), Ok((true, key.public_key())));
+        // The plain parse still refuses a key in the header.
+        let t = sign(&json!({"typ": "x", "jwk": jwk}), &json!({}), &key);
+        assert_eq!(UnverifiedJws::parse(&t, "x", &l, "t").err().unwrap().check(), "header.forbidden");
+        let mut private = jwk.clone();
+        private["d"] = json!(b64_encode(*key.to_secret_bytes()));
+        for header in [
+            json!({"typ": "x"}),
+            json!({"typ": "x", "kid": "did:example:1#0"}),
+            json!({"typ": "x", "x5c": ["MII"]}),
+            json!({"typ": "x", "jwk": jwk, "kid": "0"}),
+            json!({"typ": "x", "jwk": "not an object"}),
+            json!({"typ": "x", "jwk": private}),
+        ] {
+            assert_eq!(parse(header.clone()), Err("header.embedded_key"), "{header}");
+        }
+        assert_eq!(parse(json!({"typ": "x", "jwk": jwk, "crit": ["b64"]})), Err("header.forbidden"));
+        assert_eq!(parse(json!({"typ": "x", "jwk": jwk, "jku": "https://x"})), Err("header.forbidden"));
+        assert_eq!(parse(json!({"typ": "y", "jwk": jwk})), Err("header.typ"));
+        assert_eq!(parse(json!({"typ": "x", "jwk": {"kty": "oct", "k": "AAAA"}})), Err("malformed.jwk"));
+        // A header key of one algorithm cannot carry a signature of another.
+        let p256 = HolderSigningKey::generate_with(Algorithm::Es256, &mut SeededRng::new(b"p")).unwrap();
+        let t = sign(&json!({"typ": "x", "jwk": p256.public_key().to_jwk()}), &json!({}), &key);
+        let (jws, k) = UnverifiedJws::parse_with_embedded_key(&t, "x", &l, "t").unwrap();
+        assert!(!jws.verify(&k));
     }
 }

@@ -255,6 +255,22 @@ impl Wallet {
         self.keys.get(&public.thumbprint()).map(|k| jws::sign(header, payload, k))
     }
 
+    /// Like [`Wallet::sign_with`], writing `alg` as given (e.g. the
+    /// fully-specified `Ed25519` a recipient asks for instead of `EdDSA`),
+    /// if it names the key's algorithm.
+    pub(crate) fn sign_with_alg(
+        &self,
+        public: &HolderPublicKey,
+        alg: &str,
+        header: &Value,
+        payload: &Value,
+    ) -> Option<String> {
+        let key = self.keys.get(&public.thumbprint()).filter(|k| k.algorithm().accepts_jws_alg(alg))?;
+        let mut header = header.clone();
+        header.as_object_mut()?.insert("alg".to_owned(), Value::from(alg));
+        Some(jws::sign_raw(&header, payload, key))
+    }
+
     /// Stores an issued credential after checking its structure and that it
     /// is bound to one of this wallet's keys. Storing the same credential
     /// twice is a no-op.

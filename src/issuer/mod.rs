@@ -62,10 +62,20 @@ const SD_SLOT_UNIT: usize = 4;
 const PERK_SLOT_UNIT: usize = 8;
 /// The most digests one `_sd` array may have.
 const MAX_SD_SLOTS: usize = 256;
+/// The default largest batch: room for an OpenID4VCI `batch_size` of up
+/// to 64 (EUDI wallets ask for 10 to 20; the OpenID4VCI layer advertises
+/// 16 by default).
+const DEFAULT_MAX_BATCH: usize = 64;
 
 impl Default for IssuerConfig {
     fn default() -> Self {
-        Self { vct: SCORE_VCT.into(), validity_days: 30, sd_slots: None, perk_slots: None, max_batch: 16 }
+        Self {
+            vct: SCORE_VCT.into(),
+            validity_days: 30,
+            sd_slots: None,
+            perk_slots: None,
+            max_batch: DEFAULT_MAX_BATCH,
+        }
     }
 }
 
@@ -109,7 +119,7 @@ impl IssuerConfig {
         self
     }
 
-    /// Sets how many credentials one batch may hold (1 to 1024, default 16).
+    /// Sets how many credentials one batch may hold (1 to 1024, default 64).
     #[must_use]
     pub fn with_max_batch(mut self, n: usize) -> Self {
         self.max_batch = n;
@@ -359,6 +369,11 @@ impl Issuer {
     /// The largest batch this issuer signs in one call.
     pub fn max_batch(&self) -> usize {
         self.config.max_batch
+    }
+
+    /// The credential type (`vct`) this issuer signs.
+    pub fn vct(&self) -> &str {
+        &self.config.vct
     }
 
     /// A 32-byte secret derived from the signing key for one purpose

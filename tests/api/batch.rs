@@ -69,7 +69,7 @@ fn proofs_of_possession_are_checked() {
     let bad = w.request_keys(1, Some((ISS, &forged_nonce)), NOW, &mut fx.rng).to_json().to_string();
     assert!(KeyRequest::from_json(bad.as_bytes(), &fx.issuer, NoncePolicy::IfPresent, NOW, &l).is_err());
     // Over the batch limit.
-    let big = w.request_keys(17, Some((ISS, &nonce)), NOW, &mut fx.rng).to_json().to_string();
+    let big = w.request_keys(65, Some((ISS, &nonce)), NOW, &mut fx.rng).to_json().to_string();
     let e = KeyRequest::from_json(big.as_bytes(), &fx.issuer, NoncePolicy::Required, NOW, &l).unwrap_err();
     assert_eq!(e.check(), "issuance.batch_size");
 }

@@ -9,6 +9,7 @@ mod cli_interop;
 mod cli_issue;
 mod fixture;
 mod flow;
+mod oid4vci;
 mod policy;
 mod probing;
 mod range;

@@ -1,0 +1,14 @@
+//! The protocol layer: the OpenID4VC messages creditproof speaks, and the
+//! handling of each as plain functions over explicit state, time and
+//! randomness. No sockets, no async runtime, no HTTP types (sans-IO, as
+//! quinn-proto is to QUIC): a caller hands in the bytes it received and
+//! sends the bytes it gets back. An HTTP service, or a bureau's own web
+//! stack, only moves bytes, maps the typed errors to status codes and owns
+//! timeouts and body limits.
+//!
+//! It sits above the roles and may use all three (`.ci/layers.py`); no
+//! role imports it.
+
+pub(crate) mod form;
+pub mod oid4vci;
+pub(crate) mod url;
