@@ -41,6 +41,30 @@ pub enum Error {
     StatusList(crate::format::status_list::StatusListError),
     /// A threshold grid was not acceptable.
     Grid(GridError),
+    /// The credential is not one the request accepts (its issuers or
+    /// credential types).
+    Request(RequestError),
+}
+
+/// The presented credential is not one the verifier's request accepts.
+/// Checked by the verifier even when its trust store trusts the issuer: a
+/// request that names issuers or types accepts only those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The credential's issuer is not among the request's `issuers`.
+    IssuerNotAccepted,
+    /// The credential's type (`vct`) is not among the request's `vct_values`.
+    VctNotAccepted,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::IssuerNotAccepted => "the credential's issuer is not one the request accepts",
+            Self::VctNotAccepted => "the credential's type (vct) is not one the request accepts",
+        })
+    }
 }
 
 /// A threshold grid ([`crate::Grid`]) that is not acceptable.
@@ -555,6 +579,10 @@ impl Error {
                 GridError::ScaleMismatch { .. } => "grid.scale_mismatch",
                 GridError::Malformed => "grid.malformed",
             },
+            E::Request(e) => match e {
+                RequestError::IssuerNotAccepted => "request.issuer",
+                RequestError::VctNotAccepted => "request.vct",
+            },
         }
     }
 }
@@ -577,6 +605,7 @@ impl fmt::Display for Error {
             Error::Status(e) => write!(f, "status check failed: {e}"),
             Error::StatusList(e) => write!(f, "bad status list: {e}"),
             Error::Grid(e) => write!(f, "bad threshold grid: {e}"),
+            Error::Request(e) => write!(f, "not accepted by the request: {e}"),
         }
     }
 }
@@ -768,6 +797,7 @@ impl std::error::Error for Error {
             Error::Status(e) => Some(e),
             Error::StatusList(e) => Some(e),
             Error::Grid(e) => Some(e),
+            Error::Request(e) => Some(e),
         }
     }
 }
@@ -803,4 +833,5 @@ sub_error! {
     HolderError => Holder,
     StatusError => Status,
     GridError => Grid,
+    RequestError => Request,
 }

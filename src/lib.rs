@@ -47,6 +47,6 @@ pub use profile::grid::{Grid, DEFAULT_GRID_CELLS, MAX_GRID_THRESHOLDS};
 pub use profile::key_request::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
 pub use profile::predicate::Predicate;
 pub use profile::range_claim::RangeSecrets;
-pub use profile::request::{PresentationRequest, RequestBuilder};
+pub use profile::request::{PresentationRequest, RequestBuilder, MAX_REQUEST_ISSUERS};
 pub use profile::status::{StatusLists, StatusRef, StatusRefetch, MIN_STATUS_TTL_SECS, STATUS_LIST_TYP};
 pub use verifier::{verdict_json, VerifiedPresentation, Verifier};

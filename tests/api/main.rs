@@ -1,6 +1,7 @@
 //! Integration tests: the three roles through the public API, and every
 //! named bad input of the core flow, each expecting its own error.
 
+mod accepted;
 mod bad_input;
 mod batch;
 mod cli;
