@@ -42,7 +42,7 @@ pub use format::trust::{IssuerMetadata, KeyProvider, TrustStore};
 pub use holder::wallet::{GridNote, Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
 pub use issuer::{Claims, Issuer, IssuerConfig};
 pub use profile::breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
-pub use profile::credential::{batch_to_json, parse_batch, IssuedCredential, SCORE_VCT};
+pub use profile::credential::{batch_to_json, parse_batch, Batch, IssuedCredential, MAX_SUPERSEDED_BATCHES, SCORE_VCT};
 pub use profile::grid::{Grid, DEFAULT_GRID_CELLS, MAX_GRID_THRESHOLDS};
 pub use profile::key_request::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
 pub use profile::predicate::Predicate;
