@@ -418,13 +418,38 @@ pub enum IssuanceError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HolderError {
-    /// The request asks for a claim no usable credential has.
+    /// The request asks for a claim that no credential it accepts has
+    /// (whether spent or not).
     ClaimNotAvailable {
         /// The claim.
         name: String,
     },
-    /// The wallet has no unexpired credential to answer with.
+    /// The wallet holds no credential at all.
     NoCredential,
+    /// The request names the issuers or credential types (`vct`) it
+    /// accepts, and the wallet holds none of them.
+    NotAccepted {
+        /// The issuers the request accepts (empty: any).
+        issuers: Vec<String>,
+        /// The credential types the request accepts (empty: any).
+        vct_values: Vec<String>,
+    },
+    /// Credentials that could answer exist, but every one of them is
+    /// spent, expired, revoked, suspended or superseded: presenting one
+    /// would be refused by the verifier, or would be linkable. Each
+    /// credential is counted once, under the first of these that applies.
+    NoneUsable {
+        /// Already presented (see [`crate::PresentOptions::allow_reuse`]).
+        spent: usize,
+        /// Past their `exp`.
+        expired: usize,
+        /// Shown revoked by a status list the wallet was given.
+        revoked: usize,
+        /// Shown suspended by the newest status list the wallet was given.
+        suspended: usize,
+        /// Replaced by a correcting batch of their issuer.
+        superseded: usize,
+    },
     /// The credential does not belong to a key in this wallet.
     UnknownKey,
     /// The holder cannot prove a requested predicate.
@@ -564,6 +589,8 @@ impl Error {
             E::Holder(e) => match e {
                 HolderError::ClaimNotAvailable { .. } => "holder.claim_not_available",
                 HolderError::NoCredential => "holder.no_credential",
+                HolderError::NotAccepted { .. } => "holder.not_accepted",
+                HolderError::NoneUsable { .. } => "holder.none_usable",
                 HolderError::UnknownKey => "holder.unknown_key",
                 HolderError::PredicateNotSatisfied { .. } => "holder.predicate_not_satisfied",
                 HolderError::BadCredential { .. } => "holder.bad_credential",
@@ -755,12 +782,37 @@ impl fmt::Display for HolderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ClaimNotAvailable { name } => {
-                write!(f, "no usable credential has the requested claim `{name}`")
+                write!(f, "no credential the request accepts has the claim `{name}`")
             }
-            Self::NoCredential => f.write_str("no unexpired credential can answer this request"),
+            Self::NoCredential => f.write_str("the wallet holds no credential"),
+            Self::NotAccepted { issuers, vct_values } => {
+                f.write_str("no credential in the wallet is one the request accepts")?;
+                if !issuers.is_empty() {
+                    write!(f, "; accepted issuers: {}", issuers.join(", "))?;
+                }
+                if !vct_values.is_empty() {
+                    write!(f, "; accepted types: {}", vct_values.join(", "))?;
+                }
+                Ok(())
+            }
+            Self::NoneUsable { spent, expired, revoked, suspended, superseded } => {
+                f.write_str("every credential that could answer is")?;
+                let parts: Vec<String> = [
+                    (*spent, "spent"),
+                    (*expired, "expired"),
+                    (*revoked, "revoked"),
+                    (*suspended, "suspended"),
+                    (*superseded, "superseded by a correction"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!(" {what} ({n})"))
+                .collect();
+                f.write_str(&parts.join(","))
+            }
             Self::UnknownKey => f.write_str("the credential is bound to a key this wallet lacks"),
             Self::PredicateNotSatisfied { predicate } => {
-                write!(f, "the holder's credential does not satisfy `{predicate}`")
+                write!(f, "a credential has the claim, but its value does not satisfy `{predicate}`")
             }
             Self::BadCredential { reason } => write!(f, "bad credential: {reason}"),
             Self::UnsafeRequest { reason } => write!(f, "refused, answering would reveal more than asked: {reason}"),

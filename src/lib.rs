@@ -39,7 +39,10 @@ pub use format::rng::{SecureRng, SystemRng};
 pub use format::sd_jwt::{VerifierOptions, CREDENTIAL_TYP, KB_TYP};
 pub use format::time::{UnixTime, DAY};
 pub use format::trust::{IssuerMetadata, KeyProvider, TrustStore};
-pub use holder::wallet::{GridNote, Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
+pub use holder::wallet::{
+    CredentialState, GridNote, HeldCredential, Inventory, KnownStatus, PresentOptions, Presentation, Preview, Removal,
+    Stored, Wallet, REFILL_BELOW,
+};
 pub use issuer::{Claims, Issuer, IssuerConfig};
 pub use profile::breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
 pub use profile::credential::{batch_to_json, parse_batch, Batch, IssuedCredential, MAX_SUPERSEDED_BATCHES, SCORE_VCT};

@@ -15,6 +15,7 @@ use crate::format::sd_jwt::disclosure::{process, Disclosure};
 use crate::format::sd_jwt::CREDENTIAL_TYP;
 use crate::profile::grid::Grid;
 use crate::profile::range_claim::{commit, parse_range_claim, RangeEntry, RangeSecrets};
+use crate::profile::status::StatusRef;
 use crate::Limits;
 
 /// The default credential type of a creditproof score credential.
@@ -83,7 +84,13 @@ pub(crate) struct ParsedCredential {
     disclosures: Vec<(Disclosure, Option<usize>)>,
     pub(crate) holder_key: HolderPublicKey,
     pub(crate) iss: String,
+    /// The credential type, if the payload has one.
+    pub(crate) vct: Option<String>,
+    /// When it was issued (day-rounded by creditproof issuers).
+    pub(crate) iat: u64,
     pub(crate) exp: u64,
+    /// Where its status is published, if it has one.
+    pub(crate) status: Option<StatusRef>,
     pub(crate) ranges: BTreeMap<String, RangeEntry>,
     /// The threshold grid of each committed attribute: the issuer's, from
     /// the range secrets, or for a credential from an older batch file the
@@ -130,7 +137,10 @@ impl ParsedCredential {
             .ok_or_else(|| bad("no cnf.jwk"))
             .and_then(HolderPublicKey::from_jwk)?;
         let iss = get_str(&jws.payload, "iss")?.to_owned();
+        let vct = jws.payload.get("vct").and_then(Value::as_str).map(str::to_owned);
+        let iat = get_u64(&jws.payload, "iat")?;
         let exp = get_u64(&jws.payload, "exp")?;
+        let status = StatusRef::from_payload(&jws.payload)?;
         let ranges = parse_range_claim(&jws.payload)?;
         for (attribute, entry) in &ranges {
             let secrets = c.range.as_ref().ok_or_else(|| bad("range commitments without their secrets"))?;
@@ -144,8 +154,18 @@ impl ParsedCredential {
                 return Err(bad("the range commitment does not match its secrets"));
             }
         }
-        let mut parsed =
-            Self { jwt: jwt.to_owned(), disclosures, holder_key, iss, exp, ranges, grids: BTreeMap::new() };
+        let mut parsed = Self {
+            jwt: jwt.to_owned(),
+            disclosures,
+            holder_key,
+            iss,
+            vct,
+            iat,
+            exp,
+            status,
+            ranges,
+            grids: BTreeMap::new(),
+        };
         for (attribute, entry) in &parsed.ranges {
             // Present whenever `ranges` is not empty (checked above).
             let Some((secrets, value)) = c.range.as_ref().and_then(|s| Some((s, s.value(attribute)?))) else {

@@ -15,6 +15,7 @@ mod probing;
 mod range;
 mod sd_jwt;
 mod secrets;
+mod select;
 mod status;
 mod status_cli;
 mod verify_batch;
