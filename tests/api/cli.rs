@@ -550,6 +550,8 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
         &"--out",
         &t.path("req.json"),
     ]));
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &t.path("bureau"), &"--out-dir", &t.path("lists")]));
+    let list = t.path("lists/list-1.jwt");
     let bad: Vec<(&str, PathBuf)> = {
         std::fs::write(t.path("empty"), b"").unwrap();
         std::fs::create_dir_all(t.path("adir")).unwrap();
@@ -596,6 +598,35 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
             ],
             vec![&"holder", &"store", &"--wallet", &wallet, &"--batch", f],
             vec![&"holder", &"present", &"--wallet", &wallet, &"--request", f, &"--out", &outs[3]],
+            vec![
+                &"holder",
+                &"present",
+                &"--wallet",
+                &wallet,
+                &"--request",
+                &req,
+                &"--out",
+                &outs[3],
+                &"--trust",
+                f,
+                &"--status-list",
+                &list,
+            ],
+            vec![
+                &"holder",
+                &"present",
+                &"--wallet",
+                &wallet,
+                &"--request",
+                &req,
+                &"--out",
+                &outs[3],
+                &"--trust",
+                &trust,
+                &"--status-list",
+                f,
+            ],
+            vec![&"holder", &"status", &"--wallet", &wallet, &"--trust", &trust, &"--status-list", f],
             vec![&"holder", &"dispute", &"--batch", f, &"--entry", &"a=b", &"--out", &outs[4]],
             vec![&"holder", &"breakdown", &"--batch", f, &"--trust", &trust],
             vec![&"verifier", &"request", &"--aud", &"https://v.example", &"--policy", f, &"--out", &outs[5]],

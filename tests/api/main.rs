@@ -16,6 +16,7 @@ mod range;
 mod sd_jwt;
 mod secrets;
 mod select;
+mod select_cli;
 mod status;
 mod status_cli;
 mod verify_batch;

@@ -18,7 +18,7 @@ use creditproof::{
 };
 
 /// Largest status list token accepted (the decoder bounds its contents).
-const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
+pub(crate) const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
 
 #[derive(Subcommand)]
 pub(crate) enum VerifierCmd {
