@@ -7,15 +7,16 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, HolderError, MalformedError};
+use crate::error::{Error, HolderError, MalformedError, SignatureError};
 use crate::format::encoding::{parse_json_object, to_json};
-use crate::format::jws;
+use crate::format::jws::{self, UnverifiedJws};
 use crate::format::keys::{Algorithm, HolderPublicKey, HolderSigningKey};
 use crate::format::rng::SecureRng;
 use crate::format::sd_jwt::disclosure::{sha256_b64, Disclosure};
-use crate::format::sd_jwt::KB_TYP;
+use crate::format::sd_jwt::{CREDENTIAL_TYP, KB_TYP};
 use crate::format::status_list::{STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID};
 use crate::format::time::UnixTime;
+use crate::format::trust::KeyProvider;
 use crate::profile::credential::{Batch, IssuedCredential, ParsedCredential};
 use crate::profile::grid::Grid;
 use crate::profile::predicate::Predicate;
@@ -523,6 +524,25 @@ impl Wallet {
             }
         }
         Ok(stored)
+    }
+
+    /// Like [`Wallet::store_batch`], after checking every credential's
+    /// issuer signature against `keys` (e.g. a [`crate::TrustStore`] loaded
+    /// from the issuer's metadata): a batch file forged in an issuer's name
+    /// (with the holder's public keys, which the holder hands out) is
+    /// refused instead of superseding that issuer's genuine batches.
+    /// Nothing is stored unless every signature verifies.
+    pub fn store_batch_verified(&mut self, batch: Batch, keys: &impl KeyProvider) -> Result<Stored, Error> {
+        let limits = Limits::default();
+        for c in batch.credentials() {
+            let parsed = self.check(c)?;
+            let jws = UnverifiedJws::parse(&parsed.jwt, CREDENTIAL_TYP, &limits, "credential")?;
+            let key = keys.issuer_key(&parsed.iss, jws.kid()?)?;
+            if !jws.verify(&key) {
+                return Err(SignatureError::Issuer.into());
+            }
+        }
+        self.store_batch(batch)
     }
 
     /// Parses a credential and checks it is bound to a key of this wallet.

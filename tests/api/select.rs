@@ -416,3 +416,24 @@ fn an_old_wallet_file_still_loads() {
         assert!(Wallet::from_secret_json(v.to_string().as_bytes()).is_err(), "{bad}");
     }
 }
+
+/// A batch file forged in the bureau's name (bound to the holder's public
+/// keys, which the holder hands out) could supersede the genuine batch;
+/// with the bureau's keys the wallet refuses it.
+#[test]
+fn a_forged_correction_is_refused_when_the_issuer_keys_are_given() {
+    let mut w = World::new();
+    let trust = w.trust();
+    let genuine = w.batch("b1", &[], 1);
+    assert_eq!(w.wallet.store_batch_verified(genuine, &trust).unwrap().stored, 1);
+    let impostor = Issuer::new(ISS, IssuerSigningKey::generate(&mut w.rng)).unwrap();
+    let pk = w.key();
+    let forged = impostor.issue(&pk, &claims(), NOW, &mut w.rng).unwrap();
+    let forged = Batch::new(ISS, vec![forged]).with_id("evil").unwrap().superseding(vec!["b1".into()]).unwrap();
+    let e = w.wallet.store_batch_verified(forged.clone(), &trust).unwrap_err();
+    assert_eq!(e.check(), "trust.kid");
+    let inv = &w.wallet.inventory(NOW)[0];
+    assert_eq!((inv.unspent, inv.superseded), (1, 0), "nothing stored, nothing superseded");
+    // Unchecked, the forgery gets in: the limit SECURITY.md states.
+    assert_eq!(w.wallet.store_batch(forged).unwrap().superseded, 1);
+}

@@ -231,3 +231,24 @@ fn the_holder_lists_and_removes_credentials() {
         "removed 0 credential(s)\n"
     );
 }
+
+#[test]
+fn holder_store_with_trust_refuses_a_batch_forged_in_the_issuers_name() {
+    let t = Tmp::new("select-forged");
+    setup(&t, r#"{"tier":"A"}"#, "1");
+    let genuine = json(&t, "batch.json")["batch_id"].as_str().unwrap().to_owned();
+    // Another key under the bureau's name, a batch for the holder's keys
+    // that claims to supersede the genuine one.
+    ok(cp(&t, "issuer init --iss https://bureau.example --dir impostor"));
+    ok(cp(&t, "holder keys --wallet wallet --count 1 --out k2.json"));
+    ok(cp(&t, "issuer issue --dir impostor --keys k2.json --claims claims.json --out forged.json"));
+    let mut forged = json(&t, "forged.json");
+    forged["supersedes"] = serde_json::json!([genuine]);
+    std::fs::write(t.path("forged.json"), forged.to_string()).unwrap();
+    let before = std::fs::read(t.path("wallet/wallet.json")).unwrap();
+    let e = refused(cp(&t, "holder store --wallet wallet --batch forged.json --trust bureau.pub.json"));
+    assert!(e.contains("forged.json") && e.contains("key id is not in the trust store"), "{e}");
+    assert_eq!(std::fs::read(t.path("wallet/wallet.json")).unwrap(), before, "wallet unchanged");
+    let stored = ok(cp(&t, "holder store --wallet wallet --batch batch.json --trust bureau.pub.json"));
+    assert!(stored.contains("stored 0 credential(s)"), "the genuine batch checks out (already held): {stored}");
+}

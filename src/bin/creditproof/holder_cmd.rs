@@ -41,11 +41,7 @@ impl StatusArgs {
         if self.status_list.is_empty() {
             return Ok(false);
         }
-        let limits = Limits::default();
-        let mut store = TrustStore::new();
-        for t in &self.trust {
-            store.add_metadata(&read_bounded(t, MAX_FILE)?, &limits).map_err(lib_err(t))?;
-        }
+        let store = trust_store(&self.trust)?;
         let options = VerifierOptions::default();
         let mut lists = StatusLists::new();
         for path in &self.status_list {
@@ -54,6 +50,16 @@ impl StatusArgs {
         }
         Ok(wallet.set_status_lists(&lists) > 0)
     }
+}
+
+/// The issuers' keys from metadata files.
+fn trust_store(files: &[PathBuf]) -> Result<TrustStore, CliError> {
+    let limits = Limits::default();
+    let mut store = TrustStore::new();
+    for t in files {
+        store.add_metadata(&read_bounded(t, MAX_FILE)?, &limits).map_err(lib_err(t))?;
+    }
+    Ok(store)
 }
 
 /// Which credentials `holder remove` removes.
@@ -110,7 +116,9 @@ pub(crate) enum HolderCmd {
     /// Store a batch of issued credentials.
     ///
     /// A batch from `issuer correct` supersedes the earlier batches it
-    /// names: their credentials are never presented.
+    /// names: their credentials are never presented. With --trust, every
+    /// credential's issuer signature is checked first, so that a batch
+    /// forged in the issuer's name cannot supersede genuine ones.
     Store {
         /// Wallet directory.
         #[arg(long)]
@@ -118,6 +126,10 @@ pub(crate) enum HolderCmd {
         /// Batch file from `issuer issue`.
         #[arg(long)]
         batch: PathBuf,
+        /// Issuer metadata (from `issuer public`) to check the credentials'
+        /// signatures with before storing them (repeatable).
+        #[arg(long)]
+        trust: Vec<PathBuf>,
         #[command(flatten)]
         insecure: Insecure,
     },
@@ -248,12 +260,17 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
             println!("{count} key(s) with proofs of possession written to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        HolderCmd::Store { wallet, batch, insecure } => {
+        HolderCmd::Store { wallet, batch, trust, insecure } => {
             let (mut w, _lock) = state::load_wallet_locked(&wallet, insecure.allow_insecure_permissions)?;
             let bytes = read_bounded(&batch, MAX_FILE)?;
             let file = Batch::parse(&bytes, &limits).map_err(lib_err(&batch))?;
             let id = file.id().map(|i| format!(" of batch {i}")).unwrap_or_default();
-            let stored = w.store_batch(file).map_err(lib_err(&batch))?;
+            let stored = if trust.is_empty() {
+                w.store_batch(file)
+            } else {
+                w.store_batch_verified(file, &trust_store(&trust)?)
+            }
+            .map_err(lib_err(&batch))?;
             state::save_wallet(&wallet, &w)?;
             let superseded = match stored.superseded {
                 0 => String::new(),
