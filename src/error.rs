@@ -41,6 +41,30 @@ pub enum Error {
     StatusList(crate::format::status_list::StatusListError),
     /// A threshold grid was not acceptable.
     Grid(GridError),
+    /// The credential is not one the request accepts (its issuers or
+    /// credential types).
+    Request(RequestError),
+}
+
+/// The presented credential is not one the verifier's request accepts.
+/// Checked by the verifier even when its trust store trusts the issuer: a
+/// request that names issuers or types accepts only those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The credential's issuer is not among the request's `issuers`.
+    IssuerNotAccepted,
+    /// The credential's type (`vct`) is not among the request's `vct_values`.
+    VctNotAccepted,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::IssuerNotAccepted => "the credential's issuer is not one the request accepts",
+            Self::VctNotAccepted => "the credential's type (vct) is not one the request accepts",
+        })
+    }
 }
 
 /// A threshold grid ([`crate::Grid`]) that is not acceptable.
@@ -412,13 +436,38 @@ pub enum IssuanceError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HolderError {
-    /// The request asks for a claim no usable credential has.
+    /// The request asks for a claim that no credential it accepts has
+    /// (whether spent or not).
     ClaimNotAvailable {
         /// The claim.
         name: String,
     },
-    /// The wallet has no unexpired credential to answer with.
+    /// The wallet holds no credential at all.
     NoCredential,
+    /// The request names the issuers or credential types (`vct`) it
+    /// accepts, and the wallet holds none of them.
+    NotAccepted {
+        /// The issuers the request accepts (empty: any).
+        issuers: Vec<String>,
+        /// The credential types the request accepts (empty: any).
+        vct_values: Vec<String>,
+    },
+    /// Credentials that could answer exist, but every one of them is
+    /// spent, expired, revoked, suspended or superseded: presenting one
+    /// would be refused by the verifier, or would be linkable. Each
+    /// credential is counted once, under the first of these that applies.
+    NoneUsable {
+        /// Already presented (see [`crate::PresentOptions::allow_reuse`]).
+        spent: usize,
+        /// Past their `exp`.
+        expired: usize,
+        /// Shown revoked by a status list the wallet was given.
+        revoked: usize,
+        /// Shown suspended by the newest status list the wallet was given.
+        suspended: usize,
+        /// Replaced by a correcting batch of their issuer.
+        superseded: usize,
+    },
     /// The credential does not belong to a key in this wallet.
     UnknownKey,
     /// The holder cannot prove a requested predicate.
@@ -561,6 +610,8 @@ impl Error {
             E::Holder(e) => match e {
                 HolderError::ClaimNotAvailable { .. } => "holder.claim_not_available",
                 HolderError::NoCredential => "holder.no_credential",
+                HolderError::NotAccepted { .. } => "holder.not_accepted",
+                HolderError::NoneUsable { .. } => "holder.none_usable",
                 HolderError::UnknownKey => "holder.unknown_key",
                 HolderError::PredicateNotSatisfied { .. } => "holder.predicate_not_satisfied",
                 HolderError::BadCredential { .. } => "holder.bad_credential",
@@ -575,6 +626,10 @@ impl Error {
                 GridError::ZeroStep => "grid.zero_step",
                 GridError::ScaleMismatch { .. } => "grid.scale_mismatch",
                 GridError::Malformed => "grid.malformed",
+            },
+            E::Request(e) => match e {
+                RequestError::IssuerNotAccepted => "request.issuer",
+                RequestError::VctNotAccepted => "request.vct",
             },
         }
     }
@@ -598,6 +653,7 @@ impl fmt::Display for Error {
             Error::Status(e) => write!(f, "status check failed: {e}"),
             Error::StatusList(e) => write!(f, "bad status list: {e}"),
             Error::Grid(e) => write!(f, "bad threshold grid: {e}"),
+            Error::Request(e) => write!(f, "not accepted by the request: {e}"),
         }
     }
 }
@@ -753,12 +809,37 @@ impl fmt::Display for HolderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ClaimNotAvailable { name } => {
-                write!(f, "no usable credential has the requested claim `{name}`")
+                write!(f, "no credential the request accepts has the claim `{name}`")
             }
-            Self::NoCredential => f.write_str("no unexpired credential can answer this request"),
+            Self::NoCredential => f.write_str("the wallet holds no credential"),
+            Self::NotAccepted { issuers, vct_values } => {
+                f.write_str("no credential in the wallet is one the request accepts")?;
+                if !issuers.is_empty() {
+                    write!(f, "; accepted issuers: {}", issuers.join(", "))?;
+                }
+                if !vct_values.is_empty() {
+                    write!(f, "; accepted types: {}", vct_values.join(", "))?;
+                }
+                Ok(())
+            }
+            Self::NoneUsable { spent, expired, revoked, suspended, superseded } => {
+                f.write_str("every credential that could answer is")?;
+                let parts: Vec<String> = [
+                    (*spent, "spent"),
+                    (*expired, "expired"),
+                    (*revoked, "revoked"),
+                    (*suspended, "suspended"),
+                    (*superseded, "superseded by a correction"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!(" {what} ({n})"))
+                .collect();
+                f.write_str(&parts.join(","))
+            }
             Self::UnknownKey => f.write_str("the credential is bound to a key this wallet lacks"),
             Self::PredicateNotSatisfied { predicate } => {
-                write!(f, "the holder's credential does not satisfy `{predicate}`")
+                write!(f, "a credential has the claim, but its value does not satisfy `{predicate}`")
             }
             Self::BadCredential { reason } => write!(f, "bad credential: {reason}"),
             Self::UnsafeRequest { reason } => write!(f, "refused, answering would reveal more than asked: {reason}"),
@@ -795,6 +876,7 @@ impl std::error::Error for Error {
             Error::Status(e) => Some(e),
             Error::StatusList(e) => Some(e),
             Error::Grid(e) => Some(e),
+            Error::Request(e) => Some(e),
         }
     }
 }
@@ -836,4 +918,5 @@ sub_error! {
     HolderError => Holder,
     StatusError => Status,
     GridError => Grid,
+    RequestError => Request,
 }

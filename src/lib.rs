@@ -44,14 +44,17 @@ pub use format::rng::{SecureRng, SystemRng};
 pub use format::sd_jwt::{VerifierOptions, CREDENTIAL_TYP, KB_TYP};
 pub use format::time::{UnixTime, DAY};
 pub use format::trust::{IssuerMetadata, KeyProvider, TrustStore};
-pub use holder::wallet::{GridNote, Inventory, PresentOptions, Presentation, Preview, Wallet, REFILL_BELOW};
+pub use holder::wallet::{
+    CredentialState, GridNote, HeldCredential, Inventory, KnownStatus, PresentOptions, Presentation, Preview, Removal,
+    Stored, Wallet, REFILL_BELOW,
+};
 pub use issuer::{Claims, Issuer, IssuerConfig};
 pub use profile::breakdown::{read_breakdown_unverified, verify_breakdown, BREAKDOWN_TYP};
-pub use profile::credential::{batch_to_json, parse_batch, IssuedCredential, SCORE_VCT};
+pub use profile::credential::{batch_to_json, parse_batch, Batch, IssuedCredential, MAX_SUPERSEDED_BATCHES, SCORE_VCT};
 pub use profile::grid::{Grid, DEFAULT_GRID_CELLS, MAX_GRID_THRESHOLDS};
 pub use profile::key_request::{KeyRequest, NoncePolicy, NONCE_LIFETIME_SECS, PROOF_TYP};
 pub use profile::predicate::Predicate;
 pub use profile::range_claim::RangeSecrets;
-pub use profile::request::{PresentationRequest, RequestBuilder};
+pub use profile::request::{PresentationRequest, RequestBuilder, MAX_REQUEST_ISSUERS};
 pub use profile::status::{StatusLists, StatusRef, StatusRefetch, MIN_STATUS_TTL_SECS, STATUS_LIST_TYP};
 pub use verifier::{verdict_json, VerifiedPresentation, Verifier};

@@ -7,19 +7,22 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, HolderError, MalformedError};
+use crate::error::{Error, HolderError, MalformedError, SignatureError};
 use crate::format::encoding::{parse_json_object, to_json};
-use crate::format::jws;
+use crate::format::jws::{self, UnverifiedJws};
 use crate::format::keys::{Algorithm, HolderPublicKey, HolderSigningKey};
 use crate::format::rng::SecureRng;
 use crate::format::sd_jwt::disclosure::{sha256_b64, Disclosure};
-use crate::format::sd_jwt::KB_TYP;
+use crate::format::sd_jwt::{CREDENTIAL_TYP, KB_TYP};
+use crate::format::status_list::{STATUS_INVALID, STATUS_SUSPENDED, STATUS_VALID};
 use crate::format::time::UnixTime;
-use crate::profile::credential::{IssuedCredential, ParsedCredential};
+use crate::format::trust::KeyProvider;
+use crate::profile::credential::{Batch, IssuedCredential, ParsedCredential};
 use crate::profile::grid::Grid;
 use crate::profile::predicate::Predicate;
 use crate::profile::range_claim::{atoms, check_one_atom_per_commitment, prove};
 use crate::profile::request::PresentationRequest;
+use crate::profile::status::StatusLists;
 use crate::profile::PERKS;
 use crate::Limits;
 
@@ -27,16 +30,208 @@ use crate::Limits;
 ///
 /// Every credential is bound to its own key and, by default, is presented
 /// at most once (see [`PresentOptions::allow_reuse`]).
+///
+/// # Which credential answers a request
+///
+/// The wallet never knowingly spends a credential on a presentation the
+/// verifier is bound to reject. [`Wallet::present`] considers only the
+/// credentials of the issuers and types the request accepts
+/// ([`PresentationRequest::issuers`], [`PresentationRequest::vct_values`]),
+/// and skips those that are expired, shown revoked or suspended by a status
+/// list the wallet was given ([`Wallet::set_status_lists`]), or superseded
+/// by a correcting batch of their issuer ([`Wallet::store_batch`]). Among
+/// the rest it takes the newest issuance first (latest `iat`, then latest
+/// `exp`, then the most recently stored), spent ones only with
+/// [`PresentOptions::allow_reuse`]. When none can answer, the refusal names
+/// the reason: no accepted credential (`holder.not_accepted`), a missing
+/// claim (`holder.claim_not_available`), a claim whose value does not
+/// satisfy the predicate (`holder.predicate_not_satisfied`), a threshold off
+/// the grid (`holder.off_grid`), or credentials that could answer but are
+/// all spent, expired, revoked, suspended or superseded
+/// (`holder.none_usable`, with how many of each).
 #[derive(Default)]
 pub struct Wallet {
     keys: BTreeMap<String, HolderSigningKey>,
     credentials: Vec<Entry>,
+    /// Batches superseded by a correction: (issuer, batch id) → the id of
+    /// the correcting batch. Kept so that a superseded batch stored later
+    /// is superseded at once.
+    superseded: BTreeMap<(String, String), String>,
 }
 
 struct Entry {
     issued: IssuedCredential,
     parsed: ParsedCredential,
     spent: bool,
+    /// The issuer's id of the batch it came in, if the batch file had one.
+    batch: Option<String>,
+    /// The id of the correcting batch that replaced it.
+    superseded_by: Option<String>,
+    /// What the newest status list the wallet was given shows.
+    status: Option<SeenStatus>,
+}
+
+impl Entry {
+    fn new(issued: IssuedCredential, parsed: ParsedCredential) -> Self {
+        Self { issued, parsed, spent: false, batch: None, superseded_by: None, status: None }
+    }
+
+    fn policy(&self) -> Option<&str> {
+        self.parsed.disclosure("policy").and_then(|d| d.value().as_str())
+    }
+
+    /// Why this credential must not be presented, spent or not.
+    fn blocked(&self, now: UnixTime) -> Option<CredentialState> {
+        if self.parsed.exp <= now.as_secs() {
+            Some(CredentialState::Expired)
+        } else if self.status.is_some_and(|s| s.status == KnownStatus::Revoked) {
+            Some(CredentialState::Revoked)
+        } else if self.superseded_by.is_some() {
+            Some(CredentialState::Superseded)
+        } else if self.status.is_some_and(|s| s.status == KnownStatus::Suspended) {
+            Some(CredentialState::Suspended)
+        } else {
+            None
+        }
+    }
+
+    fn state(&self, now: UnixTime) -> CredentialState {
+        if self.spent {
+            CredentialState::Spent
+        } else {
+            self.blocked(now).unwrap_or(CredentialState::Unused)
+        }
+    }
+}
+
+/// A credential's status as a status list given to the wallet shows it,
+/// ordered from the least to the most strict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KnownStatus {
+    /// Valid when the list was issued.
+    Valid,
+    /// Suspended when the list was issued (the issuer may reinstate it: a
+    /// newer list that shows it valid makes it usable again).
+    Suspended,
+    /// Revoked: final, whatever a later list shows.
+    Revoked,
+}
+
+impl KnownStatus {
+    fn from_value(value: u8) -> Option<Self> {
+        match value {
+            STATUS_VALID => Some(Self::Valid),
+            STATUS_INVALID => Some(Self::Revoked),
+            STATUS_SUSPENDED => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Valid, Self::Suspended, Self::Revoked].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for KnownStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status and the `iat` of the list that showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SeenStatus {
+    status: KnownStatus,
+    list_iat: u64,
+}
+
+/// Where a credential stands, as [`Wallet::inventory`] counts it and
+/// [`Wallet::list`] shows it. A credential is in the first state that
+/// applies, in the order of the variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CredentialState {
+    /// Presented at least once.
+    Spent,
+    /// Past its `exp`.
+    Expired,
+    /// Shown revoked by a status list the wallet was given.
+    Revoked,
+    /// Replaced by a correcting batch of its issuer.
+    Superseded,
+    /// Shown suspended by the newest status list the wallet was given.
+    Suspended,
+    /// Never presented, and nothing the wallet knows stops it.
+    Unused,
+}
+
+impl fmt::Display for CredentialState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Spent => "spent",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::Superseded => "superseded",
+            Self::Suspended => "suspended",
+            Self::Unused => "unused",
+        })
+    }
+}
+
+/// One credential as [`Wallet::list`] shows it: what the holder needs to
+/// manage the wallet, nothing secret and no correlating handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCredential {
+    /// The issuer.
+    pub issuer: String,
+    /// The credential type (`vct`), if it has one.
+    pub vct: Option<String>,
+    /// The scoring policy (`id/version`), from its `policy` claim.
+    pub policy: Option<String>,
+    /// The issuer's id of its batch, if the batch file had one.
+    pub batch: Option<String>,
+    /// When it was issued (`iat`).
+    pub issued: UnixTime,
+    /// When it expires (`exp`).
+    pub expires: UnixTime,
+    /// Whether it has a status list entry at all.
+    pub has_status: bool,
+    /// Its status as the newest list the wallet was given shows it, and
+    /// that list's `iat`.
+    pub known_status: Option<(KnownStatus, UnixTime)>,
+    /// Whether it was presented.
+    pub spent: bool,
+    /// The correcting batch that superseded it.
+    pub superseded_by: Option<String>,
+    /// Where it stands.
+    pub state: CredentialState,
+}
+
+/// Which credentials [`Wallet::remove`] removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal<'a> {
+    /// Every credential of this issuer.
+    Issuer(&'a str),
+    /// Every credential of the batch with this id.
+    Batch(&'a str),
+    /// Every credential past its `exp`.
+    Expired,
+}
+
+/// What [`Wallet::store_batch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stored {
+    /// Credentials stored (ones already held are not counted).
+    pub stored: usize,
+    /// Earlier credentials this batch superseded.
+    pub superseded: usize,
 }
 
 /// How to answer a request. The default is the safe one: single use, and
@@ -193,7 +388,8 @@ impl fmt::Debug for Wallet {
     }
 }
 
-/// Unspent credentials of one issuer, as [`Wallet::inventory`] reports.
+/// The credentials of one issuer and policy, as [`Wallet::inventory`]
+/// counts them: each once, under its [`CredentialState`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
     /// The issuer.
@@ -201,12 +397,19 @@ pub struct Inventory {
     /// The scoring policy (`id/version`) the credentials were issued under,
     /// from their `policy` claim, if they have one.
     pub policy: Option<String>,
-    /// Credentials never presented and not expired.
+    /// Credentials never presented that nothing the wallet knows stops
+    /// (not expired, revoked, superseded or suspended).
     pub unspent: usize,
     /// Credentials presented at least once.
     pub spent: usize,
     /// Unspent credentials that have expired.
     pub expired: usize,
+    /// Unspent credentials a status list showed revoked.
+    pub revoked: usize,
+    /// Unspent credentials superseded by a correcting batch.
+    pub superseded: usize,
+    /// Unspent credentials the newest status list showed suspended.
+    pub suspended: usize,
 }
 
 /// When fewer unspent credentials than this remain for an issuer, it is
@@ -273,39 +476,230 @@ impl Wallet {
 
     /// Stores an issued credential after checking its structure and that it
     /// is bound to one of this wallet's keys. Storing the same credential
-    /// twice is a no-op.
+    /// twice is a no-op. A credential stored this way has no batch id, so a
+    /// correction can supersede it only by issuer and policy (see
+    /// [`Wallet::store_batch`]).
     pub fn store(&mut self, issued: IssuedCredential) -> Result<(), Error> {
-        let parsed = ParsedCredential::parse(&issued, &Limits::default())?;
-        if !self.keys.contains_key(&parsed.holder_key.thumbprint()) {
-            return Err(HolderError::UnknownKey.into());
-        }
-        if self.credentials.iter().any(|e| e.parsed.jwt == parsed.jwt) {
-            return Ok(());
-        }
-        self.credentials.push(Entry { issued, parsed, spent: false });
+        let parsed = self.check(&issued)?;
+        self.insert(issued, parsed, None);
         Ok(())
     }
 
-    /// Per issuer and policy: how many credentials are left, spent, expired
-    /// at `now`.
+    /// Stores a batch file's credentials, all or none, recording their
+    /// batch id. A batch that supersedes earlier batches (one issued by a
+    /// correction: [`Batch::supersedes`]) marks the credentials of those
+    /// batches of the same issuer as superseded, now and if they are
+    /// stored later, and so does it for the credentials of that issuer and
+    /// the same policy, issued no later than it, that were stored without a
+    /// batch id (from older batch files). The wallet never presents a superseded credential: the
+    /// issuer revoked it in the correction.
+    ///
+    /// Every credential must be of one issuer, the one the file names.
+    pub fn store_batch(&mut self, batch: Batch) -> Result<Stored, Error> {
+        let mut checked = Vec::with_capacity(batch.credentials().len());
+        for c in batch.credentials() {
+            checked.push(self.check(c)?);
+        }
+        let iss = match (checked.first(), batch.issuer()) {
+            (Some(first), _) => first.iss.clone(),
+            (None, Some(i)) => i.to_owned(),
+            (None, None) => return Ok(Stored::default()),
+        };
+        if checked.iter().any(|p| p.iss != iss) || batch.issuer().is_some_and(|i| i != iss) {
+            return Err(bad_credential("the batch's credentials are not all from the issuer it names"));
+        }
+        let policy = checked.first().and_then(|p| p.disclosure("policy")).and_then(|d| d.value().as_str());
+        let policy = policy.map(str::to_owned);
+        let issued_at = checked.iter().map(|p| p.iat).max().unwrap_or(0);
+        let id = batch.id().map(str::to_owned);
+        let supersedes = batch.supersedes().to_vec();
+        let before = self.credentials.len();
+        let mut stored = Stored::default();
+        let mut ours = Vec::with_capacity(checked.len());
+        for (issued, parsed) in batch.into_credentials().into_iter().zip(checked) {
+            ours.push(self.insert(issued, parsed, id.clone()));
+        }
+        stored.stored = self.credentials.len() - before;
+        if let (Some(id), false) = (id, supersedes.is_empty()) {
+            for s in supersedes {
+                self.superseded.insert((iss.clone(), s), id.clone());
+            }
+            for (i, e) in self.credentials.iter_mut().enumerate() {
+                if e.parsed.iss != iss || e.superseded_by.is_some() || ours.contains(&i) {
+                    continue;
+                }
+                let listed = e.batch.as_ref().is_some_and(|b| self.superseded.contains_key(&(iss.clone(), b.clone())));
+                // Stored without a batch id: the correction replaces the
+                // holder's credentials of this issuer and policy issued
+                // before it.
+                let legacy = e.batch.is_none() && e.policy() == policy.as_deref() && e.parsed.iat <= issued_at;
+                if listed || legacy {
+                    e.superseded_by = Some(id.clone());
+                    stored.superseded += 1;
+                }
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Like [`Wallet::store_batch`], after checking every credential's
+    /// issuer signature against `keys` (e.g. a [`crate::TrustStore`] loaded
+    /// from the issuer's metadata): a batch file forged in an issuer's name
+    /// (with the holder's public keys, which the holder hands out) is
+    /// refused instead of superseding that issuer's genuine batches.
+    /// Nothing is stored unless every signature verifies.
+    pub fn store_batch_verified(&mut self, batch: Batch, keys: &impl KeyProvider) -> Result<Stored, Error> {
+        let limits = Limits::default();
+        for c in batch.credentials() {
+            let parsed = self.check(c)?;
+            let jws = UnverifiedJws::parse(&parsed.jwt, CREDENTIAL_TYP, &limits, "credential")?;
+            let key = keys.issuer_key(&parsed.iss, jws.kid()?)?;
+            if !jws.verify(&key) {
+                return Err(SignatureError::Issuer.into());
+            }
+        }
+        self.store_batch(batch)
+    }
+
+    /// Parses a credential and checks it is bound to a key of this wallet.
+    fn check(&self, issued: &IssuedCredential) -> Result<ParsedCredential, Error> {
+        let parsed = ParsedCredential::parse(issued, &Limits::default())?;
+        if !self.keys.contains_key(&parsed.holder_key.thumbprint()) {
+            return Err(HolderError::UnknownKey.into());
+        }
+        Ok(parsed)
+    }
+
+    /// Adds a checked credential (or finds it, if held) and returns its
+    /// index. A batch id fills in one that was not known.
+    fn insert(&mut self, issued: IssuedCredential, parsed: ParsedCredential, batch: Option<String>) -> usize {
+        let i = match self.credentials.iter().position(|e| e.parsed.jwt == parsed.jwt) {
+            Some(i) => i,
+            None => {
+                self.credentials.push(Entry::new(issued, parsed));
+                self.credentials.len() - 1
+            }
+        };
+        let e = &mut self.credentials[i];
+        if e.batch.is_none() {
+            e.batch = batch;
+        }
+        if let Some(b) = &e.batch {
+            if e.superseded_by.is_none() {
+                e.superseded_by = self.superseded.get(&(e.parsed.iss.clone(), b.clone())).cloned();
+            }
+        }
+        i
+    }
+
+    /// Records what signature-checked status lists show about the held
+    /// credentials, so that [`Wallet::present`] skips the revoked and
+    /// suspended ones and [`Wallet::inventory`] counts them apart. Build
+    /// `lists` with [`StatusLists::add`] and the issuers' keys (their
+    /// metadata); the lists' age does not matter here: a revocation is
+    /// final however old the list that shows it, and for the rest the
+    /// newest list wins (a suspension lasts until a newer list shows the
+    /// credential valid). A list no credential points at changes nothing.
+    /// Returns how many credentials' known status changed.
+    pub fn set_status_lists(&mut self, lists: &StatusLists) -> usize {
+        let mut changed = 0;
+        for e in &mut self.credentials {
+            let Some(r) = &e.parsed.status else {
+                continue;
+            };
+            let Some((list_iat, status)) =
+                lists.lookup(&e.parsed.iss, r).and_then(|(iat, v)| Some((iat, KnownStatus::from_value(v)?)))
+            else {
+                continue;
+            };
+            let seen = SeenStatus { status, list_iat };
+            let newer = match e.status {
+                None => true,
+                Some(old) if old.status == KnownStatus::Revoked => false,
+                Some(old) => list_iat > old.list_iat || (list_iat == old.list_iat && status > old.status),
+            };
+            if newer && e.status != Some(seen) {
+                e.status = Some(seen);
+                changed += 1;
+            }
+        }
+        changed
+    }
+
+    /// Removes the credentials `which` names, and the keys only they used.
+    /// Returns how many credentials were removed.
+    pub fn remove(&mut self, which: Removal<'_>, now: UnixTime) -> usize {
+        let gone = |e: &Entry| match which {
+            Removal::Issuer(iss) => e.parsed.iss == iss,
+            Removal::Batch(id) => e.batch.as_deref() == Some(id),
+            Removal::Expired => e.parsed.exp <= now.as_secs(),
+        };
+        let (removed, kept): (Vec<Entry>, Vec<Entry>) =
+            std::mem::take(&mut self.credentials).into_iter().partition(gone);
+        self.credentials = kept;
+        for e in &removed {
+            let thumbprint = e.parsed.holder_key.thumbprint();
+            if !self.credentials.iter().any(|k| k.parsed.holder_key.thumbprint() == thumbprint) {
+                self.keys.remove(&thumbprint);
+            }
+        }
+        removed.len()
+    }
+
+    /// Every held credential, per issuer and newest first, as a holder
+    /// reviews the wallet.
+    pub fn list(&self, now: UnixTime) -> Vec<HeldCredential> {
+        let mut order: Vec<usize> = (0..self.credentials.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&self.credentials[a].parsed, &self.credentials[b].parsed);
+            (&x.iss, y.iat, y.exp, b).cmp(&(&y.iss, x.iat, x.exp, a))
+        });
+        order
+            .into_iter()
+            .map(|i| {
+                let e = &self.credentials[i];
+                HeldCredential {
+                    issuer: e.parsed.iss.clone(),
+                    vct: e.parsed.vct.clone(),
+                    policy: e.policy().map(str::to_owned),
+                    batch: e.batch.clone(),
+                    issued: UnixTime(e.parsed.iat),
+                    expires: UnixTime(e.parsed.exp),
+                    has_status: e.parsed.status.is_some(),
+                    known_status: e.status.map(|s| (s.status, UnixTime(s.list_iat))),
+                    spent: e.spent,
+                    superseded_by: e.superseded_by.clone(),
+                    state: e.state(now),
+                }
+            })
+            .collect()
+    }
+
+    /// Per issuer and policy: how many credentials are unused, spent,
+    /// expired, revoked, superseded and suspended at `now` (each counted
+    /// once, see [`CredentialState`]).
     pub fn inventory(&self, now: UnixTime) -> Vec<Inventory> {
         let mut by_issuer: BTreeMap<(&str, Option<&str>), Inventory> = BTreeMap::new();
         for e in &self.credentials {
-            let policy = e.parsed.disclosure("policy").and_then(|d| d.value().as_str());
+            let policy = e.policy();
             let inv = by_issuer.entry((&e.parsed.iss, policy)).or_insert_with(|| Inventory {
                 issuer: e.parsed.iss.clone(),
                 policy: policy.map(str::to_owned),
                 unspent: 0,
                 spent: 0,
                 expired: 0,
+                revoked: 0,
+                superseded: 0,
+                suspended: 0,
             });
-            if e.spent {
-                inv.spent += 1;
-            } else if e.parsed.exp <= now.as_secs() {
-                inv.expired += 1;
-            } else {
-                inv.unspent += 1;
-            }
+            *match e.state(now) {
+                CredentialState::Spent => &mut inv.spent,
+                CredentialState::Expired => &mut inv.expired,
+                CredentialState::Revoked => &mut inv.revoked,
+                CredentialState::Superseded => &mut inv.superseded,
+                CredentialState::Suspended => &mut inv.suspended,
+                CredentialState::Unused => &mut inv.unspent,
+            } += 1;
         }
         by_issuer.into_values().collect()
     }
@@ -367,36 +761,97 @@ impl Wallet {
         Ok(Presentation { compact, linkable, off_grid })
     }
 
-    /// Picks the credential to answer with, and what it will disclose.
+    /// Picks the credential to answer with, and what it will disclose (see
+    /// "Which credential answers a request" on [`Wallet`]).
     fn choose(
         &self,
         request: &PresentationRequest,
         options: PresentOptions,
         now: UnixTime,
     ) -> Result<(usize, Answer<'_>), Error> {
-        let mut first_err: Option<Error> = None;
-        let usable = |spent_ok: bool| {
-            self.credentials
-                .iter()
-                .enumerate()
-                .filter(move |(_, e)| e.parsed.exp > now.as_secs() && (spent_ok || !e.spent))
-        };
-        let passes: &[bool] = if options.allow_reuse { &[false, true] } else { &[false] };
-        for &spent_ok in passes {
-            for (i, e) in usable(spent_ok) {
-                match answer(e, request, options) {
+        // A hostile verifier skips its own request validation: the wallet
+        // enforces the one-proof-per-commitment rule itself, whatever it holds.
+        check_one_atom_per_commitment(request.predicates()).map_err(|reason| HolderError::UnsafeRequest { reason })?;
+        if self.credentials.is_empty() {
+            return Err(HolderError::NoCredential.into());
+        }
+        let mut order: Vec<usize> = (0..self.credentials.len())
+            .filter(|&i| {
+                let c = &self.credentials[i].parsed;
+                request.accepts(&c.iss, c.vct.as_deref())
+            })
+            .collect();
+        if order.is_empty() {
+            return Err(HolderError::NotAccepted {
+                issuers: request.issuers().to_vec(),
+                vct_values: request.vct_values().to_vec(),
+            }
+            .into());
+        }
+        // Newest issuance first; among equals, the most recently stored.
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&self.credentials[a].parsed, &self.credentials[b].parsed);
+            (y.iat, y.exp, b).cmp(&(x.iat, x.exp, a))
+        });
+        let mut refusal = Refusal::default();
+        // 1. Unspent credentials that nothing stops.
+        for &i in &order {
+            let e = &self.credentials[i];
+            if e.spent || e.blocked(now).is_some() {
+                continue;
+            }
+            match answer(e, request, options, false) {
+                Ok(a) => return Ok((i, a)),
+                Err(err) => refusal.keep(err),
+            }
+        }
+        // 2. If allowed, spent ones that nothing else stops (linkable).
+        let mut reuse_refused = None;
+        if options.allow_reuse {
+            for &i in &order {
+                let e = &self.credentials[i];
+                if !e.spent || e.blocked(now).is_some() {
+                    continue;
+                }
+                match answer(e, request, options, true) {
                     Ok(a) => return Ok((i, a)),
-                    Err(err) => {
-                        first_err.get_or_insert(err);
+                    Err(err) if err.check() == "holder.unsafe_request" => {
+                        reuse_refused.get_or_insert(err);
                     }
+                    Err(_) => {}
                 }
             }
         }
-        Err(first_err.unwrap_or_else(|| HolderError::NoCredential.into()))
+        // 3. Why not: would a spent, expired, revoked, superseded or
+        // suspended credential have answered? Then that is the reason.
+        let mut unusable = [0usize; 5];
+        for &i in &order {
+            let e = &self.credentials[i];
+            let state = e.state(now);
+            if state == CredentialState::Unused {
+                continue; // tried in 1
+            }
+            match answer(e, request, options, false) {
+                Ok(_) => unusable[state as usize] += 1,
+                Err(err) => refusal.keep(err),
+            }
+        }
+        if let Some(err) = reuse_refused {
+            return Err(err);
+        }
+        if unusable.iter().any(|&n| n > 0) {
+            let [spent, expired, revoked, superseded, suspended] = unusable;
+            return Err(HolderError::NoneUsable { spent, expired, revoked, suspended, superseded }.into());
+        }
+        Err(refusal.best.unwrap_or_else(|| HolderError::NoCredential.into()))
     }
 
     /// The wallet as JSON, including every secret key. Write it only to an
     /// owner-only file; the buffer zeroizes on drop.
+    ///
+    /// Format `creditproof-wallet/2`: each credential with `spent` and, when
+    /// known, its `batch`, `superseded_by` and last seen `status` (`value`,
+    /// `list_iat`); and the `superseded` batches (`issuer`, `batch`, `by`).
     pub fn to_secret_json(&self) -> Zeroizing<String> {
         let keys: Vec<Zeroizing<String>> = self.keys.values().map(HolderSigningKey::to_secret_string).collect();
         let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
@@ -406,18 +861,39 @@ impl Wallet {
             .map(|e| {
                 let mut v = e.issued.to_json();
                 v["spent"] = json!(e.spent);
+                if let Some(b) = &e.batch {
+                    v["batch"] = json!(b);
+                }
+                if let Some(b) = &e.superseded_by {
+                    v["superseded_by"] = json!(b);
+                }
+                if let Some(s) = e.status {
+                    v["status"] = json!({"value": s.status.as_str(), "list_iat": s.list_iat});
+                }
                 v
             })
             .collect();
-        Zeroizing::new(to_json(&json!({"type": "creditproof-wallet/1", "keys": keys, "credentials": creds})))
+        let superseded: Vec<Value> = self
+            .superseded
+            .iter()
+            .map(|((issuer, batch), by)| json!({"issuer": issuer, "batch": batch, "by": by}))
+            .collect();
+        Zeroizing::new(to_json(&json!({
+            "type": WALLET_TYPE,
+            "keys": keys,
+            "credentials": creds,
+            "superseded": superseded,
+        })))
     }
 
-    /// Reads a wallet written by [`Wallet::to_secret_json`].
+    /// Reads a wallet written by [`Wallet::to_secret_json`], in this format
+    /// or the older `creditproof-wallet/1` (no batches, supersessions or
+    /// statuses).
     pub fn from_secret_json(bytes: &[u8]) -> Result<Self, Error> {
         let limits = Limits::default().with_max_json_depth(8);
         let m = parse_json_object(bytes, &limits, "wallet")?;
         let bad = |r: &str| Error::from(MalformedError::Request { reason: format!("wallet: {r}") });
-        if m.get("type").and_then(Value::as_str) != Some("creditproof-wallet/1") {
+        if !matches!(m.get("type").and_then(Value::as_str), Some(WALLET_TYPE | WALLET_TYPE_V1)) {
             return Err(bad("not a creditproof wallet file"));
         }
         let mut w = Self::new();
@@ -425,16 +901,48 @@ impl Wallet {
             let key = HolderSigningKey::from_secret_string(k.as_str().unwrap_or_default())?;
             w.keys.insert(key.public_key().thumbprint(), key);
         }
+        let opt_str = |c: &Value, k: &str| -> Result<Option<String>, Error> {
+            match c.get(k) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(bad(&format!("a credential's `{k}` is not a string"))),
+            }
+        };
+        for c in m.get("superseded").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+            let (Some(issuer), Some(batch), Some(by)) =
+                (opt_str(c, "issuer")?, opt_str(c, "batch")?, opt_str(c, "by")?)
+            else {
+                return Err(bad("a superseded batch is {issuer, batch, by}"));
+            };
+            w.superseded.insert((issuer, batch), by);
+        }
         for c in m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("no credentials array"))? {
             let spent = c.get("spent").and_then(Value::as_bool).ok_or_else(|| bad("credential without `spent`"))?;
-            w.store(IssuedCredential::from_json(c)?)?;
-            if let Some(last) = w.credentials.last_mut() {
-                last.spent = spent;
+            let issued = IssuedCredential::from_json(c)?;
+            let parsed = w.check(&issued)?;
+            let i = w.insert(issued, parsed, opt_str(c, "batch")?);
+            let e = &mut w.credentials[i];
+            e.spent |= spent;
+            if let Some(by) = opt_str(c, "superseded_by")? {
+                e.superseded_by = Some(by);
+            }
+            if let Some(s) = c.get("status") {
+                let status = s.get("value").and_then(Value::as_str).and_then(KnownStatus::parse);
+                let list_iat = s.get("list_iat").and_then(Value::as_u64);
+                let (Some(status), Some(list_iat)) = (status, list_iat) else {
+                    return Err(bad("a credential's `status` is {value, list_iat}"));
+                };
+                e.status = Some(SeenStatus { status, list_iat });
             }
         }
         Ok(w)
     }
 }
+
+/// The type of a wallet file.
+const WALLET_TYPE: &str = "creditproof-wallet/2";
+/// The type of a wallet file before batches, supersession and statuses.
+const WALLET_TYPE_V1: &str = "creditproof-wallet/1";
 
 /// What a credential will disclose and prove for a request.
 struct Answer<'a> {
@@ -452,6 +960,37 @@ impl<'a> Answer<'a> {
             self.disclose.push(d);
         }
     }
+}
+
+/// The most telling of the refusals of several credentials: a threshold off
+/// the grid (the holder can choose to answer it) over a claim whose value
+/// does not satisfy the predicate over a missing claim; the first of equal
+/// rank, in the order of preference.
+#[derive(Default)]
+struct Refusal {
+    best: Option<Error>,
+}
+
+impl Refusal {
+    fn rank(e: &Error) -> u8 {
+        match e {
+            Error::Holder(HolderError::OffGrid { .. }) => 4,
+            Error::Holder(HolderError::UnsafeRequest { .. }) => 3,
+            Error::Holder(HolderError::PredicateNotSatisfied { .. }) => 2,
+            Error::Holder(HolderError::ClaimNotAvailable { .. }) => 1,
+            _ => 0,
+        }
+    }
+
+    fn keep(&mut self, e: Error) {
+        if self.best.as_ref().is_none_or(|b| Self::rank(&e) > Self::rank(b)) {
+            self.best = Some(e);
+        }
+    }
+}
+
+fn bad_credential(reason: &str) -> Error {
+    HolderError::BadCredential { reason: reason.into() }.into()
 }
 
 /// The grid of the attribute a range predicate is about (none for perks,
@@ -477,7 +1016,14 @@ fn grid_notes(e: &Entry, request: &PresentationRequest) -> Vec<GridNote> {
         .collect()
 }
 
-fn answer<'a>(e: &'a Entry, request: &PresentationRequest, options: PresentOptions) -> Result<Answer<'a>, Error> {
+/// What credential `e` would send for `request`; `reused` when it was
+/// presented before.
+fn answer<'a>(
+    e: &'a Entry,
+    request: &PresentationRequest,
+    options: PresentOptions,
+    reused: bool,
+) -> Result<Answer<'a>, Error> {
     let c = &e.parsed;
     let mut a = Answer { disclose: Vec::new(), proven: Vec::new(), range_proofs: Map::new(), off_grid: false };
     for name in request.disclose() {
@@ -492,7 +1038,7 @@ fn answer<'a>(e: &'a Entry, request: &PresentationRequest, options: PresentOptio
     check_one_atom_per_commitment(request.predicates()).map_err(|reason| HolderError::UnsafeRequest { reason })?;
     // A spent credential already showed a proof on its commitments; a
     // second, different proof could reveal the value.
-    if e.spent && request.predicates().iter().any(|p| !atoms(p).is_empty()) {
+    if reused && request.predicates().iter().any(|p| !atoms(p).is_empty()) {
         return Err(HolderError::UnsafeRequest {
             reason: "a reused credential cannot prove a range predicate again: two proofs on one commitment \
                      could reveal the value"

@@ -15,6 +15,7 @@ use crate::format::sd_jwt::disclosure::{process, Disclosure};
 use crate::format::sd_jwt::CREDENTIAL_TYP;
 use crate::profile::grid::Grid;
 use crate::profile::range_claim::{commit, parse_range_claim, RangeEntry, RangeSecrets};
+use crate::profile::status::StatusRef;
 use crate::Limits;
 
 /// The default credential type of a creditproof score credential.
@@ -83,7 +84,13 @@ pub(crate) struct ParsedCredential {
     disclosures: Vec<(Disclosure, Option<usize>)>,
     pub(crate) holder_key: HolderPublicKey,
     pub(crate) iss: String,
+    /// The credential type, if the payload has one.
+    pub(crate) vct: Option<String>,
+    /// When it was issued (day-rounded by creditproof issuers).
+    pub(crate) iat: u64,
     pub(crate) exp: u64,
+    /// Where its status is published, if it has one.
+    pub(crate) status: Option<StatusRef>,
     pub(crate) ranges: BTreeMap<String, RangeEntry>,
     /// The threshold grid of each committed attribute: the issuer's, from
     /// the range secrets, or for a credential from an older batch file the
@@ -130,7 +137,10 @@ impl ParsedCredential {
             .ok_or_else(|| bad("no cnf.jwk"))
             .and_then(HolderPublicKey::from_jwk)?;
         let iss = get_str(&jws.payload, "iss")?.to_owned();
+        let vct = jws.payload.get("vct").and_then(Value::as_str).map(str::to_owned);
+        let iat = get_u64(&jws.payload, "iat")?;
         let exp = get_u64(&jws.payload, "exp")?;
+        let status = StatusRef::from_payload(&jws.payload)?;
         let ranges = parse_range_claim(&jws.payload)?;
         for (attribute, entry) in &ranges {
             let secrets = c.range.as_ref().ok_or_else(|| bad("range commitments without their secrets"))?;
@@ -144,8 +154,18 @@ impl ParsedCredential {
                 return Err(bad("the range commitment does not match its secrets"));
             }
         }
-        let mut parsed =
-            Self { jwt: jwt.to_owned(), disclosures, holder_key, iss, exp, ranges, grids: BTreeMap::new() };
+        let mut parsed = Self {
+            jwt: jwt.to_owned(),
+            disclosures,
+            holder_key,
+            iss,
+            vct,
+            iat,
+            exp,
+            status,
+            ranges,
+            grids: BTreeMap::new(),
+        };
         for (attribute, entry) in &parsed.ranges {
             // Present whenever `ranges` is not empty (checked above).
             let Some((secrets, value)) = c.range.as_ref().and_then(|s| Some((s, s.value(attribute)?))) else {
@@ -231,24 +251,233 @@ fn sd_digests(o: &Map<String, Value>) -> Vec<&str> {
     o.get("_sd").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
-/// Parses a batch file (`{"credentials": [...]}`) into credentials.
-pub fn parse_batch(bytes: &[u8], limits: &Limits) -> Result<Vec<IssuedCredential>, Error> {
-    let m = parse_json_object(bytes, limits, "batch")?;
-    if m.get("type").and_then(Value::as_str) != Some("creditproof-batch/1") {
-        return Err(bad("not a credential batch (type creditproof-batch/1)"));
+/// The type of a batch file.
+const BATCH_TYPE: &str = "creditproof-batch/1";
+
+/// The most batch ids one batch file may say it supersedes.
+pub const MAX_SUPERSEDED_BATCHES: usize = 1024;
+
+/// The longest batch id a batch file may carry, in bytes.
+const MAX_BATCH_ID_LEN: usize = 128;
+
+/// A batch file as the holder receives it: the credentials of one issuance,
+/// which batch they are (its id in the issuer's registry) and, for a batch
+/// issued by a correction, which earlier batches of the same issuer it
+/// replaces. A wallet that stores a correcting batch stops presenting the
+/// credentials of the batches it supersedes ([`crate::Wallet::store_batch`]).
+///
+/// Batch files written before batch ids existed have neither member and
+/// still load.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    issuer: Option<String>,
+    id: Option<String>,
+    supersedes: Vec<String>,
+    credentials: Vec<IssuedCredential>,
+}
+
+impl Batch {
+    /// A batch of `credentials` issued by `issuer`, without an id.
+    pub fn new(issuer: impl Into<String>, credentials: Vec<IssuedCredential>) -> Self {
+        Self { issuer: Some(issuer.into()), id: None, supersedes: Vec::new(), credentials }
     }
-    let items =
-        m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("a batch has a `credentials` array"))?;
-    items.iter().map(IssuedCredential::from_json).collect()
+
+    /// Names the batch (the issuer's id for it, 1 to 128 bytes of printable
+    /// ASCII).
+    pub fn with_id(mut self, id: impl Into<String>) -> Result<Self, Error> {
+        let id = id.into();
+        check_batch_id(&id)?;
+        self.id = Some(id);
+        Ok(self)
+    }
+
+    /// Says that this batch replaces the issuer's earlier batches `ids` of
+    /// the same holder (a correction). At most [`MAX_SUPERSEDED_BATCHES`],
+    /// each a valid batch id other than this batch's own.
+    pub fn superseding(mut self, ids: Vec<String>) -> Result<Self, Error> {
+        self.supersedes = ids;
+        self.check()?;
+        Ok(self)
+    }
+
+    /// The issuer the file names (absent in hand-made files).
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The batch id, if the file carries one.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The ids of the earlier batches this one supersedes.
+    pub fn supersedes(&self) -> &[String] {
+        &self.supersedes
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &[IssuedCredential] {
+        &self.credentials
+    }
+
+    /// The credentials, consuming the batch.
+    pub fn into_credentials(self) -> Vec<IssuedCredential> {
+        self.credentials
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.supersedes.len() > MAX_SUPERSEDED_BATCHES {
+            return Err(bad("a batch supersedes more than 1024 batches"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.supersedes {
+            check_batch_id(s)?;
+            if !seen.insert(s.as_str()) || self.id.as_deref() == Some(s.as_str()) {
+                return Err(bad("a batch names a superseded batch twice, or itself"));
+            }
+        }
+        if !self.supersedes.is_empty() && self.id.is_none() {
+            return Err(bad("a batch that supersedes others has a `batch_id`"));
+        }
+        Ok(())
+    }
+
+    /// Serializes the batch as a batch file, with the signed score
+    /// breakdown when the credentials were issued from a policy.
+    pub fn to_json(&self, breakdown: Option<&str>) -> Zeroizing<String> {
+        let items: Vec<Value> = self.credentials.iter().map(IssuedCredential::to_json).collect();
+        let mut v = json!({"type": BATCH_TYPE, "credentials": items});
+        if let Some(i) = &self.issuer {
+            v["issuer"] = json!(i);
+        }
+        if let Some(id) = &self.id {
+            v["batch_id"] = json!(id);
+        }
+        if !self.supersedes.is_empty() {
+            v["supersedes"] = json!(self.supersedes);
+        }
+        if let Some(b) = breakdown {
+            v["breakdown"] = json!(b);
+        }
+        Zeroizing::new(to_json(&v))
+    }
+
+    /// Parses a batch file (untrusted input). `batch_id` and `supersedes`
+    /// are optional; when present they are checked.
+    pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+        let m = parse_json_object(bytes, limits, "batch")?;
+        if m.get("type").and_then(Value::as_str) != Some(BATCH_TYPE) {
+            return Err(bad("not a credential batch (type creditproof-batch/1)"));
+        }
+        let items =
+            m.get("credentials").and_then(Value::as_array).ok_or_else(|| bad("a batch has a `credentials` array"))?;
+        let credentials = items.iter().map(IssuedCredential::from_json).collect::<Result<Vec<_>, _>>()?;
+        let issuer = match m.get("issuer") {
+            None => None,
+            Some(v) => Some(v.as_str().ok_or_else(|| bad("a batch's `issuer` is a string"))?.to_owned()),
+        };
+        let id = match m.get("batch_id") {
+            None => None,
+            Some(v) => {
+                let id = v.as_str().ok_or_else(|| bad("a batch's `batch_id` is a string"))?;
+                check_batch_id(id)?;
+                Some(id.to_owned())
+            }
+        };
+        let supersedes = match m.get("supersedes") {
+            None => Vec::new(),
+            Some(Value::Array(a)) if a.len() <= MAX_SUPERSEDED_BATCHES => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| bad("`supersedes` holds batch id strings")))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(bad("`supersedes` is an array of at most 1024 batch ids")),
+        };
+        let batch = Self { issuer, id, supersedes, credentials };
+        batch.check()?;
+        Ok(batch)
+    }
+}
+
+/// A batch id: 1 to 128 bytes of printable ASCII without spaces.
+fn check_batch_id(id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > MAX_BATCH_ID_LEN || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad("a batch id is 1 to 128 bytes of printable ascii without spaces"));
+    }
+    Ok(())
+}
+
+/// Parses a batch file (`{"credentials": [...]}`) into credentials. See
+/// [`Batch::parse`] for the batch's id and what it supersedes.
+pub fn parse_batch(bytes: &[u8], limits: &Limits) -> Result<Vec<IssuedCredential>, Error> {
+    Batch::parse(bytes, limits).map(Batch::into_credentials)
 }
 
 /// Serializes credentials as a batch file, with the signed score breakdown
-/// when they were issued from a policy.
+/// when they were issued from a policy. See [`Batch`] for a file with a
+/// batch id.
 pub fn batch_to_json(issuer: &str, credentials: &[IssuedCredential], breakdown: Option<&str>) -> Zeroizing<String> {
-    let items: Vec<Value> = credentials.iter().map(IssuedCredential::to_json).collect();
-    let mut v = json!({"type": "creditproof-batch/1", "issuer": issuer, "credentials": items});
-    if let Some(b) = breakdown {
-        v["breakdown"] = json!(b);
+    Batch::new(issuer, credentials.to_vec()).to_json(breakdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred() -> IssuedCredential {
+        IssuedCredential::new("e30.e30.sig~".into(), None)
     }
-    Zeroizing::new(to_json(&v))
+
+    #[test]
+    fn batch_files_carry_their_id_and_what_they_supersede() {
+        let l = Limits::default();
+        let b = Batch::new("https://bureau.example", vec![cred()])
+            .with_id("b2")
+            .unwrap()
+            .superseding(vec!["b0".into(), "b1".into()])
+            .unwrap();
+        let text = b.to_json(None);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!((v["batch_id"].clone(), v["supersedes"].clone()), (json!("b2"), json!(["b0", "b1"])));
+        let back = Batch::parse(text.as_bytes(), &l).unwrap();
+        assert_eq!(
+            (back.issuer(), back.id(), back.supersedes()),
+            (Some("https://bureau.example"), Some("b2"), &["b0".to_owned(), "b1".to_owned()][..])
+        );
+        assert_eq!(back.credentials().len(), 1);
+        // A file written before batch ids: no id, supersedes nothing.
+        let old = batch_to_json("https://bureau.example", &[cred()], None);
+        let v: Value = serde_json::from_str(&old).unwrap();
+        assert!(v.get("batch_id").is_none() && v.get("supersedes").is_none());
+        let old = Batch::parse(old.as_bytes(), &l).unwrap();
+        assert_eq!((old.id(), old.supersedes().len()), (None, 0));
+        assert_eq!(parse_batch(br#"{"type":"creditproof-batch/1","credentials":[]}"#, &l).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn bad_batch_ids_and_supersessions_are_refused() {
+        let l = Limits::default();
+        let many: Vec<String> = (0..=MAX_SUPERSEDED_BATCHES).map(|i| format!("b{i}")).collect();
+        for bad in [
+            json!({"batch_id": ""}),
+            json!({"batch_id": "a b"}),
+            json!({"batch_id": "x".repeat(129)}),
+            json!({"batch_id": 7}),
+            json!({"issuer": 7}),
+            json!({"supersedes": ["b0"]}),
+            json!({"batch_id": "b1", "supersedes": "b0"}),
+            json!({"batch_id": "b1", "supersedes": [0]}),
+            json!({"batch_id": "b1", "supersedes": ["b0", "b0"]}),
+            json!({"batch_id": "b1", "supersedes": ["b1"]}),
+            json!({"batch_id": "b1", "supersedes": ["\n"]}),
+            json!({"batch_id": "b1", "supersedes": many}),
+        ] {
+            let mut v = bad.clone();
+            v["type"] = json!("creditproof-batch/1");
+            v["credentials"] = json!([]);
+            let e = Batch::parse(v.to_string().as_bytes(), &l).unwrap_err();
+            assert_eq!(e.check(), "holder.bad_credential", "{bad}");
+        }
+        assert!(Batch::new("i", vec![]).with_id("a b").is_err());
+        assert!(Batch::new("i", vec![]).superseding(vec!["b0".into()]).is_err(), "a superseding batch has an id");
+    }
 }

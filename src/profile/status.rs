@@ -271,6 +271,18 @@ impl StatusLists {
         out
     }
 
+    /// What the held list of issuer `iss` says about `status`, whatever its
+    /// age: the list's `iat` and the entry's value, or `None` when no list
+    /// of that issuer and `uri` is held or the index is outside it. For a
+    /// holder, who wants to know whether a credential is worth presenting
+    /// (a revocation stays true however old the list that shows it), not
+    /// for a verifier, which uses [`StatusLists::check`].
+    pub(crate) fn lookup(&self, iss: &str, status: &StatusRef) -> Option<(u64, u8)> {
+        let checked = self.lists.get(&(iss.to_owned(), status.uri.clone()))?;
+        let value = checked.list.get(usize::try_from(status.idx).ok()?)?;
+        Some((checked.iat, value))
+    }
+
     /// The status of `status` for a credential of issuer `iss` at `now`.
     pub(crate) fn check(
         &self,

@@ -2,17 +2,18 @@
 //! [`VerifiedPresentation`] that only this module can construct.
 //!
 //! Order: size limits → split and strict-decode → header (`alg`, `typ`) →
-//! issuer trusted (`iss` + `kid`) → issuer signature → time → disclosures →
-//! holder binding → status → predicates. The first failure is returned as its own
-//! error variant.
+//! issuer accepted by the request → issuer trusted (`iss` + `kid`) → issuer
+//! signature → time → type (`vct`) accepted by the request → disclosures →
+//! holder binding → status → predicates. The first failure is returned as
+//! its own error variant.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
 use crate::error::{
-    DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, SignatureError,
-    StatusError, TimeError,
+    DisclosureError, Error, HolderBindingError, LimitError, MalformedError, PredicateError, RequestError,
+    SignatureError, StatusError, TimeError,
 };
 use crate::format::ed25519::{self, BatchItem, KeyTable, KeyTables, VerifyKey};
 use crate::format::encoding::{get_opt_u64, get_str, get_u64};
@@ -165,8 +166,12 @@ impl<K: KeyProvider> Verifier<K> {
     /// The nonce binds a presentation to `request`; use each request for one
     /// presentation and discard it after verifying, or a presentation could
     /// be replayed against the same request within the key-binding age.
-    /// The credential type is reported ([`VerifiedPresentation::vct`]), not
-    /// checked: a verifier that trusts an issuer for several types checks it.
+    /// A request that names the issuers or credential types it accepts
+    /// ([`PresentationRequest::issuers`], [`PresentationRequest::vct_values`])
+    /// gets only those: any other issuer fails with `request.issuer`, even
+    /// one the trust store trusts, and any other type with `request.vct`.
+    /// Otherwise the type is reported ([`VerifiedPresentation::vct`]), not
+    /// checked.
     ///
     /// The issuer and key-binding signatures are checked together, in one
     /// randomized batch equation (see [`Verifier::verify_batch`]); the error
@@ -288,8 +293,11 @@ impl<K: KeyProvider> Verifier<K> {
         // 3. Header (alg first, then typ) and strict decoding of the JWT.
         let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
         let kid = jws.kid()?;
-        // 4. Issuer trusted.
+        // 4. Issuer accepted by the request, and trusted.
         let iss = get_str(&jws.payload, "iss")?;
+        if !request.accepts_issuer(iss) {
+            return Err(RequestError::IssuerNotAccepted.into());
+        }
         let issuer_key = self.keys.issuer_key(iss, kid)?;
         // 5. Issuer signature (the equation is checked by the caller).
         pending.defer_or_check(SigKind::Issuer, &issuer_key, &jws)?;
@@ -304,6 +312,9 @@ impl<K: KeyProvider> Verifier<K> {
             return Err(TimeError::NotYetValid.into());
         }
         let vct = get_str(&jws.payload, "vct")?.to_owned();
+        if !request.accepts_vct(&vct) {
+            return Err(RequestError::VctNotAccepted.into());
+        }
         let issuer = iss.to_owned();
         // 7. Disclosures (RFC 9901 §7.1).
         // The holder key is read here, before `process` consumes the

@@ -94,10 +94,7 @@ fn a_batch_shares_timestamps_and_draws_scattered_indexes() {
     }
     assert_eq!(times.len(), 1, "one iat/exp for the whole batch");
     let req = fx.request(&[], &[]);
-    assert_eq!(
-        w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err().check(),
-        "holder.no_credential"
-    );
+    assert_eq!(w.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap_err().check(), "holder.none_usable");
 }
 
 /// Every leaf value (string or number) of a JSON value, as bytes.

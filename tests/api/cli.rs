@@ -480,6 +480,16 @@ fn correction_revokes_the_old_batch_and_issues_a_new_one() {
     let h = String::from_utf8_lossy(&run(&[&"issuer", &"history", &"--dir", &dir]).stdout).to_string();
     let corrected = h.lines().filter(|l| l.split_whitespace().nth(1) == Some("corrected")).count();
     assert_eq!(corrected, 2, "both credentials of the disputed batch revoked as corrected: {h}");
+    // The correcting batch names the batch it replaces (the disputed one),
+    // not the first batch, which was issued to another subject.
+    let batch_file =
+        |name: &str| -> serde_json::Value { serde_json::from_slice(&std::fs::read(t.path(name)).unwrap()).unwrap() };
+    let (b1, b2, b3) = (batch_file("batch.json"), batch_file("b2.json"), batch_file("b3.json"));
+    for b in [&b1, &b2, &b3] {
+        assert_eq!(b["batch_id"].as_str().map(str::len), Some(24), "every batch file names its batch");
+    }
+    assert_eq!(b3["supersedes"], serde_json::json!([b2["batch_id"]]));
+    assert!(b1.get("supersedes").is_none() && b2.get("supersedes").is_none());
     // The first batch (other subject) is untouched: it stays valid.
     ok(&run(&[&"holder", &"store", &"--wallet", &wallet, &"--batch", &t.path("b3.json")]));
     ok(&run(&[&"issuer", &"status-list", &"--dir", &dir, &"--out-dir", &t.path("lists")]));
@@ -540,6 +550,8 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
         &"--out",
         &t.path("req.json"),
     ]));
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &t.path("bureau"), &"--out-dir", &t.path("lists")]));
+    let list = t.path("lists/list-1.jwt");
     let bad: Vec<(&str, PathBuf)> = {
         std::fs::write(t.path("empty"), b"").unwrap();
         std::fs::create_dir_all(t.path("adir")).unwrap();
@@ -586,6 +598,35 @@ fn every_subcommand_refuses_bad_files_and_changes_nothing() {
             ],
             vec![&"holder", &"store", &"--wallet", &wallet, &"--batch", f],
             vec![&"holder", &"present", &"--wallet", &wallet, &"--request", f, &"--out", &outs[3]],
+            vec![
+                &"holder",
+                &"present",
+                &"--wallet",
+                &wallet,
+                &"--request",
+                &req,
+                &"--out",
+                &outs[3],
+                &"--trust",
+                f,
+                &"--status-list",
+                &list,
+            ],
+            vec![
+                &"holder",
+                &"present",
+                &"--wallet",
+                &wallet,
+                &"--request",
+                &req,
+                &"--out",
+                &outs[3],
+                &"--trust",
+                &trust,
+                &"--status-list",
+                f,
+            ],
+            vec![&"holder", &"status", &"--wallet", &wallet, &"--trust", &trust, &"--status-list", f],
             vec![&"holder", &"dispute", &"--batch", f, &"--entry", &"a=b", &"--out", &outs[4]],
             vec![&"holder", &"breakdown", &"--batch", f, &"--trust", &trust],
             vec![&"verifier", &"request", &"--aud", &"https://v.example", &"--policy", f, &"--out", &outs[5]],

@@ -385,6 +385,8 @@ mod not_regular {
             ("bureau/.lock", vec![&"issuer", &"rotate-key", &"--dir", &dir]),
             ("wallet/wallet.json", vec![&"holder", &"status", &"--wallet", &wallet]),
             ("wallet/.lock", vec![&"holder", &"store", &"--wallet", &wallet, &"--batch", &batch]),
+            ("wallet/wallet.json", vec![&"holder", &"list", &"--wallet", &wallet]),
+            ("wallet/.lock", vec![&"holder", &"remove", &"--wallet", &wallet, &"--expired"]),
         ];
         for (file, args) in &cases {
             let path = t.path(file);

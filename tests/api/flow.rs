@@ -109,7 +109,9 @@ fn credentials_are_single_use_unless_reuse_is_explicit() {
     let first = fx.wallet.present(&req, PresentOptions::default(), NOW, &mut fx.rng).unwrap();
     assert!(!first.is_linkable());
     let again = fx.wallet.present(&req, PresentOptions::default(), NOW, &mut fx.rng);
-    assert_eq!(again.unwrap_err().check(), "holder.no_credential");
+    let e = again.unwrap_err();
+    assert_eq!(e, HolderError::NoneUsable { spent: 1, expired: 0, revoked: 0, suspended: 0, superseded: 0 }.into());
+    assert!(e.to_string().contains("every credential that could answer is spent (1)"), "{e}");
     let reused = fx.wallet.present(&req, PresentOptions::default().allow_reuse(true), NOW, &mut fx.rng).unwrap();
     assert!(reused.is_linkable());
 }

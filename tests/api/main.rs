@@ -1,6 +1,7 @@
 //! Integration tests: the three roles through the public API, and every
 //! named bad input of the core flow, each expecting its own error.
 
+mod accepted;
 mod bad_input;
 mod batch;
 mod cli;
@@ -16,6 +17,8 @@ mod range;
 mod readme;
 mod sd_jwt;
 mod secrets;
+mod select;
+mod select_cli;
 mod status;
 mod status_cli;
 mod verify_batch;

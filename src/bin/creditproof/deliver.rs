@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use creditproof::policy::ScoreReport;
 use creditproof::registry::SqliteRegistry;
 use creditproof::registry::{BatchRecord, Delivery, DeliveryState, IssuerRegistry, NewBatch, RegistryError};
-use creditproof::{batch_to_json, Claims, Issuer, KeyRequest, SecureRng, StatusRef, SystemRng, UnixTime};
+use creditproof::{Batch, Claims, Issuer, KeyRequest, SecureRng, StatusRef, SystemRng, UnixTime};
 use serde_json::{json, Value};
 
 use crate::files::{io_reason, CliError};
@@ -57,7 +57,7 @@ pub struct IssueJob<'a> {
     pub subject: &'a str,
     pub policy: Option<&'a str>,
     /// `issuer correct`: revoke the subject's earlier batches in the same
-    /// transaction.
+    /// transaction, and name them in the batch file as superseded.
     pub correcting: bool,
     /// Why the batch is issued, for the history (a correction's revocations
     /// get it too, as `corrected: REASON`).
@@ -160,20 +160,31 @@ pub fn issue(job: &IssueJob<'_>, reg: &mut SqliteRegistry, rng: &mut SystemRng) 
         holders: &holders,
         reason: job.reason,
     };
+    // The batches a correction revokes, named in its batch file so that the
+    // holder's wallet stops presenting them. Read under the issuer lock: no
+    // batch of the subject can be issued before the correction commits.
+    let supersedes = if job.correcting {
+        reg.batch_ids_of_subject(job.subject).map_err(|e| registry_error(job.dir, e))?
+    } else {
+        Vec::new()
+    };
     let staged = job.out.staged(&batch_id);
     let mut signing_rng = SystemRng::new();
     let mut count = 0;
     let mut deliver = |refs: &[StatusRef]| -> Result<Delivery, RegistryError> {
-        let batch = job
-            .issuer
-            .issue_batch(job.request, job.claims, Some(refs), job.now, &mut signing_rng)
-            .map_err(|e| RegistryError::Delivery(format!("{}: {e}", job.dir.display())))?;
+        let failed = |e: creditproof::Error| RegistryError::Delivery(format!("{}: {e}", job.dir.display()));
+        let batch =
+            job.issuer.issue_batch(job.request, job.claims, Some(refs), job.now, &mut signing_rng).map_err(failed)?;
         let breakdown = job.report.map(|r| job.issuer.sign_breakdown(r, &job.request.keys()[0], job.now));
-        let text = batch_to_json(job.issuer.id(), &batch, breakdown.as_deref());
+        count = batch.len();
+        let file = Batch::new(job.issuer.id(), batch)
+            .with_id(batch_id.as_str())
+            .and_then(|b| b.superseding(supersedes.clone()))
+            .map_err(failed)?;
+        let text = file.to_json(breakdown.as_deref());
         stage(&staged, text.as_bytes())
             .map_err(|e| RegistryError::Delivery(format!("{}: {}", job.out.path.display(), io_reason(&e))))?;
         crash_point("staged");
-        count = batch.len();
         let digest = hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref());
         Ok(Delivery::Staged(Note { out: job.out.key.clone(), sha256: digest }.to_json()))
     };

@@ -17,7 +17,7 @@ use creditproof::{
 };
 
 /// Largest status list token accepted (the decoder bounds its contents).
-const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
+pub(crate) const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
 
 #[derive(Subcommand)]
 pub(crate) enum VerifierCmd {
@@ -37,6 +37,15 @@ pub(crate) enum VerifierCmd {
         /// threshold grid, which holders' wallets refuse by default.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Accept only credentials of this issuer (repeatable; default: any
+        /// issuer `verifier verify --trust` trusts). Wallets consider only
+        /// these, and `verifier verify` rejects any other (`request.issuer`).
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
+        issuer: Vec<String>,
+        /// Accept only credentials of this type, `vct` (repeatable; default:
+        /// any). Others are rejected with `request.vct`.
+        #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
+        vct: Vec<String>,
         /// Output request file.
         #[arg(long)]
         out: PathBuf,
@@ -105,12 +114,18 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
     let mut rng = SystemRng::new();
     let limits = Limits::default();
     match cmd {
-        VerifierCmd::Request { aud, disclose, predicate, policy, out } => {
+        VerifierCmd::Request { aud, disclose, predicate, policy, issuer, vct, out } => {
             let grid = match &policy {
                 Some(path) => Some(read_policy(path, &limits)?.0.grid().clone()),
                 None => None,
             };
             let mut b = PresentationRequest::builder(aud);
+            for i in issuer {
+                b = b.issuer(i);
+            }
+            for v in vct {
+                b = b.vct(v);
+            }
             for d in disclose {
                 b = b.disclose(d);
             }

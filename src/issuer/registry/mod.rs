@@ -260,6 +260,14 @@ pub trait IssuerRegistry {
     /// The subject a holder thumbprint was issued to (by its live
     /// credential, else its latest voided one).
     fn subject_of(&self, holder: &str) -> Result<String, RegistryError>;
+
+    /// The ids of the batches issued to `subject` that were not voided
+    /// (delivered or pending), oldest first: the batches a
+    /// [`correct`](Self::correct) of the subject supersedes, which the
+    /// correcting batch names so that the holder's wallet stops presenting
+    /// them. Read it under the same lock as the correction, so that no batch
+    /// is issued in between.
+    fn batch_ids_of_subject(&self, subject: &str) -> Result<Vec<String>, RegistryError>;
 }
 
 /// What can go wrong with the registry.

@@ -232,7 +232,11 @@ fn correction_revokes_old_and_issues_new() {
     );
     let ghost = batch("g1", "ghost", &h3);
     assert_eq!(reg.correct("ghost", &ghost, 5, &mut fill, &mut done), Err(RegistryError::UnknownSubject));
+    // What the correcting batch will say it supersedes: dana's batches only.
+    assert_eq!(reg.batch_ids_of_subject("dana").unwrap(), ["d1", "d2"]);
+    assert_eq!(reg.batch_ids_of_subject("ghost").unwrap(), Vec::<String>::new());
     let fresh = reg.correct("dana", &new, 5, &mut fill, &mut done).unwrap();
+    assert_eq!(reg.batch_ids_of_subject("dana").unwrap(), ["d1", "d2", "d3"]);
     assert_eq!(fresh.len(), 4);
 
     let lists = reg.lists().unwrap();

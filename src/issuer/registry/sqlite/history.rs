@@ -57,6 +57,14 @@ pub(super) fn subject_in(conn: &Connection, holder: &str) -> Result<String, Regi
     .ok_or(RegistryError::UnknownHolder)
 }
 
+/// The ids of the batches of `subject` that were not voided, oldest first.
+pub(super) fn batch_ids_of_subject(conn: &Connection, subject: &str) -> Result<Vec<String>, RegistryError> {
+    let mut stmt =
+        conn.prepare("SELECT batch_id FROM batches WHERE subject = ?1 AND delivery != 'voided' ORDER BY seq")?;
+    let rows = stmt.query_map([subject], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<String>, _>>()?)
+}
+
 /// (list, idx, status) of every credential of every batch of `subject`; with
 /// `live_only`, only the valid and suspended ones.
 pub(super) fn subject_credentials(

@@ -240,6 +240,10 @@ impl IssuerRegistry for SqliteRegistry {
     fn subject_of(&self, holder: &str) -> Result<String, RegistryError> {
         history::subject_in(&self.conn, holder)
     }
+
+    fn batch_ids_of_subject(&self, subject: &str) -> Result<Vec<String>, RegistryError> {
+        history::batch_ids_of_subject(&self.conn, subject)
+    }
 }
 
 // Argument checks and conversions, shared by the submodules.

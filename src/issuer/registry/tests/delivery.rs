@@ -113,6 +113,8 @@ fn voided_batches_free_their_keys_but_never_their_indexes() {
     assert!(first.iter().all(|r| lists[0].1[idx_usize(r.idx)] == 1), "voided = revoked in the lists");
     reg.check_invariants().unwrap();
 
+    // A correction supersedes the batches the holder can have: not the voided one.
+    assert_eq!(reg.batch_ids_of_subject("vic").unwrap(), ["v0"]);
     // The same keys, issued afresh: new indexes, history tells both stories.
     let second = reg.correct("vic", &batch("v2", "vic", &hs), 5, &mut fill, &mut done).unwrap();
     assert!(second.iter().all(|r| !first.contains(r) && !old.contains(r)), "no index reused");
