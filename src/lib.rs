@@ -35,7 +35,7 @@ pub use format::{hazmat, keys, sd_jwt, status_list};
 #[cfg(feature = "registry")]
 pub use issuer::registry;
 pub use profile::policy;
-pub use protocol::{dcql, oid4vci};
+pub use protocol::{dcql, oid4vci, oid4vp};
 
 pub use error::Error;
 pub use format::keys::{Algorithm, HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};

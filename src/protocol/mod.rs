@@ -12,4 +12,5 @@
 pub mod dcql;
 pub(crate) mod form;
 pub mod oid4vci;
+pub mod oid4vp;
 pub(crate) mod url;
