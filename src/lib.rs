@@ -16,8 +16,10 @@
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
-//             nonce and credential endpoints, the wallet's steps), strict
-//             form and URL helpers
+//             nonce and credential endpoints, the wallet's steps), oid4vp/
+//             (verifier transactions, the wallet's steps), dcql/ (queries
+//             and creditproof's Tier-1/Tier-2 mapping), strict form and URL
+//             helpers
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
