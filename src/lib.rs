@@ -16,8 +16,10 @@
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
-//             nonce and credential endpoints, the wallet's steps), strict
-//             form and URL helpers
+//             nonce and credential endpoints, the wallet's steps), oid4vp/
+//             (verifier transactions, the wallet's steps), dcql/ (queries
+//             and creditproof's Tier-1/Tier-2 mapping), strict form and URL
+//             helpers
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
@@ -35,7 +37,7 @@ pub use format::{hazmat, keys, sd_jwt, status_list};
 #[cfg(feature = "registry")]
 pub use issuer::registry;
 pub use profile::policy;
-pub use protocol::oid4vci;
+pub use protocol::{dcql, oid4vci, oid4vp};
 
 pub use error::Error;
 pub use format::keys::{Algorithm, HolderPublicKey, HolderSigningKey, IssuerPublicKey, IssuerSigningKey};

@@ -125,6 +125,20 @@ impl PresentationRequest {
         }
     }
 
+    /// A request bound to a nonce a protocol chose (an OpenID4VP
+    /// transaction's), checked as [`RequestBuilder::build`] checks one.
+    pub(crate) fn with_nonce(
+        aud: &str,
+        nonce: &str,
+        disclose: Vec<String>,
+        predicates: Vec<Predicate>,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
+        let request = Self { aud: aud.to_owned(), nonce: nonce.to_owned(), disclose, predicates };
+        request.validate(limits)?;
+        Ok(request)
+    }
+
     /// A request that skips validation, as a hostile verifier could send.
     #[cfg(test)]
     pub(crate) fn unchecked_for_tests(aud: &str, predicates: Vec<Predicate>) -> Self {

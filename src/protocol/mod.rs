@@ -9,6 +9,8 @@
 //! It sits above the roles and may use all three (`.ci/layers.py`); no
 //! role imports it.
 
+pub mod dcql;
 pub(crate) mod form;
 pub mod oid4vci;
+pub mod oid4vp;
 pub(crate) mod url;

@@ -11,6 +11,7 @@ mod cli_issue;
 mod fixture;
 mod flow;
 mod oid4vci;
+mod oid4vp;
 mod policy;
 mod probing;
 mod range;
