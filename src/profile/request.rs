@@ -134,9 +134,24 @@ impl PresentationRequest {
         predicates: Vec<Predicate>,
         limits: &Limits,
     ) -> Result<Self, Error> {
-        let request = Self { aud: aud.to_owned(), nonce: nonce.to_owned(), disclose, predicates };
+        let request = Self {
+            aud: aud.to_owned(),
+            nonce: nonce.to_owned(),
+            disclose,
+            predicates,
+            issuers: Vec::new(),
+            vct_values: Vec::new(),
+        };
         request.validate(limits)?;
         Ok(request)
+    }
+
+    /// The same request, accepting only credentials of `vct_values` (none:
+    /// any type), checked as [`RequestBuilder::vct`] values are.
+    pub(crate) fn with_vct_values(mut self, vct_values: &[String]) -> Result<Self, Error> {
+        self.vct_values = vct_values.to_vec();
+        self.validate(&Limits::default())?;
+        Ok(self)
     }
 
     /// A request that skips validation, as a hostile verifier could send.

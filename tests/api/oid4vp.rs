@@ -463,8 +463,14 @@ fn values_and_vct_values_are_checked_by_the_verifier() {
     s.wallet.store(other.issue_with_status(&holder, &score_claims(), &status, NOW, &mut s.fx.rng).unwrap()).unwrap();
     let created = s.create_ask(&ask(&["score>=650"]));
     let request = s.fetch(&created);
-    let body = s.respond(request);
-    assert_eq!(rejected(s.post(&body)), "dcql.vct_values");
+    // The wallet considers only the query's types: it refuses rather than
+    // spend a credential the verifier would reject.
+    let refused = plan(request.clone(), &s.wallet, PresentOptions::default(), NOW).unwrap_err();
+    assert_eq!(refused.code(), "access_denied");
+    // A wallet that ignores `vct_values` answers anyway, and the verifier rejects.
+    let p = s.present(&s.raw_request(&request, &["score>=650"]));
+    let v = s.post(&response(&json!({"credit": [p]}), Some(created.handle.request_id())));
+    assert_eq!(rejected(v), "request.vct");
 }
 
 // ---------------------------------------------------------------- holder binding and proofs

@@ -202,6 +202,9 @@ pub struct Obligation {
     disclose: Vec<String>,
     values: Vec<(String, Vec<ClaimValue>)>,
     predicates: Vec<Predicate>,
+    /// The query's `meta.vct_values`: the wallet considers only credentials
+    /// of these types, and the verifier refuses any other (`request.vct`).
+    vct_values: Vec<String>,
 }
 
 impl Obligation {
@@ -221,7 +224,8 @@ impl Obligation {
     }
 
     /// The presentation request this obligation is, bound to `audience`
-    /// (the full client identifier) and `nonce`.
+    /// (the full client identifier) and `nonce`, for credentials of the
+    /// query's `vct_values` only.
     pub fn request(&self, audience: &str, nonce: &str) -> Result<PresentationRequest, Error> {
         PresentationRequest::with_nonce(
             audience,
@@ -229,7 +233,8 @@ impl Obligation {
             self.disclose.clone(),
             self.predicates.clone(),
             &Limits::default(),
-        )
+        )?
+        .with_vct_values(&self.vct_values)
     }
 
     /// The first claim whose value is not one of its `values`, among
@@ -248,7 +253,12 @@ impl Obligation {
 /// documentation](self) for what is refused.
 pub fn obligations(query: &CredentialQuery) -> Result<Vec<Obligation>, DcqlError> {
     let one = |claims: &[&ClaimsQuery]| -> Result<Obligation, DcqlError> {
-        let mut o = Obligation { disclose: Vec::new(), values: Vec::new(), predicates: Vec::new() };
+        let mut o = Obligation {
+            disclose: Vec::new(),
+            values: Vec::new(),
+            predicates: Vec::new(),
+            vct_values: query.vct_values().to_vec(),
+        };
         for c in claims {
             map_claim(c, &mut o)?;
         }
