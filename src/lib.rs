@@ -18,6 +18,8 @@
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
 //             nonce and credential endpoints, the wallet's steps), strict
 //             form and URL helpers
+// server/     the issuer service (feature `server`): axum bindings of the
+//             protocol layer, status lists, the back office
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
@@ -29,6 +31,8 @@ mod holder;
 mod issuer;
 mod profile;
 mod protocol;
+#[cfg(feature = "server")]
+pub mod server;
 mod verifier;
 
 pub use format::{hazmat, keys, sd_jwt, status_list};

@@ -53,6 +53,10 @@ pub(crate) enum HolderCmd {
         #[command(flatten)]
         insecure: Insecure,
     },
+    /// Receive a batch from an issuer over OpenID4VCI (an offer link from
+    /// `issuer offer`): every credential is verified against the issuer's
+    /// published keys before it is stored, with its range secrets.
+    Receive(crate::receive_cmd::Receive),
     /// Store a batch of issued credentials.
     Store {
         /// Wallet directory.
@@ -129,6 +133,7 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
     let mut rng = SystemRng::new();
     let limits = Limits::default();
     match cmd {
+        HolderCmd::Receive(r) => crate::receive_cmd::run(&r),
         HolderCmd::Init { wallet, force } => {
             state::init_wallet(&wallet, force.force)?;
             println!("wallet created in {}", wallet.display());
