@@ -16,6 +16,7 @@ mod range;
 mod readme;
 mod sd_jwt;
 mod secrets;
+mod serve;
 mod status;
 mod status_cli;
 mod verify_batch;

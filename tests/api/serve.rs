@@ -1,0 +1,382 @@
+//! The issuer service over real loopback HTTP: the built binary runs
+//! `serve issuer` on 127.0.0.1, the CLI makes offers and receives batches,
+//! and a raw HTTP/1.1 client checks the binding — status codes, headers,
+//! `WWW-Authenticate`, 413, wrong content types, slow clients. Every
+//! server is stopped by a drop guard; every wait has a timeout.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::cli::{bin, ok, run, Tmp};
+
+/// A response as the raw client read it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not json: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends raw bytes to `addr`, reads the whole answer (the request asks the
+/// server to close), and parses it; chunked bodies are decoded.
+pub fn raw(addr: &str, request: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request).unwrap();
+    read_reply(&mut s)
+}
+
+pub fn read_reply(s: &mut TcpStream) -> Reply {
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    parse_reply(&all)
+}
+
+fn parse_reply(all: &[u8]) -> Reply {
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&all[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = all[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap().trim(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        body = out;
+    }
+    Reply { status, headers, body }
+}
+
+/// A request with `Connection: close`.
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut r = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        r.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    r.push_str("\r\n");
+    let mut bytes = r.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `creditproof serve issuer`, killed when dropped.
+pub struct Service {
+    child: Option<Child>,
+    pub url: String,
+    pub addr: String,
+    pub dir: std::path::PathBuf,
+    pub token: String,
+    pub tmp: Tmp,
+}
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
+
+impl Service {
+    /// An issuer directory whose `iss` is the service's loopback URL, and
+    /// the service on it, with a back office unless `admin` is false.
+    pub fn start(tag: &str, admin: bool, extra: &[&str]) -> Self {
+        let tmp = Tmp::new(&format!("serve-{tag}"));
+        let token_file = tmp.path("admin.token");
+        std::fs::write(&token_file, format!("{ADMIN_TOKEN}\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        // The identifier names the port, so the port is chosen first; if
+        // another process takes it in between, start over on another.
+        for attempt in 0..5 {
+            let port = free_port();
+            let url = format!("http://127.0.0.1:{port}");
+            let dir = tmp.path(&format!("bureau-{attempt}"));
+            ok(&run(&[&"issuer", &"init", &"--iss", &url, &"--dir", &dir]));
+            let mut cmd = bin();
+            cmd.args(["serve", "issuer", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
+                .arg("--dir")
+                .arg(&dir)
+                .args(extra)
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(tmp.path(&format!("serve-{attempt}.log"))).unwrap());
+            if admin {
+                cmd.arg("--admin-token-file").arg(&token_file);
+            }
+            let mut child = cmd.spawn().unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line);
+                let _ = tx.send(line);
+            });
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.starts_with("listening on http://127.0.0.1:") => {
+                    let addr = format!("127.0.0.1:{port}");
+                    return Self { child: Some(child), url, addr, dir, token: ADMIN_TOKEN.into(), tmp };
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+        }
+        panic!("the service did not start; see {}", tmp.0.display());
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        raw(&self.addr, &request("GET", path, headers, b""))
+    }
+
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        raw(&self.addr, &request("POST", path, headers, body))
+    }
+
+    pub fn admin(&self, path: &str, body: &Value) -> Reply {
+        let auth = format!("Bearer {}", self.token);
+        self.post(path, &[("Authorization", &auth), ("Content-Type", "application/json")], body.to_string().as_bytes())
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("the service did not stop on SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        let mut out = String::new();
+        for e in std::fs::read_dir(&self.tmp.0).unwrap().flatten() {
+            if e.file_name().to_string_lossy().ends_with(".log") {
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn records(t: &Tmp) -> std::path::PathBuf {
+    let path = t.path("records.json");
+    let src = format!("{}/policies/examples/records-sesame-style.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(src, &path).unwrap();
+    path
+}
+
+/// `issuer offer --tx-code`: the link and the transaction code.
+fn offer_with_tx_code(s: &Service) -> (String, String) {
+    let o = run(&[
+        &"issuer",
+        &"offer",
+        &"--dir",
+        &s.dir,
+        &"--policy",
+        &"sesame-style",
+        &"--records",
+        &records(&s.tmp),
+        &"--as-of",
+        &"2025-01-01",
+        &"--tx-code",
+    ]);
+    ok(&o);
+    let out = String::from_utf8(o.stdout).unwrap();
+    let mut lines = out.lines();
+    let link = lines.next().unwrap().to_owned();
+    let tx = lines.next().unwrap().to_owned();
+    assert!(link.starts_with("openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A"), "{link}");
+    assert!(tx.len() == 6 && tx.bytes().all(|b| b.is_ascii_digit()), "{tx}");
+    (link, tx)
+}
+
+/// The path of the `credential_offer_uri` in a link.
+fn offer_path(link: &str) -> String {
+    let encoded = link.split_once("credential_offer_uri=").unwrap().1;
+    let uri = encoded.replace("%3A", ":").replace("%2F", "/");
+    format!("/{}", uri.splitn(4, '/').nth(3).unwrap())
+}
+
+// ------------------------------------------------------------- end to end
+
+/// Done means: offer → `holder receive` a batch of 16 → present
+/// `score>=650` → verify with the status list fetched from the service →
+/// revoke through the back office → the refetched list makes the same
+/// presentation fail.
+#[test]
+fn offer_receive_present_verify_revoke_over_http() {
+    let mut s = Service::start("e2e", true, &[]);
+    let (link, tx) = offer_with_tx_code(&s);
+    let wallet = s.tmp.path("wallet");
+    ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
+    let received =
+        run(&[&"holder", &"receive", &"--wallet", &wallet, &"--offer", &link, &"--tx-code", &tx, &"--count", &"16"]);
+    ok(&received);
+    assert!(String::from_utf8_lossy(&received.stdout).starts_with("received 16 credential(s)"));
+    let status = run(&[&"holder", &"status", &"--wallet", &wallet]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("16 unused"), "{status:?}");
+
+    // The offer is single use.
+    let again = run(&[&"holder", &"receive", &"--wallet", &wallet, &"--offer", &link, &"--tx-code", &tx]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("invalid_grant"), "{again:?}");
+
+    // A lender asks; the holder proves score>=650.
+    let t = &s.tmp;
+    ok(&run(&[
+        &"verifier",
+        &"request",
+        &"--aud",
+        &"https://lender.example",
+        &"--predicate",
+        &"score>=650",
+        &"--policy",
+        &"sesame-style",
+        &"--out",
+        &t.path("request.json"),
+    ]));
+    ok(&run(&[
+        &"holder",
+        &"present",
+        &"--wallet",
+        &wallet,
+        &"--request",
+        &t.path("request.json"),
+        &"--out",
+        &t.path("presentation.txt"),
+    ]));
+
+    // The verifier fetches the issuer's keys and the status list from the service.
+    let keys = s.get("/.well-known/jwt-vc-issuer", &[]);
+    assert_eq!(keys.status, 200);
+    std::fs::write(t.path("bureau.pub.json"), &keys.body).unwrap();
+    let verify = |list: &[u8]| {
+        std::fs::write(t.path("list.jwt"), list).unwrap();
+        run(&[
+            &"verifier",
+            &"verify",
+            &"--trust",
+            &t.path("bureau.pub.json"),
+            &"--request",
+            &t.path("request.json"),
+            &"--presentation",
+            &t.path("presentation.txt"),
+            &"--status-list",
+            &t.path("list.jwt"),
+        ])
+    };
+    let list = s.get("/status/1", &[]);
+    assert_eq!(list.status, 200);
+    assert_eq!(list.header("content-type"), Some("application/statuslist+jwt"));
+    assert_eq!(list.header("cache-control"), Some("public, max-age=3600"));
+    let accepted = verify(&list.body);
+    ok(&accepted);
+    let verdict: Value = serde_json::from_slice(&accepted.stdout).unwrap();
+    assert_eq!(verdict["accepted"], true, "{verdict}");
+    let uri = verdict["status"]["uri"].as_str().unwrap().to_owned();
+    let idx = verdict["status"]["idx"].as_u64().unwrap();
+    assert_eq!(uri, format!("{}/status/1", s.url));
+
+    // Not re-signed on every request: the same token while nothing changed.
+    assert_eq!(s.get("/status/1", &[]).body, list.body);
+
+    // The bureau revokes that credential through the back office.
+    let revoked = s.admin("/admin/status", &json!({"status": "revoked", "uri": uri, "idx": idx, "reason": "fraud"}));
+    assert_eq!(revoked.status, 200, "{}", revoked.text());
+    assert_eq!(revoked.json()["changed"], 1);
+    assert_eq!(
+        s.admin("/admin/status", &json!({"status": "revoked", "uri": uri, "idx": idx, "reason": "x"})).status,
+        409
+    );
+
+    // The refetched list makes the same presentation fail.
+    let refetched = s.get("/status/1", &[]);
+    assert_ne!(refetched.body, list.body, "re-signed after the change");
+    let rejected = verify(&refetched.body);
+    assert_eq!(rejected.status.code(), Some(1), "{rejected:?}");
+    let verdict: Value = serde_json::from_slice(&rejected.stdout).unwrap();
+    assert_eq!(verdict["error"]["check"], "status.revoked", "{verdict}");
+
+    // The history tells it, through the back office.
+    let auth = format!("Bearer {}", s.token);
+    let history = s.get("/admin/history", &[("Authorization", &auth)]);
+    assert_eq!(history.status, 200);
+    let rows = history.json();
+    let actions: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "issued").count(), 16);
+    assert_eq!(actions.last(), Some(&"revoked"));
+
+    // Every index of the batch is distinct (random, never reused).
+    let mut idxs: Vec<u64> = rows.as_array().unwrap().iter().map(|r| r["idx"].as_u64().unwrap()).take(16).collect();
+    idxs.sort_unstable();
+    idxs.dedup();
+    assert_eq!(idxs.len(), 16);
+
+    // Metrics counted it; the logs hold no secret.
+    let metrics = s.get("/metrics", &[]).text();
+    assert!(metrics.contains("creditproof_credentials_issued_total 16"), "{metrics}");
+    assert!(metrics.contains("creditproof_oauth_errors_total{error=\"invalid_grant\"} 1"), "{metrics}");
+    assert!(metrics.contains("creditproof_http_request_duration_seconds_bucket{route=\"/credential\""), "{metrics}");
+    let exit = s.terminate();
+    assert!(exit.success(), "a clean exit on SIGTERM: {exit:?}");
+    let log = s.log();
+    assert!(log.contains("route=/credential status=200") || log.contains("route=/credential"), "{log}");
+    let id = offer_path(&link).rsplit('/').next().unwrap().to_owned();
+    for secret in [tx.as_str(), id.as_str(), ADMIN_TOKEN, "very_good", "pre-authorized_code"] {
+        assert!(!log.contains(secret), "the log leaks {secret}: {log}");
+    }
+}
