@@ -42,7 +42,9 @@ impl Reply {
 pub fn raw(addr: &str, request: &[u8]) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request).unwrap();
+    // A server that answers early (413 on the declared length) may close
+    // before the whole body is written: the answer is what counts.
+    let _ = s.write_all(request);
     read_reply(&mut s)
 }
 
@@ -379,4 +381,248 @@ fn offer_receive_present_verify_revoke_over_http() {
     for secret in [tx.as_str(), id.as_str(), ADMIN_TOKEN, "very_good", "pre-authorized_code"] {
         assert!(!log.contains(secret), "the log leaks {secret}: {log}");
     }
+}
+
+// ------------------------------------------------ the binding, bad input
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[test]
+fn metadata_offers_and_status_lists_over_http() {
+    let s = Service::start("binding-get", true, &["--batch-size", "64", "--status-ttl-secs", "120"]);
+    let md = s.get("/.well-known/openid-credential-issuer", &[]);
+    assert_eq!(md.status, 200);
+    let md = md.json();
+    assert_eq!(md["credential_issuer"], s.url.as_str(), "byte for byte the public url");
+    assert_eq!(md["credential_endpoint"], format!("{}/credential", s.url));
+    assert_eq!(md["nonce_endpoint"], format!("{}/nonce", s.url));
+    assert_eq!(md["batch_credential_issuance"]["batch_size"], 64);
+    let conf = &md["credential_configurations_supported"]["creditproof_score"];
+    assert_eq!(conf["format"], "dc+sd-jwt");
+    assert!(conf["credential_metadata"]["display"][0]["name"].is_string(), "display metadata");
+    let asm = s.get("/.well-known/oauth-authorization-server", &[]).json();
+    assert_eq!(asm["issuer"], s.url.as_str());
+    assert_eq!(asm["pre-authorized_grant_anonymous_access_supported"], true);
+    let keys = s.get("/.well-known/jwt-vc-issuer", &[]).json();
+    assert_eq!(keys["issuer"], s.url.as_str());
+    // The same keys `issuer public` writes.
+    let out = s.tmp.path("public.json");
+    ok(&run(&[&"issuer", &"public", &"--dir", &s.dir, &"--out", &out]));
+    let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(keys, written);
+
+    // An offer made by the CLI while the service runs is served by reference.
+    let (link, _) = offer_with_tx_code(&s);
+    let offer = s.get(&offer_path(&link), &[]);
+    assert_eq!(offer.status, 200);
+    assert_eq!(offer.header("cache-control"), Some("no-store"));
+    let offer = offer.json();
+    assert_eq!(offer["credential_issuer"], s.url.as_str());
+    assert!(offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"].is_object());
+    assert_eq!(s.get("/credential-offer/unknown", &[]).status, 404);
+
+    // Status lists: ttl as configured, exp set, gzip, CORS, ?time= is 501.
+    let list = s.get("/status/1", &[("Accept-Encoding", "gzip"), ("Origin", "https://lender.example")]);
+    assert_eq!(list.status, 200);
+    assert_eq!(list.header("content-encoding"), Some("gzip"));
+    assert_eq!(list.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(list.header("cache-control"), Some("public, max-age=120"));
+    let mut token = String::new();
+    flate2::read::GzDecoder::new(&list.body[..]).read_to_string(&mut token).unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    let payload = super::fixture::decode_json(payload);
+    assert_eq!(payload["sub"], format!("{}/status/1", s.url));
+    assert_eq!(payload["ttl"], 120);
+    assert_eq!(payload["exp"].as_u64().unwrap() - payload["iat"].as_u64().unwrap(), 86_400);
+    assert_eq!(s.get("/status/1?time=1700000000", &[]).status, 501);
+    assert_eq!(s.get("/status/2", &[]).status, 404);
+    assert_eq!(s.get("/nowhere", &[]).status, 404);
+    let health = s.get("/health", &[]);
+    assert_eq!((health.status, health.json()["status"].clone()), (200, json!("ok")));
+}
+
+#[test]
+fn token_nonce_and_credential_errors_over_http() {
+    let s = Service::start("binding-errors", true, &[]);
+    // Token: the specification's errors, no-store.
+    let bad_code = s.post(
+        "/token",
+        &[("Content-Type", FORM)],
+        b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope",
+    );
+    assert_eq!(bad_code.status, 400);
+    assert_eq!(bad_code.json()["error"], "invalid_grant");
+    assert_eq!(bad_code.header("cache-control"), Some("no-store"));
+    assert_eq!(bad_code.header("content-type"), Some("application/json"));
+    let wrong_type = s.post("/token", &[("Content-Type", "application/json")], b"{\"grant_type\":\"x\"}");
+    assert_eq!((wrong_type.status, wrong_type.json()["error"].clone()), (400, json!("invalid_request")));
+    let other_grant = s.post("/token", &[("Content-Type", FORM)], b"grant_type=authorization_code&code=x");
+    assert_eq!(other_grant.json()["error"], "unsupported_grant_type");
+    let huge = vec![b'a'; 64 * 1024];
+    let too_large = s.post("/token", &[("Content-Type", FORM)], &huge);
+    assert_eq!(too_large.status, 413);
+    // Chunked, without a Content-Length: still 413.
+    let mut chunked = b"POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..8 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 4096).as_bytes());
+        chunked.extend_from_slice(&[b'a'; 4096]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(raw(&s.addr, &chunked).status, 413);
+    assert_eq!(s.get("/token", &[]).status, 405, "GET on a POST endpoint");
+
+    // Nonce: no body, no content type; never cached.
+    let nonce = s.post("/nonce", &[], b"");
+    assert_eq!(nonce.status, 200);
+    assert_eq!(nonce.header("cache-control"), Some("no-store"));
+    assert!(nonce.json()["c_nonce"].is_string());
+
+    // Credential: RFC 6750 challenges.
+    let json_ct = ("Content-Type", "application/json");
+    let body = br#"{"credential_configuration_id":"creditproof_score","proofs":{"jwt":["x"]}}"#;
+    let missing = s.post("/credential", &[json_ct], body);
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(missing.header("cache-control"), Some("no-store"));
+    let unknown = s.post("/credential", &[json_ct, ("Authorization", "Bearer unknown-token")], body);
+    assert_eq!(unknown.status, 401);
+    assert_eq!(unknown.json()["error"], "invalid_token");
+    assert!(unknown.header("www-authenticate").unwrap().starts_with("Bearer error=\"invalid_token\""));
+    let malformed = s.post("/credential", &[json_ct, ("Authorization", "Bearer a b")], body);
+    assert_eq!(malformed.status, 401);
+    let wrong_type = s.post("/credential", &[("Content-Type", "text/plain"), ("Authorization", "Bearer t")], body);
+    assert_eq!((wrong_type.status, wrong_type.json()["error"].clone()), (400, json!("invalid_credential_request")));
+    let huge = vec![b'{'; 2 * 1024 * 1024];
+    assert_eq!(s.post("/credential", &[json_ct, ("Authorization", "Bearer t")], &huge).status, 413);
+
+    // A real token, then a broken request body and an unknown configuration.
+    let (link, tx) = offer_with_tx_code(&s);
+    let offer = s.get(&offer_path(&link), &[]).json();
+    let code = offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = |tx: &str| {
+        format!("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code={code}&tx_code={tx}")
+    };
+    let wrong_tx = s.post("/token", &[("Content-Type", FORM)], form("000000x").as_bytes());
+    assert_eq!(wrong_tx.json()["error"], "invalid_grant");
+    let token = s.post("/token", &[("Content-Type", FORM)], form(&tx).as_bytes());
+    assert_eq!(token.status, 200, "{}", token.text());
+    assert_eq!(token.header("cache-control"), Some("no-store"));
+    let auth = format!("Bearer {}", token.json()["access_token"].as_str().unwrap());
+    let broken = s.post("/credential", &[json_ct, ("Authorization", &auth)], b"{not json");
+    assert_eq!((broken.status, broken.json()["error"].clone()), (400, json!("invalid_credential_request")));
+    let other = s.post(
+        "/credential",
+        &[json_ct, ("Authorization", &auth)],
+        br#"{"credential_configuration_id":"other","proofs":{"jwt":["x"]}}"#,
+    );
+    assert_eq!(other.json()["error"], "unknown_credential_configuration");
+    let bad_proof = s.post("/credential", &[json_ct, ("Authorization", &auth)], body);
+    assert_eq!(bad_proof.json()["error"], "invalid_proof");
+
+    // Oversized headers: refused, not read forever.
+    let long = "a".repeat(32 * 1024);
+    let r = raw(&s.addr, &request("GET", "/health", &[("X-Long", &long)], b""));
+    assert_eq!(r.status, 431);
+    let metrics = s.get("/metrics", &[]).text();
+    assert!(metrics.contains("creditproof_oauth_errors_total{error=\"invalid_token\"} 3"), "{metrics}");
+}
+
+#[test]
+fn slow_clients_time_out() {
+    let s = Service::start("binding-slow", true, &["--request-timeout-secs", "1", "--header-timeout-secs", "1"]);
+    // A body that never finishes: 408 once the request timeout passes.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    c.write_all(b"POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=").unwrap();
+    let reply = read_reply(&mut c);
+    assert_eq!(reply.status, 408);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    // Headers that never finish: the connection is closed.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    assert!(start.elapsed() < Duration::from_secs(10), "dropped after the header timeout");
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    // The service still answers others.
+    assert_eq!(s.get("/health", &[]).status, 200);
+}
+
+#[test]
+fn the_back_office_is_authenticated_and_off_without_a_token() {
+    let off = Service::start("admin-off", false, &[]);
+    let r = off.admin("/admin/offers", &json!({"claims": {"tier": "A"}}));
+    assert_eq!(r.status, 404, "no token file, no back office");
+    drop(off);
+
+    let s = Service::start("admin-on", true, &[]);
+    let body = json!({"claims": {"tier": "A"}}).to_string();
+    let none = s.post("/admin/offers", &[("Content-Type", "application/json")], body.as_bytes());
+    assert_eq!(none.status, 401);
+    assert!(none.header("www-authenticate").unwrap().starts_with("Bearer"));
+    let wrong = s.post(
+        "/admin/offers",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", "Bearer test-admin-token-0123456789abcdef012345678X"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(wrong.status, 401);
+    assert_eq!(s.get("/admin/history", &[]).status, 401);
+
+    // Offers from claims and from policy + records, with a tx code when asked.
+    let made = s.admin("/admin/offers", &json!({"claims": {"tier": "A"}, "tx_code": true}));
+    assert_eq!(made.status, 201, "{}", made.text());
+    let made = made.json();
+    assert!(made["offer"].as_str().unwrap().starts_with("openid-credential-offer://?credential_offer_uri="));
+    assert_eq!(made["tx_code"].as_str().unwrap().len(), 6);
+    let records: Value = serde_json::from_slice(&std::fs::read(records(&s.tmp)).unwrap()).unwrap();
+    let scored = s.admin(
+        "/admin/offers",
+        &json!({"policy": "sesame-style", "records": records, "as_of": "2025-01-01", "subject": "person-17"}),
+    );
+    assert_eq!(scored.status, 201, "{}", scored.text());
+    assert!(scored.json().get("tx_code").is_none());
+
+    // Receive the scored offer, then correct it after a dispute.
+    let wallet = s.tmp.path("wallet");
+    ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
+    let link = scored.json()["offer"].as_str().unwrap().to_owned();
+    ok(&run(&[&"holder", &"receive", &"--wallet", &wallet, &"--offer", &link, &"--count", &"4"]));
+    let auth = format!("Bearer {}", s.token);
+    let history = s.get("/admin/history", &[("Authorization", &auth)]).json();
+    let holder = history[0]["holder"].as_str().unwrap().to_owned();
+    let corrected = s.admin(
+        "/admin/corrections",
+        &json!({"holder": holder, "reason": "loan-17 was paid on time", "policy": "sesame-style",
+                "records": records, "as_of": "2025-01-01"}),
+    );
+    assert_eq!(corrected.status, 201, "{}", corrected.text());
+    assert_eq!(corrected.json()["revoked"], 4);
+    let rows = s.get(&format!("/admin/history?holder={holder}"), &[("Authorization", &auth)]).json();
+    let reasons: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"corrected: loan-17 was paid on time"), "{reasons:?}");
+
+    // Suspend and reinstate by holder; unknown targets are 404; bad input 400.
+    let suspend =
+        |status: &str| s.admin("/admin/status", &json!({"status": status, "holder": holder, "reason": "check"}));
+    assert_eq!(suspend("suspended").status, 409, "all revoked by the correction");
+    let unknown = s.admin("/admin/status", &json!({"status": "revoked", "holder": "nobody", "reason": "x"}));
+    assert_eq!(unknown.status, 404);
+    assert_eq!(s.admin("/admin/status", &json!({"status": "gone", "holder": holder, "reason": "x"})).status, 400);
+    let no_reason = s.admin("/admin/status", &json!({"status": "revoked", "holder": holder}));
+    assert_eq!(no_reason.status, 400);
+    let not_json = s.post("/admin/offers", &[("Content-Type", "application/json"), ("Authorization", &auth)], b"[1]");
+    assert_eq!(not_json.status, 400);
+    let huge = vec![b' '; 5 * 1024 * 1024];
+    let too_large = s.post("/admin/offers", &[("Content-Type", "application/json"), ("Authorization", &auth)], &huge);
+    assert_eq!(too_large.status, 413);
 }
