@@ -17,6 +17,7 @@ mod readme;
 mod sd_jwt;
 mod secrets;
 mod serve;
+mod serve_wallet;
 mod status;
 mod status_cli;
 mod verify_batch;
