@@ -176,6 +176,10 @@ fn redirects_to_another_host_and_oversized_answers_are_refused() {
     assert!(err.contains("larger than"), "{err}");
 }
 
+/// The forger's state: the issuer that signs, the one whose keys it
+/// publishes, its protocol state and randomness.
+type Forger = (Oid4vciIssuer, Issuer, MemoryStore, SeededRng);
+
 /// An issuer that speaks the protocol correctly (the library's own
 /// sans-IO issuer) but signs under a key it does not publish.
 #[test]
@@ -183,7 +187,7 @@ fn credentials_that_do_not_verify_against_the_published_keys_are_refused() {
     let t = Tmp::new("receive-forged");
     // The identifier names the server's port: the issuer is set up once
     // the server is listening.
-    let state: Arc<Mutex<Option<(Oid4vciIssuer, Issuer, MemoryStore, SeededRng)>>> = Arc::new(Mutex::new(None));
+    let state: Arc<Mutex<Option<Forger>>> = Arc::new(Mutex::new(None));
     let s = state.clone();
     let h = Hostile::start(Arc::new(move |method: &str, path: &str, auth: Option<&str>, body: &[u8]| -> Answer {
         let mut guard = s.lock().unwrap();
