@@ -626,3 +626,55 @@ fn the_back_office_is_authenticated_and_off_without_a_token() {
     let too_large = s.post("/admin/offers", &[("Content-Type", "application/json"), ("Authorization", &auth)], &huge);
     assert_eq!(too_large.status, 413);
 }
+
+// ------------------------------------------- shared state, shutdown
+
+/// CLI commands run while the service runs: a revocation reaches the
+/// served list at once, a key rotation the published keys.
+#[test]
+fn cli_commands_share_the_issuer_directory_with_the_running_service() {
+    let s = Service::start("shared", true, &[]);
+    let (link, tx) = offer_with_tx_code(&s);
+    let wallet = s.tmp.path("wallet");
+    ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
+    ok(&run(&[&"holder", &"receive", &"--wallet", &wallet, &"--offer", &link, &"--tx-code", &tx, &"--count", &"2"]));
+    let before = s.get("/status/1", &[]).body;
+    let auth = format!("Bearer {}", s.token);
+    let first = &s.get("/admin/history", &[("Authorization", &auth)]).json()[0];
+    let index = format!("{}#{}", first["uri"].as_str().unwrap(), first["idx"]);
+    ok(&run(&[&"issuer", &"suspend", &"--dir", &s.dir, &"--index", &index, &"--reason", &"check"]));
+    assert_ne!(s.get("/status/1", &[]).body, before, "the CLI's change is served");
+
+    let keys = |s: &Service| s.get("/.well-known/jwt-vc-issuer", &[]).json()["jwks"]["keys"].as_array().unwrap().len();
+    assert_eq!(keys(&s), 1);
+    ok(&run(&[&"issuer", &"rotate-key", &"--dir", &s.dir]));
+    assert_eq!(keys(&s), 2, "the new key and the retired one");
+}
+
+/// SIGTERM while a request is in flight: the request is finished and
+/// answered, then the process exits cleanly.
+#[test]
+fn sigterm_finishes_requests_in_flight() {
+    let mut s = Service::start("sigterm", true, &[]);
+    let body = b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope";
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: {FORM}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = s.child.as_ref().unwrap().id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    // New connections are no longer accepted...
+    assert!(TcpStream::connect(&s.addr).is_err(), "the listener is closed");
+    // ...but the request in flight completes.
+    c.write_all(&body[10..]).unwrap();
+    let reply = read_reply(&mut c);
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["error"], "invalid_grant");
+    assert!(s.terminate().success());
+}
