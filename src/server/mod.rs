@@ -467,3 +467,34 @@ impl StatusSource for RegistryStatus<'_> {
         signed.ok_or_else(|| Oid4vciError::ServerError { reason: "the registry did not run the signing step".into() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_tokens_are_checked_in_constant_time_and_never_printed() {
+        let secret = "0123456789abcdef0123456789abcdef-admin";
+        let t = AdminToken::new(&format!("  {secret}\n")).unwrap();
+        assert!(t.matches(secret));
+        assert!(!t.matches(&secret[1..]));
+        assert!(!t.matches(""));
+        assert!(!format!("{t:?}").contains(secret));
+        let config = ServiceConfig::new("https://b.example", Path::new("r"), Path::new("s")).with_admin_token(t);
+        assert!(!format!("{config:?}").contains(secret));
+        assert!(AdminToken::new("short").is_err());
+        assert!(AdminToken::new(&format!("{secret} with space")).is_err());
+    }
+
+    #[test]
+    fn configurations_out_of_range_are_refused() {
+        let base = || ServiceConfig::new("https://b.example", Path::new("r"), Path::new("s"));
+        assert!(base().check().is_ok());
+        assert!(base().with_status_timing(30, 86_400).check().is_err(), "ttl below a minute");
+        assert!(base().with_status_timing(50_000, 86_400).check().is_err(), "ttl above half the validity");
+        assert!(base().with_timeouts(Duration::ZERO, Duration::from_secs(1)).check().is_err());
+        assert!(base().with_limits(0, 10).check().is_err());
+        assert_eq!(prefix_of("https://b.example/tenant/"), "/tenant");
+        assert_eq!(origin_of("https://b.example:8443/tenant"), "https://b.example:8443");
+    }
+}

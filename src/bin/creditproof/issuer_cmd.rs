@@ -31,7 +31,8 @@ pub(crate) enum IssuerCmd {
     },
     /// Create an issuer directory with a fresh signing key.
     Init {
-        /// Issuer identifier, an absolute URI (e.g. https://bureau.example).
+        /// Issuer identifier: an https URL (e.g. https://bureau.example; http
+        /// only to a loopback host, for tests), the public URL of `serve issuer`.
         #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         iss: String,
         /// Key algorithm: ed25519 (EdDSA, default) or es256 (P-256).

@@ -30,8 +30,12 @@ pub fn init_issuer(
 ) -> Result<(), CliError> {
     let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
     let secret = key.to_secret_string();
-    // Validate the identifier before touching the disk.
-    Issuer::new(iss, key).map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
+    // Validate the identifier before touching the disk: what the issuer
+    // service will publish as its credential issuer identifier (https, or
+    // http to a loopback host; no query, no fragment).
+    let issuer = Issuer::new(iss, key).map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
+    creditproof::oid4vci::Oid4vciIssuer::new(issuer, creditproof::oid4vci::Oid4vciConfig::default())
+        .map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
     let registry = dir.join(REGISTRY_FILE);
     if !force && dir.join(ISSUER_FILE).exists() {
         return Err((dir.join(ISSUER_FILE).as_path(), "already exists (use --force to overwrite)").into());
