@@ -17,6 +17,8 @@ use super::IssuerService;
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// The most header fields of a request.
 const MAX_HEADERS: usize = 64;
+/// How often expired offers and grants are dropped from the store.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops
 /// accepting, lets the requests in flight finish (within the configured
@@ -30,7 +32,19 @@ pub async fn serve(
     let grace = service.config.shutdown_grace;
     let header_timeout = service.config.header_timeout;
     let connections = Arc::new(Semaphore::new(service.config.max_connections));
-    let app = router(service);
+    let app = router(service.clone());
+    let pruning = tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            let s = service.clone();
+            match tokio::task::spawn_blocking(move || s.prune(crate::format::time::UnixTime::now())).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(records = n, "expired offers and grants dropped"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "pruning expired offers failed"),
+                _ => {}
+            }
+        }
+    });
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -68,6 +82,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    pruning.abort();
     tracing::info!(connections = graceful.count(), "shutting down: finishing requests in flight");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),

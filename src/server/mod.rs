@@ -312,6 +312,13 @@ impl IssuerService {
         Ok(lists.into_iter().map(|(uri, _)| uri).filter(|u| !u.starts_with(&format!("{origin}/"))).collect())
     }
 
+    /// Drops the offers, grants and published offers that have expired;
+    /// returns how many. The service does this every few minutes.
+    pub fn prune(&self, now: UnixTime) -> Result<usize, String> {
+        use crate::protocol::oid4vci::Oid4vciStore as _;
+        self.stores.with(|s| s.prune(now))?.map_err(|e| e.to_string())
+    }
+
     /// How many credentials this process issued.
     pub fn issued_total(&self) -> u64 {
         self.metrics.issued_total()
