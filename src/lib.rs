@@ -20,6 +20,8 @@
 //             (verifier transactions, the wallet's steps), dcql/ (queries
 //             and creditproof's Tier-1/Tier-2 mapping), strict form and URL
 //             helpers
+// server/     the issuer service (feature `server`): axum bindings of the
+//             protocol layer, status lists, the back office
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
@@ -31,6 +33,8 @@ mod holder;
 mod issuer;
 mod profile;
 mod protocol;
+#[cfg(feature = "server")]
+pub mod server;
 mod verifier;
 
 pub use format::{hazmat, keys, sd_jwt, status_list};

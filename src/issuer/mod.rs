@@ -7,6 +7,7 @@ mod breakdown;
 #[cfg(feature = "registry")]
 pub mod registry;
 mod status;
+mod stored_claims;
 
 use std::collections::BTreeMap;
 

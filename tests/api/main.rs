@@ -20,6 +20,8 @@ mod sd_jwt;
 mod secrets;
 mod select;
 mod select_cli;
+mod serve;
+mod serve_wallet;
 mod status;
 mod status_cli;
 mod verify_batch;

@@ -113,6 +113,10 @@ pub(crate) enum HolderCmd {
         #[command(flatten)]
         insecure: Insecure,
     },
+    /// Receive a batch from an issuer over OpenID4VCI (an offer link from
+    /// `issuer offer`): every credential is verified against the issuer's
+    /// published keys before it is stored, with its range secrets.
+    Receive(crate::receive_cmd::Receive),
     /// Store a batch of issued credentials.
     ///
     /// A batch from `issuer correct` supersedes the earlier batches it
@@ -238,6 +242,7 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
     let mut rng = SystemRng::new();
     let limits = Limits::default();
     match cmd {
+        HolderCmd::Receive(r) => crate::receive_cmd::run(&r),
         HolderCmd::Init { wallet, force } => {
             state::init_wallet(&wallet, force.force)?;
             println!("wallet created in {}", wallet.display());

@@ -31,7 +31,8 @@ pub(crate) enum IssuerCmd {
     },
     /// Create an issuer directory with a fresh signing key.
     Init {
-        /// Issuer identifier, an absolute URI (e.g. https://bureau.example).
+        /// Issuer identifier: an https URL (e.g. https://bureau.example; http
+        /// only to a loopback host, for tests), the public URL of `serve issuer`.
         #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         iss: String,
         /// Key algorithm: ed25519 (EdDSA, default) or es256 (P-256).
@@ -155,6 +156,11 @@ pub(crate) enum IssuerCmd {
         #[command(flatten)]
         insecure: Insecure,
     },
+    /// Make a credential offer (OpenID4VCI, pre-authorized code) and print
+    /// its `openid-credential-offer://` link, then the transaction code
+    /// on its own line when --tx-code is given. The issuer service serves
+    /// the offer (it may run at the same time, or start later).
+    Offer(crate::offer_cmd::OfferArgs),
     /// Print a fresh nonce for holders' proofs of possession (valid 1 hour).
     Nonce {
         /// Issuer directory.
@@ -214,12 +220,12 @@ pub(crate) enum IssuerCmd {
 #[derive(Args)]
 pub(crate) struct ScoreArgs {
     #[arg(long, help = POLICY_HELP)]
-    policy: PathBuf,
+    pub(crate) policy: PathBuf,
     #[arg(long, help = RECORDS_HELP, long_help = RECORDS_LONG_HELP)]
-    records: PathBuf,
+    pub(crate) records: PathBuf,
     /// Scoring date YYYY-MM-DD (default: today, UTC).
     #[arg(long)]
-    as_of: Option<String>,
+    pub(crate) as_of: Option<String>,
 }
 
 pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
@@ -279,6 +285,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
             registry_cmd::history(&dir, holder.as_deref(), insecure.allow_insecure_permissions)
                 .map(|()| ExitCode::SUCCESS)
         }
+        IssuerCmd::Offer(args) => crate::offer_cmd::run(&args),
         IssuerCmd::Nonce { dir, insecure } => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             println!("{}", issuer.nonce(UnixTime::now(), &mut rng));
@@ -363,7 +370,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
 
 /// Scores `--records` under `--policy` as of `--as-of` (default today);
 /// returns the policy, the bytes it was read from, and the report.
-fn score(args: &ScoreArgs) -> Result<(Policy, Vec<u8>, ScoreReport), CliError> {
+pub(crate) fn score(args: &ScoreArgs) -> Result<(Policy, Vec<u8>, ScoreReport), CliError> {
     let limits = Limits::default();
     let (policy, pbytes) = read_policy(&args.policy, &limits)?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
@@ -381,7 +388,7 @@ fn score(args: &ScoreArgs) -> Result<(Policy, Vec<u8>, ScoreReport), CliError> {
 /// Refuses a creditproof file of another role (a wallet, a batch, keys...)
 /// where free-form JSON is expected, so that no such file — least of all a
 /// wallet with its secret keys — is ever taken for claims or records.
-fn refuse_other_role(path: &Path, bytes: &[u8], expected: &str) -> Result<(), CliError> {
+pub(crate) fn refuse_other_role(path: &Path, bytes: &[u8], expected: &str) -> Result<(), CliError> {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         if let Some(t) = v.get("type").and_then(Value::as_str).filter(|t| t.starts_with("creditproof-")) {
             return Err((path, format!("is a {t} file, not {expected}")).into());

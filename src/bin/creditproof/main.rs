@@ -6,14 +6,20 @@
 //! the issuer's registry commands in `registry_cmd`), shared file handling
 //! in `files`, the on-disk issuer and wallet state in `state`, and in
 //! `deliver` how a batch is issued into a file so that no failure leaves a
-//! batch recorded that the holder never got.
+//! batch recorded that the holder never got. The network: `serve_cmd`
+//! (`serve issuer`), `offer_cmd` (`issuer offer`), `receive_cmd` (`holder
+//! receive`) over the bounded client of `http_client`.
 
 mod deliver;
 mod demo;
 mod files;
 mod holder_cmd;
+mod http_client;
 mod issuer_cmd;
+mod offer_cmd;
+mod receive_cmd;
 mod registry_cmd;
+mod serve_cmd;
 mod state;
 mod verifier_cmd;
 
@@ -57,6 +63,9 @@ enum Command {
     /// Any issuer's RFC 9901 SD-JWT, outside the score-credential profile.
     #[command(subcommand, name = "sd-jwt")]
     SdJwt(SdJwtCmd),
+    /// Run a service: `serve issuer` (OpenID4VCI, status lists, back office).
+    #[command(subcommand)]
+    Serve(serve_cmd::ServeCmd),
 }
 
 pub(crate) fn parse_alg(s: &str) -> Result<Algorithm, String> {
@@ -156,6 +165,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         Command::Holder(c) => holder_cmd::run(c),
         Command::Verifier(c) => verifier_cmd::run(c),
         Command::SdJwt(c) => verifier_cmd::run_sd_jwt(c),
+        Command::Serve(c) => serve_cmd::run(c),
     }
 }
 

@@ -13,6 +13,9 @@ use crate::files::{
 
 const ISSUER_FILE: &str = "issuer.json";
 const REGISTRY_FILE: &str = "registry.sqlite";
+/// The OpenID4VCI state (offers, grants, used keys) of the issuer service
+/// and `issuer offer`.
+const STORE_FILE: &str = "oid4vci.sqlite";
 const WALLET_FILE: &str = "wallet.json";
 const LOCK_FILE: &str = ".lock";
 const MAX_STATE: u64 = 64 * 1024 * 1024;
@@ -27,8 +30,12 @@ pub fn init_issuer(
 ) -> Result<(), CliError> {
     let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
     let secret = key.to_secret_string();
-    // Validate the identifier before touching the disk.
-    Issuer::new(iss, key).map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
+    // Validate the identifier before touching the disk: what the issuer
+    // service will publish as its credential issuer identifier (https, or
+    // http to a loopback host; no query, no fragment).
+    let issuer = Issuer::new(iss, key).map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
+    creditproof::oid4vci::Oid4vciIssuer::new(issuer, creditproof::oid4vci::Oid4vciConfig::default())
+        .map_err(|e| CliError(format!("--iss {iss}: {e}")))?;
     let registry = dir.join(REGISTRY_FILE);
     if !force && dir.join(ISSUER_FILE).exists() {
         return Err((dir.join(ISSUER_FILE).as_path(), "already exists (use --force to overwrite)").into());
@@ -192,6 +199,46 @@ pub fn remove_key(dir: &Path, kid: &str, allow_insecure: bool) -> Result<(), Cli
     }
     v["retired_keys"] = Value::Array(retired);
     write_issuer_state(dir, std::mem::take(v), true)
+}
+
+/// The issuer directory's registry file.
+pub fn registry_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(REGISTRY_FILE)
+}
+
+/// The issuer directory's OpenID4VCI state file (created on first use).
+pub fn store_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(STORE_FILE)
+}
+
+/// Opens (creating it if needed) the issuer directory's OpenID4VCI state,
+/// refusing a file, or companion file, that is not a regular one or that
+/// others can read.
+pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::server::SqliteStore, CliError> {
+    let path = store_path(dir);
+    if path.exists() {
+        check_private(&path, allow_insecure)?;
+    }
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.clone().into_os_string();
+        side.push(suffix);
+        check_regular(Path::new(&side))?;
+    }
+    creditproof::server::SqliteStore::open(&path).map_err(|e| CliError::from((path.as_path(), e)))
+}
+
+/// A number that changes when `issuer.json` does (its modification time
+/// and length), for the service to reload the issuer.
+pub fn issuer_file_version(dir: &Path) -> u64 {
+    let Ok(meta) = std::fs::metadata(dir.join(ISSUER_FILE)) else {
+        return 0;
+    };
+    let nanos = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    nanos ^ meta.len().rotate_left(48)
 }
 
 /// Opens the issuer's registry (refused if others can read it).

@@ -102,4 +102,4 @@ pub use offer::{
 pub use secret::{AccessToken, CNonce, PreAuthorizedCode, SecretDigest, TxCode};
 pub use store::{Grant, KeyClaim, MemoryStore, Offer, OfferStatus, Oid4vciStore, StoreError};
 pub use token::{bearer_header, TokenRequest, TokenResponse};
-pub use wallet::{Authorized, IssuanceSession, PendingCredentials, PostRequest};
+pub use wallet::{check_fetch_url, origin_of, Authorized, IssuanceSession, PendingCredentials, PostRequest};

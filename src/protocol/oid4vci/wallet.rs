@@ -36,6 +36,24 @@ use crate::protocol::oid4vci::secret::{AccessToken, CNonce, TxCode};
 use crate::protocol::oid4vci::token::{bearer_header, TokenRequest, TokenResponse};
 use crate::Limits;
 
+/// Checks a URL the wallet's transport is about to fetch (an offer URI, a
+/// metadata URL, an endpoint, a redirect's target): `https`, or `http`
+/// only to a loopback host, without userinfo or fragment. The messages
+/// this module reads are checked already; a transport checks again what
+/// it fetches, redirects included.
+pub fn check_fetch_url(url: &str) -> Result<(), WalletError> {
+    crate::protocol::url::check(url, crate::protocol::url::UrlUse::Endpoint)
+        .map(|_| ())
+        .map_err(|reason| WalletError::InsecureUrl { what: "a url to fetch", reason })
+}
+
+/// The `scheme://authority` of a URL that passes [`check_fetch_url`]: a
+/// transport follows a redirect only to the same origin.
+pub fn origin_of(url: &str) -> Option<String> {
+    let u = crate::protocol::url::check(url, crate::protocol::url::UrlUse::Endpoint).ok()?;
+    Some(format!("{}{}", u.scheme, u.authority.to_ascii_lowercase()))
+}
+
 /// An HTTP `POST` for the wallet's transport to send.
 pub struct PostRequest {
     /// Where.

@@ -161,6 +161,15 @@ impl SqliteRegistry {
         self.capacity
     }
 
+    /// A number that grows with every committed change of the lists (any
+    /// process's): the last history row. Every issuance, status change,
+    /// correction and void adds one, so a publisher re-reads
+    /// [`IssuerRegistry::lists`] only when this moved.
+    pub fn revision(&self) -> Result<u64, RegistryError> {
+        let seq: i64 = self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM history", [], |r| r.get(0))?;
+        from_db(seq, "history sequence")
+    }
+
     /// Checks every invariant of the stored state, in one read snapshot:
     /// SQLite's own `quick_check` and foreign keys; lists numbered 1, 2, … with
     /// URI `{base_uri}/{n}`, the configured capacity, a correct `used` count

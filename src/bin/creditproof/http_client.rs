@@ -1,0 +1,99 @@
+//! The CLI's HTTP client (ureq, rustls on ring), bounded the way a wallet
+//! talking to an untrusted issuer must be: every URL checked (`https`, or
+//! `http` to a loopback host only), responses read up to a limit, a global
+//! timeout per request, and redirects followed only within the same origin
+//! (a `GET`, at most three); a `POST` never follows one.
+
+use std::time::Duration;
+
+use creditproof::oid4vci::{check_fetch_url, origin_of, PostRequest};
+
+use crate::files::CliError;
+
+/// The most redirects a `GET` follows.
+const MAX_REDIRECTS: usize = 3;
+
+/// A response: status and body (within the limit).
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The client.
+pub struct Http {
+    agent: ureq::Agent,
+}
+
+fn failed(url: &str, e: &ureq::Error) -> CliError {
+    match e {
+        ureq::Error::BodyExceedsLimit(n) => CliError(format!("{url}: the response is larger than {n} bytes")),
+        ureq::Error::Timeout(_) => CliError(format!("{url}: timed out")),
+        e => CliError(format!("{url}: {e}")),
+    }
+}
+
+impl Http {
+    /// A client whose requests each time out after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(concat!("creditproof/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Self { agent: config.into() }
+    }
+
+    /// `GET url` (JSON or any `accept`ed type), following same-origin
+    /// redirects; the body is read up to `limit` bytes.
+    pub fn get(&self, url: &str, accept: &str, limit: u64) -> Result<Answer, CliError> {
+        let origin = origin_of(url);
+        let mut url = url.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            check_fetch_url(&url).map_err(|e| CliError(format!("{url}: {e}")))?;
+            let mut resp = self.agent.get(&url).header("Accept", accept).call().map_err(|e| failed(&url, &e))?;
+            let status = resp.status().as_u16();
+            if (300..400).contains(&status) {
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| CliError(format!("{url}: a redirect without a location")))?;
+                let next = if location.starts_with('/') {
+                    format!("{}{location}", origin.clone().unwrap_or_default())
+                } else {
+                    location.to_owned()
+                };
+                if origin_of(&next).is_none() || origin_of(&next) != origin {
+                    return Err(CliError(format!("{url}: refused a redirect to another host")));
+                }
+                url = next;
+                continue;
+            }
+            let body = resp.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| failed(&url, &e))?;
+            return Ok(Answer { status, body });
+        }
+        Err(CliError(format!("{url}: too many redirects")))
+    }
+
+    /// Sends the wallet's `POST`; a redirect is refused.
+    pub fn post(&self, req: &PostRequest, limit: u64) -> Result<Answer, CliError> {
+        let url = req.url.as_str();
+        check_fetch_url(url).map_err(|e| CliError(format!("{url}: {e}")))?;
+        let mut builder = self.agent.post(url).header("Accept", "application/json");
+        if let Some(ct) = req.content_type {
+            builder = builder.header("Content-Type", ct);
+        }
+        if let Some(auth) = &req.authorization {
+            builder = builder.header("Authorization", auth.as_str());
+        }
+        let result = if req.body.is_empty() { builder.send_empty() } else { builder.send(req.body.as_bytes()) };
+        let mut resp = result.map_err(|e| failed(url, &e))?;
+        let status = resp.status().as_u16();
+        if (300..400).contains(&status) {
+            return Err(CliError(format!("{url}: refused a redirect (status {status})")));
+        }
+        let body = resp.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| failed(url, &e))?;
+        Ok(Answer { status, body })
+    }
+}

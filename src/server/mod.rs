@@ -1,0 +1,507 @@
+//! The issuer service (feature `server`): a thin HTTP binding of the
+//! sans-IO OpenID4VCI layer ([`crate::oid4vci`]), the registry's status
+//! lists, and a back-office API, on axum and tokio.
+//!
+//! The protocol layer decides; this module moves bytes, maps each
+//! [`Oid4vciError`] to its status, body and `WWW-Authenticate`, and owns
+//! what only a server can: body limits (413), timeouts (408, and a header
+//! read timeout that drops slow clients), a concurrency limit, gzip, CORS,
+//! `Cache-Control`, logs, metrics and a graceful shutdown. Every layer is
+//! configured in one place, [`router`].
+//!
+//! # Endpoints
+//!
+//! With the public URL `https://bureau.example` (its path, if any, prefixes
+//! every endpoint, and follows the well-known segment as RFC 8414 says):
+//!
+//! | endpoint | what |
+//! |---|---|
+//! | `GET /.well-known/openid-credential-issuer` | credential issuer metadata |
+//! | `GET /.well-known/oauth-authorization-server` | authorization server metadata (the issuer is its own) |
+//! | `GET /.well-known/jwt-vc-issuer` | `{issuer, jwks}`: what `creditproof issuer public` writes, retired keys included |
+//! | `GET /credential-offer/{id}` | an offer by reference (`openid-credential-offer://?credential_offer_uri=…`) |
+//! | `POST /token` | pre-authorized code (+ `tx_code`) → access token |
+//! | `POST /nonce` | a fresh `c_nonce` |
+//! | `POST /credential` | bearer token + `proofs.jwt` → a batch, with `creditproof_range_secrets` |
+//! | `GET <each status list URI>` | `application/statuslist+jwt`, `Cache-Control: max-age=<ttl>`; `?time=` is 501 |
+//! | `POST /admin/offers`, `POST /admin/status`, `POST /admin/corrections`, `GET /admin/history` | the back office (bearer token; off without one) |
+//! | `GET /health`, `GET /metrics` | liveness, Prometheus text |
+//!
+//! # State
+//!
+//! The registry (`registry.sqlite`: status lists, batches, history) and the
+//! OpenID4VCI state ([`SqliteStore`], `oid4vci.sqlite`: offers, grants,
+//! used keys) are SQLite files in WAL mode, shared safely with CLI commands
+//! running at the same time (`issuer offer`, `issuer revoke`): every change
+//! is one transaction, and the service re-reads what others changed. The
+//! issuer (its keys) comes from an [`IssuerSource`], re-read when it
+//! changes, so a key rotation by the CLI reaches the running service.
+
+mod admin;
+mod http;
+mod listen;
+mod metrics;
+mod routes;
+mod status;
+mod store;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::format::rng::SecureRng;
+use crate::format::time::UnixTime;
+use crate::issuer::registry::{Delivery, IssuerRegistry, NewBatch, RegistryError, SqliteRegistry, Thumbprint};
+use crate::issuer::Issuer;
+use crate::profile::status::StatusRef;
+use crate::protocol::oid4vci::{
+    offer_link_by_reference, Batch, NewOffer, Oid4vciConfig, Oid4vciError, Oid4vciIssuer, SignBatch, StatusSource,
+    TxCode,
+};
+use crate::IssuedCredential;
+
+pub use self::listen::{serve, shutdown_signal};
+pub use self::routes::router;
+pub use self::store::SqliteStore;
+
+/// Where the service gets its issuer (signing key, retired keys still
+/// published) from: the CLI reads the issuer directory's `issuer.json`.
+pub trait IssuerSource: Send + Sync {
+    /// The issuer as of `now`.
+    fn load(&self, now: UnixTime) -> Result<Issuer, String>;
+    /// A value that changes whenever [`IssuerSource::load`] may return
+    /// another issuer (e.g. the file's modification time and length): the
+    /// service reloads when it moves, and at least every five minutes.
+    fn version(&self) -> u64;
+}
+
+/// The back office's bearer token. Compared in constant time; printed as
+/// `[redacted]`.
+#[derive(Clone)]
+pub struct AdminToken(zeroize::Zeroizing<String>);
+
+impl AdminToken {
+    /// The token (surrounding whitespace removed): 32 to 512 visible ASCII
+    /// characters.
+    pub fn new(token: &str) -> Result<Self, String> {
+        let t = token.trim();
+        if !(32..=512).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("the admin token must be 32 to 512 visible ascii characters".into());
+        }
+        Ok(Self(zeroize::Zeroizing::new(t.to_owned())))
+    }
+
+    /// Whether `presented` is the token (both hashed first, then compared
+    /// in constant time, so neither contents nor length leak).
+    pub(crate) fn matches(&self, presented: &str) -> bool {
+        let a = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let b = ring::digest::digest(&ring::digest::SHA256, presented.as_bytes());
+        crate::protocol::oid4vci::secret::ct_eq(a.as_ref(), b.as_ref())
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken([redacted])")
+    }
+}
+
+/// How the service runs. Built with [`ServiceConfig::new`] and the
+/// `with_*` setters; checked by [`IssuerService::new`].
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub(crate) public_url: String,
+    pub(crate) registry_path: PathBuf,
+    pub(crate) store_path: PathBuf,
+    pub(crate) oid4vci: Oid4vciConfig,
+    pub(crate) admin_token: Option<AdminToken>,
+    pub(crate) status_ttl_secs: u64,
+    pub(crate) status_validity_secs: u64,
+    pub(crate) request_timeout: Duration,
+    pub(crate) header_timeout: Duration,
+    pub(crate) max_concurrent_requests: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) shutdown_grace: Duration,
+}
+
+impl ServiceConfig {
+    /// A service published at `public_url` (its credential issuer
+    /// identifier: the issuer's `iss`), over the registry and OpenID4VCI
+    /// store files given. Defaults: batch size 16, status lists with `ttl`
+    /// 3600 s and `exp` 86400 s, 30 s per request, 10 s to send the
+    /// headers, 64 requests at once, 1024 connections, 30 s to finish
+    /// in-flight requests at shutdown, no back office.
+    pub fn new(public_url: impl Into<String>, registry_path: &Path, store_path: &Path) -> Self {
+        Self {
+            public_url: public_url.into(),
+            registry_path: registry_path.to_owned(),
+            store_path: store_path.to_owned(),
+            oid4vci: Oid4vciConfig::default(),
+            admin_token: None,
+            status_ttl_secs: 3600,
+            status_validity_secs: 86_400,
+            request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_concurrent_requests: 64,
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+
+    /// Sets the OpenID4VCI settings (batch size, lifetimes, display).
+    #[must_use]
+    pub fn with_oid4vci(mut self, config: Oid4vciConfig) -> Self {
+        self.oid4vci = config;
+        self
+    }
+
+    /// Turns the back-office API on, behind this bearer token.
+    #[must_use]
+    pub fn with_admin_token(mut self, token: AdminToken) -> Self {
+        self.admin_token = Some(token);
+        self
+    }
+
+    /// Sets the status list tokens' `ttl` and validity (`exp` = signing
+    /// time + validity), in seconds: 60 ≤ ttl ≤ validity / 2, validity at
+    /// most 30 days.
+    #[must_use]
+    pub fn with_status_timing(mut self, ttl_secs: u64, validity_secs: u64) -> Self {
+        self.status_ttl_secs = ttl_secs;
+        self.status_validity_secs = validity_secs;
+        self
+    }
+
+    /// Sets how long one request may take (then 408), and how long a
+    /// client may take to send its headers (then the connection is
+    /// closed).
+    #[must_use]
+    pub fn with_timeouts(mut self, request: Duration, headers: Duration) -> Self {
+        self.request_timeout = request;
+        self.header_timeout = headers;
+        self
+    }
+
+    /// Sets how many requests are handled at once (others wait, within
+    /// their timeout) and how many connections are kept open.
+    #[must_use]
+    pub fn with_limits(mut self, concurrent_requests: usize, connections: usize) -> Self {
+        self.max_concurrent_requests = concurrent_requests;
+        self.max_connections = connections;
+        self
+    }
+
+    /// Sets how long a shutdown waits for in-flight requests.
+    #[must_use]
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(60..=self.status_validity_secs / 2).contains(&self.status_ttl_secs)
+            || self.status_validity_secs > 30 * 86_400
+        {
+            return Err("status lists need 60 s <= ttl <= validity / 2 and a validity of at most 30 days".into());
+        }
+        let secs = |d: Duration| d.as_secs();
+        if !(1..=600).contains(&secs(self.request_timeout)) || !(1..=120).contains(&secs(self.header_timeout)) {
+            return Err("the request timeout must be 1 to 600 s, the header timeout 1 to 120 s".into());
+        }
+        if !(1..=4096).contains(&self.max_concurrent_requests) || !(1..=65_536).contains(&self.max_connections) {
+            return Err("1 to 4096 concurrent requests, 1 to 65536 connections".into());
+        }
+        Ok(())
+    }
+}
+
+/// A small pool of SQLite handles (each is one connection).
+struct Pool<T> {
+    idle: Mutex<Vec<T>>,
+    open: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
+}
+
+impl<T> Pool<T> {
+    fn new(open: impl Fn() -> Result<T, String> + Send + Sync + 'static) -> Self {
+        Self { idle: Mutex::new(Vec::new()), open: Box::new(open) }
+    }
+
+    /// Runs `f` with a handle (an idle one, or a new one), and keeps the
+    /// handle for the next caller.
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, String> {
+        let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let mut handle = match idle {
+            Some(h) => h,
+            None => (self.open)()?,
+        };
+        let out = f(&mut handle);
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < 8 {
+            idle.push(handle);
+        }
+        Ok(out)
+    }
+}
+
+/// The issuer as last loaded.
+struct Loaded {
+    vci: Arc<Oid4vciIssuer>,
+    version: u64,
+    at: Instant,
+}
+
+/// The running service's state: configuration, issuer, state stores,
+/// status-list cache and metrics. Cheap to share (`Arc`).
+pub struct IssuerService {
+    config: ServiceConfig,
+    source: Box<dyn IssuerSource>,
+    loaded: RwLock<Loaded>,
+    stores: Pool<SqliteStore>,
+    registries: Pool<SqliteRegistry>,
+    lists: Mutex<status::StatusCache>,
+    metrics: metrics::Metrics,
+}
+
+impl fmt::Debug for IssuerService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuerService").field("public_url", &self.config.public_url).finish_non_exhaustive()
+    }
+}
+
+/// How often the issuer is re-read even if its source did not change (the
+/// retired keys' publication windows depend on the time).
+const RELOAD_EVERY: Duration = Duration::from_secs(300);
+
+impl IssuerService {
+    /// Checks `config`, loads the issuer from `source` (whose `iss` must be
+    /// the public URL, an `https` URL or `http` to a loopback host), and
+    /// opens both state files.
+    pub fn new(config: ServiceConfig, source: Box<dyn IssuerSource>) -> Result<Self, String> {
+        config.check()?;
+        let version = source.version();
+        let vci = build(&config, source.as_ref())?;
+        let registry_path = config.registry_path.clone();
+        let store_path = config.store_path.clone();
+        let service = Self {
+            loaded: RwLock::new(Loaded { vci: Arc::new(vci), version, at: Instant::now() }),
+            source,
+            stores: Pool::new(move || SqliteStore::open(&store_path).map_err(|e| e.to_string())),
+            registries: Pool::new(move || {
+                SqliteRegistry::open(&registry_path).map_err(|e| format!("{}: {e}", registry_path.display()))
+            }),
+            lists: Mutex::new(status::StatusCache::default()),
+            metrics: metrics::Metrics::default(),
+            config,
+        };
+        service.stores.with(|_| ())?;
+        service.registries.with(|_| ())?;
+        Ok(service)
+    }
+
+    /// The public URL (the credential issuer identifier).
+    pub fn public_url(&self) -> &str {
+        &self.config.public_url
+    }
+
+    /// The status list URIs of the registry this service does not serve
+    /// (not under its public URL): publish those with `issuer status-list`.
+    pub fn unserved_lists(&self) -> Result<Vec<String>, String> {
+        let origin = origin_of(&self.config.public_url);
+        let lists = self.registries.with(|r| r.lists())?.map_err(|e| e.to_string())?;
+        Ok(lists.into_iter().map(|(uri, _)| uri).filter(|u| !u.starts_with(&format!("{origin}/"))).collect())
+    }
+
+    /// Drops the offers, grants and published offers that have expired;
+    /// returns how many. The service does this every few minutes.
+    pub fn prune(&self, now: UnixTime) -> Result<usize, String> {
+        use crate::protocol::oid4vci::Oid4vciStore as _;
+        self.stores.with(|s| s.prune(now))?.map_err(|e| e.to_string())
+    }
+
+    /// How many credentials this process issued.
+    pub fn issued_total(&self) -> u64 {
+        self.metrics.issued_total()
+    }
+
+    /// The OpenID4VCI issuer, reloaded from the source when it changed.
+    pub(crate) fn vci(&self) -> Result<Arc<Oid4vciIssuer>, String> {
+        {
+            let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if loaded.version == self.source.version() && loaded.at.elapsed() < RELOAD_EVERY {
+                return Ok(loaded.vci.clone());
+            }
+        }
+        let version = self.source.version();
+        let vci = Arc::new(build(&self.config, self.source.as_ref())?);
+        let mut loaded = self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *loaded = Loaded { vci: vci.clone(), version, at: Instant::now() };
+        tracing::info!(kid = vci.issuer().kid(), "issuer reloaded");
+        Ok(vci)
+    }
+}
+
+fn build(config: &ServiceConfig, source: &dyn IssuerSource) -> Result<Oid4vciIssuer, String> {
+    let issuer = source.load(UnixTime::now())?;
+    if issuer.id() != config.public_url {
+        return Err(format!(
+            "the public URL {} is not the issuer's identifier {} (they must be equal: wallets check it byte for byte)",
+            config.public_url,
+            issuer.id()
+        ));
+    }
+    Oid4vciIssuer::new(issuer, config.oid4vci.clone()).map_err(|e| e.to_string())
+}
+
+/// `scheme://authority` of a URL that passed the protocol's URL check.
+fn origin_of(url: &str) -> String {
+    match crate::protocol::url::check(url, crate::protocol::url::UrlUse::Identifier) {
+        Ok(u) => format!("{}{}", u.scheme, u.authority),
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// The path of the public URL (`""` or `/tenant`), which prefixes every
+/// endpoint.
+fn prefix_of(url: &str) -> String {
+    match crate::protocol::url::check(url, crate::protocol::url::UrlUse::Identifier) {
+        Ok(u) => u.path.trim_end_matches('/').to_owned(),
+        Err(_) => String::new(),
+    }
+}
+
+/// An offer made and published by reference: what the bureau hands the
+/// holder.
+pub struct MadeOffer {
+    /// `openid-credential-offer://?credential_offer_uri=…` (for a QR code
+    /// or a link). It leads to the pre-authorized code: a secret.
+    pub link: String,
+    /// The `credential_offer_uri` itself.
+    pub offer_uri: String,
+    /// The transaction code, for a second channel, when one was asked for.
+    pub tx_code: Option<TxCode>,
+    /// When the offer stops being accepted.
+    pub expires_at: UnixTime,
+}
+
+impl fmt::Debug for MadeOffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MadeOffer")
+            .field("link", &"[redacted]")
+            .field("tx_code", &self.tx_code.as_ref().map(|_| "[redacted]"))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Records `offer` in `store` and publishes it by reference under the
+/// issuer's identifier (`<iss>/credential-offer/<id>`): what `creditproof
+/// issuer offer` and the back office's `POST /admin/offers` do. The
+/// service need not run: it serves the offer from the same store.
+pub fn make_offer(
+    vci: &Oid4vciIssuer,
+    store: &mut SqliteStore,
+    offer: NewOffer,
+    now: UnixTime,
+    rng: &mut dyn SecureRng,
+) -> Result<MadeOffer, Oid4vciError> {
+    let created = vci.create_offer(store, offer, now, rng)?;
+    let id = store
+        .publish_offer(created.offer(), created.expires_at(), rng)
+        .map_err(|e| Oid4vciError::ServerError { reason: e.to_string() })?;
+    let offer_uri = format!("{}/credential-offer/{id}", vci.credential_issuer().trim_end_matches('/'));
+    Ok(MadeOffer {
+        link: offer_link_by_reference(&offer_uri),
+        offer_uri,
+        tx_code: created.tx_code().cloned(),
+        expires_at: created.expires_at(),
+    })
+}
+
+/// The registry as the credential endpoint's [`StatusSource`]: each batch
+/// is recorded with one random, never reused status index per credential,
+/// signed inside the registry's transaction, and its history says
+/// `issued` with `reason`.
+pub struct RegistryStatus<'a> {
+    registry: &'a mut SqliteRegistry,
+    rng: &'a mut dyn SecureRng,
+    reason: &'a str,
+}
+
+impl<'a> RegistryStatus<'a> {
+    /// Issues through `registry`, drawing indexes with `rng`.
+    pub fn new(registry: &'a mut SqliteRegistry, rng: &'a mut dyn SecureRng, reason: &'a str) -> Self {
+        Self { registry, rng, reason }
+    }
+}
+
+impl fmt::Debug for RegistryStatus<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryStatus").finish_non_exhaustive()
+    }
+}
+
+impl StatusSource for RegistryStatus<'_> {
+    fn issue(
+        &mut self,
+        batch: &Batch<'_>,
+        now: UnixTime,
+        sign: &mut SignBatch<'_>,
+    ) -> Result<Vec<IssuedCredential>, Oid4vciError> {
+        let holders: Vec<Thumbprint> = batch.holders.iter().map(|k| k.thumbprint()).collect();
+        let mut id = [0u8; 12];
+        self.rng.fill(&mut id);
+        let batch_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let record = NewBatch {
+            batch_id: &batch_id,
+            subject: batch.subject,
+            policy: None,
+            holders: &holders,
+            reason: self.reason,
+        };
+        let mut signed = None;
+        let mut deliver = |refs: &[StatusRef]| -> Result<Delivery, RegistryError> {
+            let credentials = sign(Some(refs)).map_err(|e| RegistryError::Delivery(format!("signing failed: {e}")))?;
+            signed = Some(credentials);
+            // Handed over in the HTTP response, after the commit.
+            Ok(Delivery::Delivered)
+        };
+        let rng = &mut *self.rng;
+        let mut fill = |b: &mut [u8]| rng.fill(b);
+        self.registry
+            .issue_batch(&record, now.as_secs(), &mut fill, &mut deliver)
+            .map_err(|e| Oid4vciError::ServerError { reason: format!("registry: {e}") })?;
+        signed.ok_or_else(|| Oid4vciError::ServerError { reason: "the registry did not run the signing step".into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_tokens_are_checked_in_constant_time_and_never_printed() {
+        let secret = "0123456789abcdef0123456789abcdef-admin";
+        let t = AdminToken::new(&format!("  {secret}\n")).unwrap();
+        assert!(t.matches(secret));
+        assert!(!t.matches(&secret[1..]));
+        assert!(!t.matches(""));
+        assert!(!format!("{t:?}").contains(secret));
+        let config = ServiceConfig::new("https://b.example", Path::new("r"), Path::new("s")).with_admin_token(t);
+        assert!(!format!("{config:?}").contains(secret));
+        assert!(AdminToken::new("short").is_err());
+        assert!(AdminToken::new(&format!("{secret} with space")).is_err());
+    }
+
+    #[test]
+    fn configurations_out_of_range_are_refused() {
+        let base = || ServiceConfig::new("https://b.example", Path::new("r"), Path::new("s"));
+        assert!(base().check().is_ok());
+        assert!(base().with_status_timing(30, 86_400).check().is_err(), "ttl below a minute");
+        assert!(base().with_status_timing(50_000, 86_400).check().is_err(), "ttl above half the validity");
+        assert!(base().with_timeouts(Duration::ZERO, Duration::from_secs(1)).check().is_err());
+        assert!(base().with_limits(0, 10).check().is_err());
+        assert_eq!(prefix_of("https://b.example/tenant/"), "/tenant");
+        assert_eq!(origin_of("https://b.example:8443/tenant"), "https://b.example:8443");
+    }
+}
