@@ -8,10 +8,12 @@
 //! `deliver` how a batch is issued into a file so that no failure leaves a
 //! batch recorded that the holder never got. The network: `serve_cmd`
 //! (`serve issuer`), `offer_cmd` (`issuer offer`), `receive_cmd` (`holder
-//! receive`) over the bounded client of `http_client`.
+//! receive`) over the bounded client of `http_client`, and `demo_http`
+//! (`demo --over-http`: all of them in one process over loopback).
 
 mod deliver;
 mod demo;
+mod demo_http;
 mod files;
 mod holder_cmd;
 mod http_client;
@@ -50,7 +52,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole story on built-in defaults (no files needed).
-    Demo,
+    Demo(DemoArgs),
     /// Scoring authority: keys, credentials.
     #[command(subcommand)]
     Issuer(IssuerCmd),
@@ -98,6 +100,15 @@ fn long_options() -> BTreeSet<String> {
     let mut out = BTreeSet::from(["help".to_owned(), "version".to_owned()]);
     walk(&Cli::command(), &mut out);
     out
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// The same story over loopback HTTP: the issuer service on 127.0.0.1
+    /// (a temporary issuer directory), its back office, a wallet receiving
+    /// over OpenID4VCI, status lists fetched by the verifiers.
+    #[arg(long)]
+    over_http: bool,
 }
 
 #[derive(Args)]
@@ -160,7 +171,8 @@ pub(crate) fn lib_err(path: &Path) -> impl Fn(creditproof::Error) -> CliError + 
 
 fn run(cmd: Command) -> Result<ExitCode, CliError> {
     match cmd {
-        Command::Demo => demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Demo(DemoArgs { over_http: false }) => demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Demo(DemoArgs { over_http: true }) => demo_http::run().map(|()| ExitCode::SUCCESS),
         Command::Issuer(c) => issuer_cmd::run(c),
         Command::Holder(c) => holder_cmd::run(c),
         Command::Verifier(c) => verifier_cmd::run(c),
