@@ -64,7 +64,8 @@ const versions = Object.fromEntries(
   ['@openid4vc/openid4vci', '@openid4vc/oauth2', '@openid4vc/utils', '@sd-jwt/core'].map((n) => [n, version(n)]),
 )
 
-// Loopback `http` only for this test: the libraries refuse it otherwise.
+// `http` for this loopback test (the fetch callback below refuses any other
+// host): the libraries refuse it otherwise.
 setGlobalConfig({ allowInsecureUrls: true })
 
 // ------------------------------------------------------------------ crypto
@@ -108,7 +109,15 @@ const hasher = (data, alg) =>
 // ------------------------------------------------------------ the client
 
 const keysByThumb = new Map()
-const fetchWithTimeout = (url, init = {}) => fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) })
+// Every request under a timeout, and to loopback only: `allowInsecureUrls`
+// lets the libraries use `http`, this keeps them on this machine.
+const fetchWithTimeout = (url, init = {}) => {
+  const { hostname } = new URL(url)
+  if (hostname !== '127.0.0.1' && hostname !== 'localhost' && hostname !== '[::1]') {
+    throw new Error(`refusing to fetch ${url}: not loopback`)
+  }
+  return fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) })
+}
 
 const client = new Openid4vciClient({
   callbacks: {
