@@ -50,3 +50,29 @@ fn demo_over_http_runs_the_story_over_loopback() {
         .expect("the temporary directory is named");
     assert!(!std::path::Path::new(dir).exists(), "{dir} is left behind");
 }
+
+/// `demo --over-http | head`: the reader quits (here before the first
+/// line), the command exits as a command cut off by its reader does
+/// (141), and still removes its temporary issuer directory, though an exit
+/// on a broken pipe runs no destructor.
+#[cfg(unix)]
+#[test]
+fn demo_over_http_cut_off_by_its_reader_leaves_nothing_behind() {
+    use std::process::Stdio;
+
+    let t = super::cli::Tmp::new("demo-broken-pipe");
+    let tmpdir = t.path("tmp");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let mut child = super::cli::bin()
+        .args(["demo", "--over-http"])
+        .env("TMPDIR", &tmpdir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = std::fs::read_dir(&tmpdir).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -34,7 +34,8 @@ fn fail(what: &str) -> impl Fn(creditproof::Error) -> CliError + '_ {
     move |e| CliError(format!("demo failed: {what}: {e}"))
 }
 
-/// A private temporary directory, removed when dropped.
+/// A private temporary directory, removed when dropped (or, as the output
+/// goes to a reader that quit, on the exit that skips the drop).
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -47,6 +48,7 @@ impl TempDir {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+        crate::remove_on_broken_pipe(&path);
         Ok(Self(path))
     }
 }

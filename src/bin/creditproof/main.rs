@@ -132,7 +132,20 @@ const EXIT_BROKEN_PIPE: i32 = 141;
 /// `creditproof issuer history | head`: when the reader goes away, Rust's
 /// `println!` panics on the broken pipe. Exit quietly instead, with the
 /// status a shell expects of a command cut off by its reader. Every state
-/// change is saved before anything is printed, so nothing is lost.
+/// change is saved before anything is printed, so nothing is lost, and
+/// temporary directories registered with [`remove_on_broken_pipe`] are
+/// removed first.
+/// Temporary directories (`demo --over-http`'s issuer) that an exit on a
+/// broken pipe removes; their owners remove them on every other path.
+static REMOVE_ON_EXIT: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Has `dir` removed if the process exits on a broken pipe.
+pub(crate) fn remove_on_broken_pipe(dir: &Path) {
+    if let Ok(mut dirs) = REMOVE_ON_EXIT.lock() {
+        dirs.push(dir.to_owned());
+    }
+}
+
 fn quiet_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -143,6 +156,12 @@ fn quiet_on_broken_pipe() {
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            // Exiting skips every destructor: remove what they would have.
+            if let Ok(dirs) = REMOVE_ON_EXIT.lock() {
+                for dir in dirs.iter() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
             std::process::exit(EXIT_BROKEN_PIPE);
         }
         default(info);
