@@ -8,6 +8,7 @@ mod cli;
 mod cli_edges;
 mod cli_interop;
 mod cli_issue;
+mod demo;
 mod fixture;
 mod flow;
 mod oid4vci;

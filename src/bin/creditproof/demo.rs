@@ -15,7 +15,7 @@ const SESAME: &str = include_str!("../../../policies/sesame-style.json");
 
 /// A holder's own records: on-time repayments (capped at 40 points a year),
 /// one bill (one a month counts), one late payment, a settled judgement.
-const DEMO_RECORDS: &str = r#"[
+pub(crate) const DEMO_RECORDS: &str = r#"[
   {"kind": "repayment_on_time", "date": "2025-01-10", "reference": "loan-2025-01"},
   {"kind": "repayment_on_time", "date": "2025-03-10", "reference": "loan-2025-03"},
   {"kind": "repayment_on_time", "date": "2025-05-10", "reference": "loan-2025-05"},
@@ -31,7 +31,7 @@ const DEMO_RECORDS: &str = r#"[
   {"kind": "judgement_settled", "date": "2025-04-30", "reference": "court-2024-117"}
 ]"#;
 
-fn step(n: u32, title: &str) {
+pub(crate) fn step(n: u32, title: &str) {
     println!("\n== {n}. {title}");
 }
 
@@ -53,7 +53,7 @@ fn verifier(issuer: &Issuer, list_token: &str, now: UnixTime) -> Result<Verifier
     Ok(v)
 }
 
-fn request(aud: &str, predicate: &str, rng: &mut SystemRng) -> Result<PresentationRequest, CliError> {
+pub(crate) fn request(aud: &str, predicate: &str, rng: &mut SystemRng) -> Result<PresentationRequest, CliError> {
     PresentationRequest::builder(aud).predicate(predicate.parse().map_err(fail)?).build(rng).map_err(fail)
 }
 
@@ -182,6 +182,6 @@ pub fn run() -> Result<(), CliError> {
     Ok(())
 }
 
-fn pretty(v: &Value) -> String {
+pub(crate) fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }

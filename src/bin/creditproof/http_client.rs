@@ -22,6 +22,8 @@ pub struct Answer {
 /// The client.
 pub struct Http {
     agent: ureq::Agent,
+    /// Print each exchange (`GET /path → 200`), for `demo --over-http`.
+    trace: bool,
 }
 
 fn failed(url: &str, e: &ureq::Error) -> CliError {
@@ -41,7 +43,28 @@ impl Http {
             .timeout_global(Some(timeout))
             .user_agent(concat!("creditproof/", env!("CARGO_PKG_VERSION")))
             .build();
-        Self { agent: config.into() }
+        Self { agent: config.into(), trace: false }
+    }
+
+    /// The same client, printing one line per exchange: method, path and
+    /// status. The query is left out, and an offer's id (a bearer
+    /// capability) shown as `…`.
+    pub fn traced(mut self) -> Self {
+        self.trace = true;
+        self
+    }
+
+    fn show(&self, method: &str, url: &str, status: u16) {
+        if self.trace {
+            let rest = url.split_once("://").map_or(url, |(_, r)| r);
+            let path = rest.find('/').map_or("/", |i| &rest[i..]);
+            let path = path.split(['?', '#']).next().unwrap_or_default();
+            let path = match path.find("/credential-offer/") {
+                Some(i) => format!("{}/credential-offer/…", &path[..i]),
+                None => path.to_owned(),
+            };
+            println!("  {method} {path} -> {status}");
+        }
     }
 
     /// `GET url` (JSON or any `accept`ed type), following same-origin
@@ -53,6 +76,7 @@ impl Http {
             check_fetch_url(&url).map_err(|e| CliError(format!("{url}: {e}")))?;
             let mut resp = self.agent.get(&url).header("Accept", accept).call().map_err(|e| failed(&url, &e))?;
             let status = resp.status().as_u16();
+            self.show("GET", &url, status);
             if (300..400).contains(&status) {
                 let location = resp
                     .headers()
@@ -90,6 +114,7 @@ impl Http {
         let result = if req.body.is_empty() { builder.send_empty() } else { builder.send(req.body.as_bytes()) };
         let mut resp = result.map_err(|e| failed(url, &e))?;
         let status = resp.status().as_u16();
+        self.show("POST", url, status);
         if (300..400).contains(&status) {
             return Err(CliError(format!("{url}: refused a redirect (status {status})")));
         }

@@ -8,10 +8,12 @@
 //! `deliver` how a batch is issued into a file so that no failure leaves a
 //! batch recorded that the holder never got. The network: `serve_cmd`
 //! (`serve issuer`), `offer_cmd` (`issuer offer`), `receive_cmd` (`holder
-//! receive`) over the bounded client of `http_client`.
+//! receive`) over the bounded client of `http_client`, and `demo_http`
+//! (`demo --over-http`: all of them in one process over loopback).
 
 mod deliver;
 mod demo;
+mod demo_http;
 mod files;
 mod holder_cmd;
 mod http_client;
@@ -50,7 +52,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole story on built-in defaults (no files needed).
-    Demo,
+    Demo(DemoArgs),
     /// Scoring authority: keys, credentials.
     #[command(subcommand)]
     Issuer(IssuerCmd),
@@ -101,6 +103,15 @@ fn long_options() -> BTreeSet<String> {
 }
 
 #[derive(Args)]
+struct DemoArgs {
+    /// The same story over loopback HTTP: the issuer service on 127.0.0.1
+    /// (a temporary issuer directory), its back office, a wallet receiving
+    /// over OpenID4VCI, status lists fetched by the verifiers.
+    #[arg(long)]
+    over_http: bool,
+}
+
+#[derive(Args)]
 pub(crate) struct Force {
     /// Overwrite an existing file.
     #[arg(long)]
@@ -121,7 +132,20 @@ const EXIT_BROKEN_PIPE: i32 = 141;
 /// `creditproof issuer history | head`: when the reader goes away, Rust's
 /// `println!` panics on the broken pipe. Exit quietly instead, with the
 /// status a shell expects of a command cut off by its reader. Every state
-/// change is saved before anything is printed, so nothing is lost.
+/// change is saved before anything is printed, so nothing is lost, and
+/// temporary directories registered with [`remove_on_broken_pipe`] are
+/// removed first.
+/// Temporary directories (`demo --over-http`'s issuer) that an exit on a
+/// broken pipe removes; their owners remove them on every other path.
+static REMOVE_ON_EXIT: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Has `dir` removed if the process exits on a broken pipe.
+pub(crate) fn remove_on_broken_pipe(dir: &Path) {
+    if let Ok(mut dirs) = REMOVE_ON_EXIT.lock() {
+        dirs.push(dir.to_owned());
+    }
+}
+
 fn quiet_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -132,6 +156,12 @@ fn quiet_on_broken_pipe() {
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            // Exiting skips every destructor: remove what they would have.
+            if let Ok(dirs) = REMOVE_ON_EXIT.lock() {
+                for dir in dirs.iter() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
             std::process::exit(EXIT_BROKEN_PIPE);
         }
         default(info);
@@ -160,7 +190,8 @@ pub(crate) fn lib_err(path: &Path) -> impl Fn(creditproof::Error) -> CliError + 
 
 fn run(cmd: Command) -> Result<ExitCode, CliError> {
     match cmd {
-        Command::Demo => demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Demo(DemoArgs { over_http: false }) => demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Demo(DemoArgs { over_http: true }) => demo_http::run().map(|()| ExitCode::SUCCESS),
         Command::Issuer(c) => issuer_cmd::run(c),
         Command::Holder(c) => holder_cmd::run(c),
         Command::Verifier(c) => verifier_cmd::run(c),

@@ -20,7 +20,7 @@ use creditproof::oid4vci::{
     AuthorizationServerMetadata, CredentialIssuerMetadata, CredentialOffer, ErrorResponse, OfferLink, TxCode,
     WalletError,
 };
-use creditproof::{IssuerMetadata, Limits, SystemRng, TrustStore, UnixTime};
+use creditproof::{IssuerMetadata, Limits, SystemRng, TrustStore, UnixTime, Wallet};
 
 use crate::files::CliError;
 use crate::http_client::{Answer, Http};
@@ -69,10 +69,26 @@ fn json_ok(url: &str, a: Answer) -> Result<Vec<u8>, CliError> {
 
 pub(crate) fn run(r: &Receive) -> Result<ExitCode, CliError> {
     let http = Http::new(Duration::from_secs(r.timeout_secs.clamp(1, 600)));
-    let limits = Limits::default();
     let (mut wallet, _lock) = state::load_wallet_locked(&r.wallet, r.insecure.allow_insecure_permissions)?;
+    let (n, issuer) = receive(&http, &mut wallet, &r.offer, r.tx_code.as_deref(), r.count.map(usize::from))?;
+    state::save_wallet(&r.wallet, &wallet)?;
+    println!("received {n} credential(s) from {issuer}, each verified against its published keys");
+    Ok(ExitCode::SUCCESS)
+}
 
-    let offer = match parse_offer_link(r.offer.trim()).map_err(wallet_error)? {
+/// The wallet's side of the pre-authorized code flow, from the offer link
+/// to the batch stored in `wallet` (in memory: the caller saves it). Asks
+/// for `count` credentials (default: the issuer's batch size). Returns how
+/// many were stored, and the credential issuer.
+pub(crate) fn receive(
+    http: &Http,
+    wallet: &mut Wallet,
+    offer_link: &str,
+    tx_code: Option<&str>,
+    count: Option<usize>,
+) -> Result<(usize, String), CliError> {
+    let limits = Limits::default();
+    let offer = match parse_offer_link(offer_link.trim()).map_err(wallet_error)? {
         OfferLink::ByValue(offer) => offer,
         OfferLink::ByReference(url) => {
             let body = json_ok(&url, http.get(&url, "application/json", SMALL)?)?;
@@ -99,8 +115,8 @@ pub(crate) fn run(r: &Receive) -> Result<ExitCode, CliError> {
     trust.add_metadata(&keys, &limits).map_err(|e| CliError(format!("{url}: {e}")))?;
 
     let session = creditproof::oid4vci::IssuanceSession::new(offer, &metadata, &as_metadata).map_err(wallet_error)?;
-    let count = r.count.map_or(session.batch_size(), usize::from);
-    let token_request = session.token_request(r.tx_code.as_deref().map(TxCode::new)).map_err(wallet_error)?;
+    let count = count.unwrap_or(session.batch_size());
+    let token_request = session.token_request(tx_code.map(TxCode::new)).map_err(wallet_error)?;
     let answer = http.post(&token_request, SMALL)?;
     let authorized = session.accept_token_response(answer.status, &answer.body).map_err(wallet_error)?;
 
@@ -117,16 +133,14 @@ pub(crate) fn run(r: &Receive) -> Result<ExitCode, CliError> {
         };
         let now = UnixTime::now();
         let (pending, request) =
-            authorized.credential_request(&mut wallet, count, nonce.as_ref(), now, &mut rng).map_err(wallet_error)?;
+            authorized.credential_request(wallet, count, nonce.as_ref(), now, &mut rng).map_err(wallet_error)?;
         let answer = http.post(&request, LARGE)?;
         if answer.status == 400 && ErrorResponse::from_json(&answer.body).error == "invalid_nonce" {
             continue;
         }
-        stored = Some(pending.accept(answer.status, &answer.body, &trust, &mut wallet, now).map_err(wallet_error)?);
+        stored = Some(pending.accept(answer.status, &answer.body, &trust, wallet, now).map_err(wallet_error)?);
         break;
     }
     let n = stored.ok_or_else(|| CliError("the issuer refused two fresh nonces in a row".into()))?;
-    state::save_wallet(&r.wallet, &wallet)?;
-    println!("received {n} credential(s) from {issuer}, each verified against its published keys");
-    Ok(ExitCode::SUCCESS)
+    Ok((n, issuer))
 }

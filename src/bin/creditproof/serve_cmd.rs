@@ -71,9 +71,9 @@ pub(crate) enum ServeCmd {
 
 /// The issuer of an issuer directory, re-read when `issuer.json` changes
 /// (a key rotation by `issuer rotate-key` reaches the running service).
-struct DirSource {
-    dir: PathBuf,
-    insecure: bool,
+pub(crate) struct DirSource {
+    pub(crate) dir: PathBuf,
+    pub(crate) insecure: bool,
 }
 
 impl IssuerSource for DirSource {
