@@ -270,14 +270,14 @@ async fn status_list_or_404(State(s): Shared, method: Method, uri: Uri) -> Respo
             (StatusCode::NOT_IMPLEMENTED, [(header::CONTENT_TYPE, "application/json")], body.to_string())
                 .into_response()
         }
-        Ok(ListAnswer::Token { token, fresh }) => {
+        Ok(ListAnswer::Token { token, fresh, max_age }) => {
             if fresh {
                 s.metrics.status_signed();
             }
             let mut r = (StatusCode::OK, token).into_response();
             let h = r.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(LIST_MEDIA_TYPE));
-            if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", timing.ttl_secs)) {
+            if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
                 h.insert(header::CACHE_CONTROL, v);
             }
             r
