@@ -61,6 +61,7 @@ use crate::protocol::oid4vci::{
 };
 use crate::IssuedCredential;
 
+use self::listen::HttpSettings;
 pub use self::listen::{serve, shutdown_signal};
 pub use self::routes::router;
 pub use self::store::SqliteStore;
@@ -118,11 +119,7 @@ pub struct ServiceConfig {
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) status_ttl_secs: u64,
     pub(crate) status_validity_secs: u64,
-    pub(crate) request_timeout: Duration,
-    pub(crate) header_timeout: Duration,
-    pub(crate) max_concurrent_requests: usize,
-    pub(crate) max_connections: usize,
-    pub(crate) shutdown_grace: Duration,
+    pub(crate) http: HttpSettings,
 }
 
 impl ServiceConfig {
@@ -141,11 +138,7 @@ impl ServiceConfig {
             admin_token: None,
             status_ttl_secs: 3600,
             status_validity_secs: 86_400,
-            request_timeout: Duration::from_secs(30),
-            header_timeout: Duration::from_secs(10),
-            max_concurrent_requests: 64,
-            max_connections: 1024,
-            shutdown_grace: Duration::from_secs(30),
+            http: HttpSettings::default(),
         }
     }
 
@@ -181,8 +174,8 @@ impl ServiceConfig {
     /// closed).
     #[must_use]
     pub fn with_timeouts(mut self, request: Duration, headers: Duration) -> Self {
-        self.request_timeout = request;
-        self.header_timeout = headers;
+        self.http.request_timeout = request;
+        self.http.header_timeout = headers;
         self
     }
 
@@ -190,15 +183,15 @@ impl ServiceConfig {
     /// their timeout) and how many connections are kept open.
     #[must_use]
     pub fn with_limits(mut self, concurrent_requests: usize, connections: usize) -> Self {
-        self.max_concurrent_requests = concurrent_requests;
-        self.max_connections = connections;
+        self.http.max_concurrent_requests = concurrent_requests;
+        self.http.max_connections = connections;
         self
     }
 
     /// Sets how long a shutdown waits for in-flight requests.
     #[must_use]
     pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
+        self.http.shutdown_grace = grace;
         self
     }
 
@@ -208,14 +201,7 @@ impl ServiceConfig {
         {
             return Err("status lists need 1 s <= ttl <= validity / 2 and a validity of at most 30 days".into());
         }
-        let secs = |d: Duration| d.as_secs();
-        if !(1..=600).contains(&secs(self.request_timeout)) || !(1..=120).contains(&secs(self.header_timeout)) {
-            return Err("the request timeout must be 1 to 600 s, the header timeout 1 to 120 s".into());
-        }
-        if !(1..=4096).contains(&self.max_concurrent_requests) || !(1..=65_536).contains(&self.max_connections) {
-            return Err("1 to 4096 concurrent requests, 1 to 65536 connections".into());
-        }
-        Ok(())
+        self.http.check()
     }
 }
 
