@@ -1,6 +1,7 @@
 //! The issuer service (feature `server`): a thin HTTP binding of the
 //! sans-IO OpenID4VCI layer ([`crate::oid4vci`]), the registry's status
-//! lists, and a back-office API, on axum and tokio.
+//! lists, and a back-office API, on axum and tokio. The verifier service,
+//! on the same infrastructure, is [`verifier`].
 //!
 //! The protocol layer decides; this module moves bytes, maps each
 //! [`Oid4vciError`] to its status, body and `WWW-Authenticate`, and owns
@@ -44,6 +45,7 @@ mod metrics;
 mod routes;
 mod status;
 mod store;
+pub mod verifier;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
