@@ -57,6 +57,8 @@
 mod api;
 mod metrics;
 mod status;
+#[cfg(test)]
+mod tests;
 mod trust;
 mod wallet;
 mod webhook;
