@@ -443,3 +443,79 @@ fn percent(s: &str) -> String {
         })
         .collect()
 }
+
+/// A loopback receiver that takes one POST, answers 200, and hands over
+/// its headers and body.
+fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) <= 2 {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let length = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = tx.send((head, body));
+    });
+    (url, rx)
+}
+
+#[test]
+fn verdicts_are_posted_to_the_webhook_signed() {
+    let issuer = Service::start("vp-webhook", true, &[]);
+    let wallet = holder(&issuer, "1");
+    let (hook, received) = receiver();
+    let secret = "webhook-secret-0123456789abcdef-0123456789";
+    let secret_file = issuer.tmp.path("webhook.secret");
+    private_file(&secret_file, secret);
+    let secret_path = secret_file.to_string_lossy().into_owned();
+    let lender = Verifier::start(
+        &issuer.tmp,
+        "hook",
+        &[&issuer.url],
+        &["--webhook-url", &hook, "--webhook-secret-file", &secret_path],
+    );
+    let (id, link) = lender.ask(&["--predicate", "score>=650"]);
+    ok(&respond(&wallet, &link, &[]));
+    let (head, body) = received.recv_timeout(Duration::from_secs(20)).expect("the webhook was called");
+    assert!(head.starts_with("POST /hook HTTP/1.1"), "{head}");
+    let signature = head
+        .lines()
+        .find_map(|l| l.strip_prefix("creditproof-signature: ").or_else(|| l.strip_prefix("Creditproof-Signature: ")))
+        .unwrap_or_else(|| panic!("no signature: {head}"))
+        .trim()
+        .to_owned();
+    let t: u64 = signature.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+    let expected = creditproof::server::verifier::Webhook::new(&hook, secret.as_bytes())
+        .unwrap()
+        .signature(creditproof::UnixTime(t), &body);
+    assert_eq!(signature, expected);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((v["id"].as_str(), v["state"].as_str()), (Some(id.as_str()), Some("accepted")), "{v}");
+    assert_eq!(v["verdict"]["presentations"]["credit"][0]["proven"][0], "score>=650", "{v}");
+    // What the API says is what the webhook said.
+    assert_eq!(lender.read(&id, "").json(), v);
+    // Counted once the service has read the receiver's answer.
+    let start = Instant::now();
+    let delivered = "creditproof_verifier_webhooks_total{outcome=\"delivered\"} 1";
+    while !lender.metrics().contains(delivered) {
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", lender.metrics());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
