@@ -444,7 +444,7 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
-/// A loopback receiver that takes one POST, answers 200, and hands over
+/// A loopback receiver that answers every POST with 200 and hands over
 /// its headers and body.
 fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
     use std::io::{Read as _, Write as _};
@@ -452,26 +452,31 @@ fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut head = String::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) <= 2 {
-                break;
+        for mut stream in listener.incoming().flatten() {
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) <= 2 {
+                    break;
+                }
+                head.push_str(&line);
             }
-            head.push_str(&line);
+            let length = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if tx.send((head, body)).is_err() {
+                return;
+            }
         }
-        let length = head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body).unwrap();
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        let _ = tx.send((head, body));
     });
     (url, rx)
 }
@@ -479,7 +484,7 @@ fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
 #[test]
 fn verdicts_are_posted_to_the_webhook_signed() {
     let issuer = Service::start("vp-webhook", true, &[]);
-    let wallet = holder(&issuer, "1");
+    let wallet = holder(&issuer, "2");
     let (hook, received) = receiver();
     let secret = "webhook-secret-0123456789abcdef-0123456789";
     let secret_file = issuer.tmp.path("webhook.secret");
@@ -511,9 +516,15 @@ fn verdicts_are_posted_to_the_webhook_signed() {
     assert_eq!(v["verdict"]["presentations"]["credit"][0]["proven"][0], "score>=650", "{v}");
     // What the API says is what the webhook said.
     assert_eq!(lender.read(&id, "").json(), v);
+    // A request by value (no request_uri, no negotiation) works too.
+    let (id, link) = lender.ask(&["--predicate", "score>=650", "--by-value"]);
+    assert!(link.contains("dcql_query=") && !link.contains("request_uri="), "{link}");
+    ok(&respond(&wallet, &link, &[]));
+    let (code, verdict) = lender.result(&id, &["--wait", "10"]);
+    assert_eq!((code, verdict["proven"][0].as_str()), (Some(0), Some("score>=650")), "{verdict}");
     // Counted once the service has read the receiver's answer.
     let start = Instant::now();
-    let delivered = "creditproof_verifier_webhooks_total{outcome=\"delivered\"} 1";
+    let delivered = "creditproof_verifier_webhooks_total{outcome=\"delivered\"} 2";
     while !lender.metrics().contains(delivered) {
         assert!(start.elapsed() < Duration::from_secs(10), "{}", lender.metrics());
         std::thread::sleep(Duration::from_millis(50));

@@ -98,10 +98,14 @@ pub(crate) async fn response(State(s): Shared, headers: HeaderMap, body: Body) -
         Err(e) => return fail(&s, &e),
     };
     if answerable(&s, post.state()) {
-        let needs = {
-            let checks = s.checks.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            post.status_references(&checks)
-        };
+        // Signature checks: off the async workers.
+        let (shared, p) = (s.clone(), post.clone());
+        let needs = tokio::task::spawn_blocking(move || {
+            let checks = shared.checks.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            p.status_references(&checks)
+        })
+        .await
+        .unwrap_or_default();
         ensure_fresh(&s, needs).await;
     }
     let shared = s.clone();
