@@ -27,8 +27,9 @@
 //!
 //! Each presentation's status list, from the `uri` its credential names,
 //! only for trusted issuers, cached until it is due and fetched once
-//! however many verifications wait for it ([`status`]); and the metadata
-//! of issuers trusted by identifier, refreshed periodically ([`trust`]).
+//! however many verifications wait for it, failing closed when none fresh
+//! can be had; and the metadata of issuers trusted by identifier
+//! ([`TrustedIssuer::Identifier`]), refreshed periodically.
 //! The HTTP client is a parameter ([`Fetch`]): the CLI passes its bounded
 //! ureq client (loopback-only `http`, size, time and redirect limits), so
 //! this module never picks a transport.
