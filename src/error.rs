@@ -125,6 +125,9 @@ pub enum StatusError {
     UriMismatch,
     /// The list for this `uri` was signed by another issuer.
     WrongIssuer,
+    /// A status list token fetched from a `uri` names another list as its
+    /// `sub`.
+    SubjectMismatch,
     /// The list's issuer or key is not in the trust store.
     UntrustedList,
     /// The list's signature does not verify.
@@ -155,6 +158,7 @@ impl fmt::Display for StatusError {
             }
             Self::UriMismatch => "no supplied status list is for the credential's uri",
             Self::WrongIssuer => "the status list was signed by another issuer",
+            Self::SubjectMismatch => "the status list token's sub is not the uri it was fetched from",
             Self::UntrustedList => "the status list's issuer key is not trusted",
             Self::ListSignature => "the status list signature does not verify",
             Self::ListExpired => "the status list has expired",
@@ -584,6 +588,7 @@ impl Error {
                 StatusError::Missing => "status.missing",
                 StatusError::UriMismatch => "status.uri",
                 StatusError::WrongIssuer => "status.issuer",
+                StatusError::SubjectMismatch => "status.sub",
                 StatusError::UntrustedList => "status.untrusted",
                 StatusError::ListSignature => "status.signature",
                 StatusError::ListExpired => "status.expired",

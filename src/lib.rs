@@ -20,8 +20,9 @@
 //             (verifier transactions, the wallet's steps), dcql/ (queries
 //             and creditproof's Tier-1/Tier-2 mapping), strict form and URL
 //             helpers
-// server/     the issuer service (feature `server`): axum bindings of the
-//             protocol layer, status lists, the back office
+// server/     the services (feature `server`): axum bindings of the
+//             protocol layer — the issuer service (status lists, the back
+//             office) and verifier/, the OpenID4VP verifier service
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,

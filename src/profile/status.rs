@@ -25,7 +25,8 @@
 //!   [`VerifierOptions::with_status_max_age_secs`] (default one hour): a
 //!   token without `ttl` counts that long, a larger `ttl` is clamped to it,
 //!   and a `ttl` below [`MIN_STATUS_TTL_SECS`] counts as that floor so a
-//!   verifier never refetches a list more than once a minute.
+//!   verifier never refetches a list more than once a minute (a floor
+//!   [`VerifierOptions::with_status_min_ttl_secs`] may lower, for tests).
 //!   [`StatusLists::refetch_schedule`] says which list is due when.
 //! * `exp` still ends a token's life (`status.expired`) when it comes first.
 
@@ -79,10 +80,11 @@ impl fmt::Display for StatusRef {
     }
 }
 
-/// The smallest `ttl` a verifier honours, in seconds: a token asking to be
-/// refetched sooner still counts this long, so that a verifier never fetches
-/// one list more than once a minute.
-pub const MIN_STATUS_TTL_SECS: u64 = 60;
+/// The smallest `ttl` a verifier honours by default, in seconds: a token
+/// asking to be refetched sooner still counts this long, so that a verifier
+/// never fetches one list more than once a minute
+/// ([`VerifierOptions::with_status_min_ttl_secs`] lowers it).
+pub const MIN_STATUS_TTL_SECS: u64 = VerifierOptions::DEFAULT_STATUS_MIN_TTL_SECS;
 
 /// The signature-checked, decoded list of one issuer and `uri`: the token
 /// with the latest `iat`, or the entry-wise strictest merge of every loaded
@@ -102,7 +104,7 @@ impl CheckedList {
     /// its `ttl` clamped to the verifier's bounds, or `exp` if sooner.
     fn fresh_until(&self, options: &VerifierOptions) -> u64 {
         let max_age = options.status_max_age_secs();
-        let ttl = self.ttl.unwrap_or(max_age).clamp(MIN_STATUS_TTL_SECS.min(max_age), max_age);
+        let ttl = self.ttl.unwrap_or(max_age).clamp(options.status_min_ttl_secs().min(max_age), max_age);
         self.iat.saturating_add(ttl).min(self.exp)
     }
 
@@ -193,6 +195,44 @@ impl StatusLists {
         options: &VerifierOptions,
         now: UnixTime,
     ) -> Result<&mut Self, Error> {
+        let (iss, sub, checked) = Self::check_token(token, keys, options, now)?;
+        self.insert(iss, sub, checked)
+    }
+
+    /// Like [`StatusLists::add`], for a token fetched from `uri` for the
+    /// credentials of `issuer`: its `sub` must be `uri` (`status.sub`) and
+    /// its `iss` `issuer` (`status.issuer`), so that a list served at one
+    /// address can never stand in for another. Returns when the list stops
+    /// counting (as [`StatusLists::refetch_schedule`] says).
+    pub fn add_fetched(
+        &mut self,
+        issuer: &str,
+        uri: &str,
+        token: &str,
+        keys: &impl KeyProvider,
+        options: &VerifierOptions,
+        now: UnixTime,
+    ) -> Result<UnixTime, Error> {
+        let (iss, sub, checked) = Self::check_token(token, keys, options, now)?;
+        if iss != issuer {
+            return Err(StatusError::WrongIssuer.into());
+        }
+        if sub != uri {
+            return Err(StatusError::SubjectMismatch.into());
+        }
+        self.insert(iss, sub, checked)?;
+        let held = self.lists.get(&(issuer.to_owned(), uri.to_owned())).map(|c| c.fresh_until(options));
+        Ok(UnixTime(held.unwrap_or(0)))
+    }
+
+    /// The checks of [`StatusLists::add`]: the token's issuer, its `sub`
+    /// and its decoded list.
+    fn check_token(
+        token: &str,
+        keys: &impl KeyProvider,
+        options: &VerifierOptions,
+        now: UnixTime,
+    ) -> Result<(String, String, CheckedList), Error> {
         let limits = options.limits();
         // `lst` is one long string: allow it up to the compressed-size bound
         // (base64url: 4/3), and bound the whole token by the same figure.
@@ -234,19 +274,23 @@ impl StatusLists {
             .ok_or(MalformedError::Claim { name: "status_list.bits" })?;
         let lst = sl.get("lst").and_then(Value::as_str).ok_or(MalformedError::Claim { name: "status_list.lst" })?;
         let list = StatusList::decode(bits, lst, &decode_limits).map_err(Error::StatusList)?;
-        let checked = CheckedList { iat, exp, ttl, list };
-        // The newest list per uri wins; an equally new one is merged, the
-        // stricter status winning: loading an older or equally old token
-        // after a fresher one must never un-revoke a credential.
-        match self.lists.entry((iss.to_owned(), sub)) {
+        Ok((iss.to_owned(), sub, CheckedList { iat, exp, ttl, list }))
+    }
+
+    /// Keeps a checked list: the newest per issuer and `uri` wins; an
+    /// equally new one is merged, the stricter status winning: loading an
+    /// older or equally old token after a fresher one must never un-revoke
+    /// a credential.
+    fn insert(&mut self, iss: String, sub: String, checked: CheckedList) -> Result<&mut Self, Error> {
+        match self.lists.entry((iss, sub)) {
             Entry::Vacant(slot) => {
                 slot.insert(checked);
             }
             Entry::Occupied(mut slot) => {
                 let held = slot.get_mut();
-                if iat > held.iat {
+                if checked.iat > held.iat {
                     *held = checked;
-                } else if iat == held.iat {
+                } else if checked.iat == held.iat {
                     held.merge(checked)?;
                 }
             }
@@ -309,7 +353,7 @@ impl StatusLists {
         if now > checked.exp.saturating_add(skew) {
             return Err(StatusError::ListExpired.into());
         }
-        if now > checked.fresh_until(options).saturating_add(skew) {
+        if now > checked.fresh_until(options).saturating_add(options.status_stale_skew_secs()) {
             return Err(StatusError::Stale.into());
         }
         let idx = usize::try_from(status.idx).map_err(|_| StatusError::IndexOutOfRange)?;

@@ -14,10 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
 
 use super::http::{error_response, media_type, no_store_json, not_found, read_body, too_large, BodyError};
 use super::status::{ListAnswer, ListTiming};
@@ -58,16 +55,8 @@ pub fn router(service: Arc<IssuerService>) -> Router {
         .fallback(status_list_or_404)
         .layer(cors);
     let ops = Router::new().route(&at("/health"), get(health)).route(&at("/metrics"), get(metrics));
-    let timeout = service.config.request_timeout;
-    let concurrency = service.config.max_concurrent_requests;
-    public
-        .merge(ops)
-        .merge(admin::routes(&p, service.clone()))
-        .layer(CompressionLayer::new())
-        .layer(GlobalConcurrencyLimitLayer::new(concurrency))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(middleware::from_fn_with_state(service.clone(), observe))
-        .with_state(service)
+    let app = public.merge(ops).merge(admin::routes(&p, service.clone()));
+    service.config.http.layer(app).layer(middleware::from_fn_with_state(service.clone(), observe)).with_state(service)
 }
 
 /// Logs and metrics of every request: method, route pattern (never the
@@ -270,14 +259,14 @@ async fn status_list_or_404(State(s): Shared, method: Method, uri: Uri) -> Respo
             (StatusCode::NOT_IMPLEMENTED, [(header::CONTENT_TYPE, "application/json")], body.to_string())
                 .into_response()
         }
-        Ok(ListAnswer::Token { token, fresh }) => {
+        Ok(ListAnswer::Token { token, fresh, max_age }) => {
             if fresh {
                 s.metrics.status_signed();
             }
             let mut r = (StatusCode::OK, token).into_response();
             let h = r.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(LIST_MEDIA_TYPE));
-            if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", timing.ttl_secs)) {
+            if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
                 h.insert(header::CACHE_CONTROL, v);
             }
             r

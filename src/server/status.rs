@@ -4,8 +4,12 @@
 //! A token is re-signed when its list changed (the registry's
 //! [`SqliteRegistry::revision`] moved and the list's bytes differ), when
 //! fewer than `ttl` seconds of its `exp` are left (so a cached copy never
-//! outlives its token), or when the signing key changed — not on every
-//! request. Changes made by other processes (`creditproof issuer revoke`
+//! outlives its token), when half its `ttl` has passed since its `iat`, or
+//! when the signing key changed — not on every request. A verifier counts a
+//! token until `iat + ttl` (not until it fetched it plus `ttl`), so a token
+//! served must be younger than its `ttl`: re-signing at half of it gives
+//! every fetch at least half a `ttl` of use, and `Cache-Control: max-age`
+//! says what is left of it. Changes made by other processes (`creditproof issuer revoke`
 //! while the service runs) are seen on the next request.
 
 use std::collections::HashMap;
@@ -20,6 +24,7 @@ use crate::issuer::Issuer;
 struct Signed {
     statuses: Vec<u8>,
     token: String,
+    iat: u64,
     exp: u64,
     kid: String,
 }
@@ -35,8 +40,9 @@ pub(crate) struct StatusCache {
 /// What a status list request gets.
 #[derive(Debug)]
 pub(crate) enum ListAnswer {
-    /// The token, and whether it was signed for this request.
-    Token { token: String, fresh: bool },
+    /// The token, whether it was signed for this request, and how many
+    /// seconds a cache may keep it (what is left of its `ttl`).
+    Token { token: String, fresh: bool, max_age: u64 },
     /// No list has this URI.
     Unknown,
 }
@@ -67,11 +73,16 @@ impl StatusCache {
         let Some(statuses) = self.statuses.get(uri) else {
             return Ok(ListAnswer::Unknown);
         };
+        let now_secs = now.as_secs();
         let current = self.signed.get(uri).filter(|s| {
-            s.statuses == *statuses && s.kid == issuer.kid() && now.as_secs().saturating_add(timing.ttl_secs) < s.exp
+            s.statuses == *statuses
+                && s.kid == issuer.kid()
+                && now_secs.saturating_add(timing.ttl_secs) < s.exp
+                && now_secs.saturating_sub(s.iat) < timing.ttl_secs.div_ceil(2)
         });
         if let Some(s) = current {
-            return Ok(ListAnswer::Token { token: s.token.clone(), fresh: false });
+            let max_age = s.iat.saturating_add(timing.ttl_secs).saturating_sub(now_secs);
+            return Ok(ListAnswer::Token { token: s.token.clone(), fresh: false, max_age });
         }
         let mut list = StatusList::new(2, statuses.len())
             .map_err(|e| RegistryError::Invariant(format!("status list of {} entries: {e}", statuses.len())))?;
@@ -82,10 +93,11 @@ impl StatusCache {
         let signed = Signed {
             statuses: statuses.clone(),
             token: token.clone(),
-            exp: now.as_secs().saturating_add(timing.validity_secs),
+            iat: now_secs,
+            exp: now_secs.saturating_add(timing.validity_secs),
             kid: issuer.kid().to_owned(),
         };
         self.signed.insert(uri.to_owned(), signed);
-        Ok(ListAnswer::Token { token, fresh: true })
+        Ok(ListAnswer::Token { token, fresh: true, max_age: timing.ttl_secs })
     }
 }

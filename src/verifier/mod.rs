@@ -123,6 +123,45 @@ impl<K: KeyProvider> Verifier<K> {
         Ok(self)
     }
 
+    /// Loads a status list token fetched at `now` from `uri` for the
+    /// credentials of `issuer`: the checks of
+    /// [`Verifier::add_status_list`], and its `sub` must be `uri`
+    /// (`status.sub`) and its `iss` `issuer` (`status.issuer`). Returns when
+    /// the list stops counting: fetch it again from then on.
+    pub fn add_fetched_status_list(
+        &mut self,
+        issuer: &str,
+        uri: &str,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<UnixTime, Error> {
+        self.status_lists.add_fetched(issuer, uri, token, &self.keys, &self.options, now)
+    }
+
+    /// The issuer and status reference of the credential in
+    /// `presentation`, once the checks up to its issuer signature pass
+    /// (size, encoding, header, a trusted issuer key, the signature): which
+    /// list a service must hold fresh before it verifies the presentation.
+    /// `Ok(None)` for a credential without status. Nothing is fetched here,
+    /// and a presentation that passes is not yet verified.
+    pub fn credential_status(&self, presentation: &str) -> Result<Option<(String, StatusRef)>, Error> {
+        let limits = self.options.limits();
+        if presentation.len() > limits.max_presentation_bytes() {
+            return Err(
+                LimitError::InputTooLarge { what: "presentation", limit: limits.max_presentation_bytes() }.into()
+            );
+        }
+        let Split { jwt, .. } = split(presentation, limits)?;
+        let jws = UnverifiedJws::parse(jwt, CREDENTIAL_TYP, limits, "credential")?;
+        let kid = jws.kid()?;
+        let iss = get_str(&jws.payload, "iss")?;
+        let key = self.keys.issuer_key(iss, kid)?;
+        if !jws.verify(&key) {
+            return Err(SignatureError::Issuer.into());
+        }
+        Ok(StatusRef::from_payload(&jws.payload)?.map(|s| (iss.to_owned(), s)))
+    }
+
     /// When each loaded status list stops counting, soonest first (see
     /// [`StatusLists::refetch_schedule`]).
     pub fn status_refetch_schedule(&self) -> Vec<StatusRefetch> {

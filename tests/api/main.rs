@@ -22,6 +22,7 @@ mod secrets;
 mod select;
 mod select_cli;
 mod serve;
+mod serve_verifier;
 mod serve_wallet;
 mod status;
 mod status_cli;

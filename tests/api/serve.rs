@@ -97,7 +97,7 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) 
 }
 
 /// A port that was free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -214,7 +214,7 @@ impl Drop for Service {
     }
 }
 
-fn records(t: &Tmp) -> std::path::PathBuf {
+pub fn records(t: &Tmp) -> std::path::PathBuf {
     let path = t.path("records.json");
     let src = format!("{}/policies/examples/records-sesame-style.json", env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(src, &path).unwrap();
@@ -222,7 +222,7 @@ fn records(t: &Tmp) -> std::path::PathBuf {
 }
 
 /// `issuer offer --tx-code`: the link and the transaction code.
-fn offer_with_tx_code(s: &Service) -> (String, String) {
+pub fn offer_with_tx_code(s: &Service) -> (String, String) {
     let o = run(&[
         &"issuer",
         &"offer",

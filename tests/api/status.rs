@@ -333,3 +333,49 @@ fn a_score_credential_without_status_is_refused_unless_allowed_by_name() {
     let lenient = Verifier::with_options(fx.trust.clone(), VerifierOptions::default().allow_missing_status());
     assert!(lenient.verify(&request, p.as_str(), NOW).is_ok());
 }
+
+/// What a verifier service does: which list a presentation needs (only
+/// once its issuer signature verifies), a token fetched from that `uri`
+/// checked against it, and a list it could not refetch failing closed at
+/// once.
+#[test]
+fn fetched_lists_are_bound_to_their_uri_and_a_service_fails_closed_when_due() {
+    use creditproof::VerifierOptions;
+    let s = setup();
+    let v = Verifier::new(s.fx.trust.clone());
+    let (iss, status) = v.credential_status(&s.presentation).unwrap().expect("a status");
+    assert_eq!((iss.as_str(), status.uri.as_str(), status.idx), (ISS, URI, 3));
+    // An untrusted issuer, or a broken signature: nothing to fetch.
+    let stranger = Verifier::new(TrustStore::new());
+    assert_eq!(stranger.credential_status(&s.presentation).unwrap_err().check(), "trust.issuer");
+    let (jwt, rest) = s.presentation.split_once('.').unwrap();
+    let tampered = format!("{jwt}.{}", rest.replacen('e', "f", 1));
+    assert!(v.credential_status(&tampered).is_err());
+
+    // A token from the uri it names, by the credential's issuer.
+    let mut v = Verifier::new(s.fx.trust.clone());
+    let due = v.add_fetched_status_list(ISS, URI, &s.token(&s.list), NOW).unwrap();
+    assert_eq!(due, UnixTime(NOW.0 + 3600));
+    assert!(v.verify(&s.request, &s.presentation, NOW).is_ok());
+    let other = s.fx.issuer.sign_status_list("https://bureau.example/status/2", &s.list, NOW, DAY, 3600);
+    assert_eq!(v.add_fetched_status_list(ISS, URI, &other, NOW).unwrap_err().check(), "status.sub");
+    let err = v.add_fetched_status_list("https://other.example", URI, &s.token(&s.list), NOW).unwrap_err();
+    assert_eq!(err.check(), "status.issuer");
+
+    // A service lowers the ttl floor (for tests) and drops the skew on
+    // staleness: a 2 s list is due after 2 s and stale right after.
+    let options = VerifierOptions::default().with_status_min_ttl_secs(1).with_status_stale_skew_secs(0);
+    let mut v = Verifier::with_options(s.fx.trust.clone(), options);
+    let due = v.add_fetched_status_list(ISS, URI, &token_at(&s, &s.list, NOW.0, Some(2), NOW.0 + DAY), NOW).unwrap();
+    assert_eq!(due, UnixTime(NOW.0 + 2));
+    assert!(v.verify(&s.request, &s.presentation, UnixTime(NOW.0 + 2)).is_ok());
+    let late = v.verify(&s.request, &s.presentation, UnixTime(NOW.0 + 3)).unwrap_err();
+    assert_eq!(late.check(), "status.stale");
+    // The floor cannot go below a second, nor above the default minute.
+    let zero = VerifierOptions::default().with_status_min_ttl_secs(0).with_status_stale_skew_secs(0);
+    let mut v = Verifier::with_options(s.fx.trust.clone(), zero);
+    let due = v.add_fetched_status_list(ISS, URI, &token_at(&s, &s.list, NOW.0, Some(0), NOW.0 + DAY), NOW).unwrap();
+    assert_eq!(due, UnixTime(NOW.0 + 1));
+    let high = VerifierOptions::default().with_status_min_ttl_secs(600);
+    assert_eq!(high, VerifierOptions::default().with_status_min_ttl_secs(60));
+}

@@ -117,6 +117,10 @@ pub(crate) enum HolderCmd {
     /// `issuer offer`): every credential is verified against the issuer's
     /// published keys before it is stored, with its range secrets.
     Receive(crate::receive_cmd::Receive),
+    /// Answer a verifier's OpenID4VP request (an `openid4vp://` link, e.g.
+    /// from `verifier ask`): shows with --dry-run what would be revealed
+    /// and to whom, otherwise presents an unused credential and posts it.
+    Respond(crate::respond_cmd::Respond),
     /// Store a batch of issued credentials.
     ///
     /// A batch from `issuer correct` supersedes the earlier batches it
@@ -243,6 +247,7 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
     let limits = Limits::default();
     match cmd {
         HolderCmd::Receive(r) => crate::receive_cmd::run(&r),
+        HolderCmd::Respond(r) => crate::respond_cmd::run(&r),
         HolderCmd::Init { wallet, force } => {
             state::init_wallet(&wallet, force.force)?;
             println!("wallet created in {}", wallet.display());

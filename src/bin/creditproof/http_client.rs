@@ -122,3 +122,73 @@ impl Http {
         Ok(Answer { status, body })
     }
 }
+
+impl Http {
+    /// Sends a request without following any redirect (OpenID4VP's
+    /// `request_uri` and `response_uri`, the verifier service's API): a
+    /// redirect is an error. `headers` are added as given (an
+    /// `Authorization` header among them is a secret: never printed).
+    pub fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        limit: u64,
+    ) -> Result<Answer, CliError> {
+        check_fetch_url(url).map_err(|e| CliError(format!("{url}: {e}")))?;
+        let result = match method {
+            "GET" => {
+                let mut b = self.agent.get(url);
+                for (k, v) in headers {
+                    b = b.header(*k, *v);
+                }
+                b.call()
+            }
+            "POST" => {
+                let mut b = self.agent.post(url);
+                for (k, v) in headers {
+                    b = b.header(*k, *v);
+                }
+                match body {
+                    Some(body) if !body.is_empty() => b.send(body),
+                    _ => b.send_empty(),
+                }
+            }
+            other => return Err(CliError(format!("{url}: unsupported method {other}"))),
+        };
+        let mut resp = result.map_err(|e| failed(url, &e))?;
+        let status = resp.status().as_u16();
+        if (300..400).contains(&status) {
+            return Err(CliError(format!("{url}: refused a redirect (status {status})")));
+        }
+        let body = resp.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| failed(url, &e))?;
+        Ok(Answer { status, body })
+    }
+}
+
+/// The verifier service's outgoing requests (status lists, issuer
+/// metadata, the webhook) go through the same bounded client: loopback-only
+/// `http`, size and time limits, same-origin redirects for a `GET` only.
+impl creditproof::server::verifier::Fetch for Http {
+    fn get(&self, url: &str, accept: &str, limit: u64) -> Result<creditproof::server::verifier::Fetched, String> {
+        Http::get(self, url, accept, limit)
+            .map(|a| creditproof::server::verifier::Fetched { status: a.status, body: a.body })
+            .map_err(|e| e.0)
+    }
+
+    fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        limit: u64,
+    ) -> Result<creditproof::server::verifier::Fetched, String> {
+        let mut all = vec![("Content-Type", content_type)];
+        all.extend_from_slice(headers);
+        self.send("POST", url, &all, Some(body), limit)
+            .map(|a| creditproof::server::verifier::Fetched { status: a.status, body: a.body })
+            .map_err(|e| e.0)
+    }
+}

@@ -7,10 +7,13 @@
 //! in `files`, the on-disk issuer and wallet state in `state`, and in
 //! `deliver` how a batch is issued into a file so that no failure leaves a
 //! batch recorded that the holder never got. The network: `serve_cmd`
-//! (`serve issuer`), `offer_cmd` (`issuer offer`), `receive_cmd` (`holder
-//! receive`) over the bounded client of `http_client`, and `demo_http`
-//! (`demo --over-http`: all of them in one process over loopback).
+//! (`serve issuer`, `serve verifier`), `offer_cmd` (`issuer offer`),
+//! `receive_cmd` (`holder receive`), `respond_cmd` (`holder respond`) and
+//! `ask_cmd` (`verifier ask`, `verifier result`) over the bounded client of
+//! `http_client`, and `demo_http` (`demo --over-http`: the issuer's side in
+//! one process over loopback).
 
+mod ask_cmd;
 mod deliver;
 mod demo;
 mod demo_http;
@@ -21,6 +24,7 @@ mod issuer_cmd;
 mod offer_cmd;
 mod receive_cmd;
 mod registry_cmd;
+mod respond_cmd;
 mod serve_cmd;
 mod state;
 mod verifier_cmd;
@@ -65,7 +69,8 @@ enum Command {
     /// Any issuer's RFC 9901 SD-JWT, outside the score-credential profile.
     #[command(subcommand, name = "sd-jwt")]
     SdJwt(SdJwtCmd),
-    /// Run a service: `serve issuer` (OpenID4VCI, status lists, back office).
+    /// Run a service: `serve issuer` (OpenID4VCI, status lists, back
+    /// office) or `serve verifier` (OpenID4VP, for a relying party).
     #[command(subcommand)]
     Serve(serve_cmd::ServeCmd),
 }

@@ -1,6 +1,8 @@
-//! `creditproof serve issuer`: the issuer service over an issuer
-//! directory. Arguments, files, the runtime and the signals only; the
-//! service itself is `creditproof::server`.
+//! `creditproof serve issuer` (the issuer service over an issuer
+//! directory) and `creditproof serve verifier` (the OpenID4VP verifier
+//! service). Arguments, files, the runtime and the signals only; the
+//! services themselves are `creditproof::server` and
+//! `creditproof::server::verifier`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,10 +12,12 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use creditproof::oid4vci::Oid4vciConfig;
+use creditproof::server::verifier::{TrustedIssuer, VerifierConfig, VerifierService, Webhook};
 use creditproof::server::{serve, shutdown_signal, AdminToken, IssuerService, IssuerSource, ServiceConfig};
-use creditproof::{Issuer, UnixTime};
+use creditproof::{Issuer, IssuerMetadata, Limits, UnixTime};
 
-use crate::files::{check_private, read_text, CliError};
+use crate::files::{check_private, read_bounded, read_text, CliError, MAX_FILE};
+use crate::http_client::Http;
 use crate::state;
 
 #[derive(Subcommand)]
@@ -67,6 +71,105 @@ pub(crate) enum ServeCmd {
         #[arg(long)]
         allow_insecure_permissions: bool,
     },
+    /// The verifier service: OpenID4VP with DCQL for a relying party.
+    ///
+    /// A backend API (bearer token) creates transactions and reads their
+    /// verdicts; wallets fetch the request object and post their response.
+    /// Status lists are fetched from the issuers, cached per `ttl`. Prints
+    /// `listening on http://ADDR` once it accepts connections; stops on
+    /// SIGTERM or Ctrl-C after finishing the requests in flight.
+    /// Transactions live in memory: one node, lost on restart.
+    Verifier(VerifierArgs),
+}
+
+/// The client identifier prefix of `serve verifier`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ClientIdScheme {
+    /// `redirect_uri:<public url>/response`: unsigned requests (wallets
+    /// cannot authenticate the verifier; for development and pilots).
+    #[value(name = "redirect_uri")]
+    RedirectUri,
+    /// `x509_san_dns:<host>`: signed requests (not supported yet).
+    #[value(name = "x509_san_dns")]
+    X509SanDns,
+}
+
+/// Arguments of `serve verifier`.
+#[derive(clap::Args)]
+pub(crate) struct VerifierArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8081 (port 0: any free port).
+    #[arg(long)]
+    listen: SocketAddr,
+    /// The public URL wallets reach the service at, https (http only to a
+    /// loopback host); the client identifier is
+    /// `redirect_uri:<URL>/response`.
+    #[arg(long)]
+    public_url: String,
+    /// An issuer to trust (repeatable): a metadata file (from `issuer
+    /// public`), or an issuer identifier (https://…, or http to a loopback
+    /// host) whose /.well-known/jwt-vc-issuer is fetched and refreshed.
+    #[arg(long, required = true)]
+    trust: Vec<String>,
+    /// A file holding the backend API's bearer token (owner-only, 32+
+    /// characters).
+    #[arg(long)]
+    api_token_file: PathBuf,
+    /// The client identifier prefix.
+    #[arg(long, value_enum, default_value = "redirect_uri")]
+    client_id_scheme: ClientIdScheme,
+    /// The request-signing key (x509_san_dns only; not supported yet).
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// The certificate chain, PEM (x509_san_dns only; not supported yet).
+    #[arg(long)]
+    cert_chain: Option<PathBuf>,
+    /// Seconds a transaction waits for the wallet (30 to 3600).
+    #[arg(long, default_value_t = 300)]
+    transaction_lifetime_secs: u64,
+    /// Seconds a verdict stays readable after its transaction expired.
+    #[arg(long, default_value_t = 600)]
+    transaction_retention_secs: u64,
+    /// The floor under a status list's `ttl`, in seconds (1 to 60; below
+    /// 60 only for tests).
+    #[arg(long, default_value_t = 60)]
+    status_min_ttl_secs: u64,
+    /// The most a status list counts after its `iat`, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    status_max_age_secs: u64,
+    /// Seconds between fetches of the metadata of issuers trusted by
+    /// identifier.
+    #[arg(long, default_value_t = 3600)]
+    metadata_refresh_secs: u64,
+    /// Accept credentials that carry no status (so cannot be revoked).
+    #[arg(long)]
+    allow_missing_status: bool,
+    /// Where to POST every verdict (https, or http to a loopback host).
+    #[arg(long, requires = "webhook_secret_file")]
+    webhook_url: Option<String>,
+    /// A file holding the webhook's HMAC secret (owner-only, 32+ bytes).
+    #[arg(long, requires = "webhook_url")]
+    webhook_secret_file: Option<PathBuf>,
+    /// Seconds each outgoing fetch (status list, metadata, webhook) may take.
+    #[arg(long, default_value_t = 10)]
+    fetch_timeout_secs: u64,
+    /// Seconds one request may take (then 408); long polls wait 5 s less.
+    #[arg(long, default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Seconds a client may take to send its request headers.
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Requests handled at once (more wait, within their timeout).
+    #[arg(long, default_value_t = 64)]
+    max_concurrent_requests: usize,
+    /// Seconds a shutdown waits for requests in flight.
+    #[arg(long, default_value_t = 30)]
+    shutdown_grace_secs: u64,
+    /// Log level: error, warn, info or debug.
+    #[arg(long, default_value = "info")]
+    log_level: tracing::Level,
+    /// Open secret files even if others can read them.
+    #[arg(long)]
+    allow_insecure_permissions: bool,
 }
 
 /// The issuer of an issuer directory, re-read when `issuer.json` changes
@@ -86,7 +189,27 @@ impl IssuerSource for DirSource {
     }
 }
 
+fn init_logs(level: tracing::Level) {
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("cannot start the runtime: {e}")))
+}
+
 pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
+    let cmd = match cmd {
+        ServeCmd::Verifier(args) => return run_verifier(args),
+        issuer => issuer,
+    };
     let ServeCmd::Issuer {
         dir,
         listen,
@@ -101,13 +224,11 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
         shutdown_grace_secs,
         log_level,
         allow_insecure_permissions: insecure,
-    } = cmd;
-    tracing_subscriber::fmt()
-        .with_max_level(log_level)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    } = cmd
+    else {
+        return Err(CliError("not the issuer service".into()));
+    };
+    init_logs(log_level);
     // Fail before binding if the directory is not an issuer's.
     state::load_issuer(&dir, insecure)?;
     drop(state::open_registry(&dir, insecure)?);
@@ -125,11 +246,7 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
     for uri in service.unserved_lists().map_err(CliError)? {
         tracing::warn!(%uri, "status list outside the public URL: not served here (publish it with `issuer status-list`)");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
         let bound = listener.local_addr().map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
@@ -147,4 +264,65 @@ fn read_admin_token(path: &Path, insecure: bool) -> Result<AdminToken, CliError>
     check_private(path, insecure)?;
     let text = zeroize::Zeroizing::new(read_text(path, 4096)?);
     AdminToken::new(&text).map_err(|e| CliError::from((path, e)))
+}
+
+/// An issuer to trust, from a `--trust` value: an identifier when it is a
+/// URL, else a metadata file.
+fn trusted_issuer(value: &str) -> Result<TrustedIssuer, CliError> {
+    if value.starts_with("https://") || value.starts_with("http://") {
+        return Ok(TrustedIssuer::Identifier(value.to_owned()));
+    }
+    let path = Path::new(value);
+    let bytes = read_bounded(path, MAX_FILE)?;
+    let metadata = IssuerMetadata::from_json(&bytes, &Limits::default()).map_err(|e| CliError::from((path, e)))?;
+    Ok(TrustedIssuer::Metadata(metadata))
+}
+
+fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
+    if a.client_id_scheme == ClientIdScheme::X509SanDns || a.signing_key.is_some() || a.cert_chain.is_some() {
+        return Err(CliError(
+            "--client-id-scheme x509_san_dns (with --signing-key and --cert-chain) is not supported yet: signing \
+             request objects with a certificate chain is not implemented; use redirect_uri"
+                .into(),
+        ));
+    }
+    init_logs(a.log_level);
+    let insecure = a.allow_insecure_permissions;
+    let token = read_admin_token(&a.api_token_file, insecure)?;
+    let trust = a.trust.iter().map(|t| trusted_issuer(t)).collect::<Result<Vec<_>, _>>()?;
+    let mut config = VerifierConfig::new(&a.public_url, token, trust)
+        .with_transaction_lifetime(a.transaction_lifetime_secs, a.transaction_retention_secs)
+        .with_status_ttl_bounds(a.status_min_ttl_secs, a.status_max_age_secs)
+        .with_metadata_refresh_secs(a.metadata_refresh_secs)
+        .with_timeouts(Duration::from_secs(a.request_timeout_secs), Duration::from_secs(a.header_timeout_secs))
+        .with_limits(a.max_concurrent_requests, 1024)
+        .with_shutdown_grace(Duration::from_secs(a.shutdown_grace_secs));
+    if a.allow_missing_status {
+        config = config.allow_missing_status();
+    }
+    if let (Some(url), Some(path)) = (&a.webhook_url, &a.webhook_secret_file) {
+        check_private(path, insecure)?;
+        let secret = zeroize::Zeroizing::new(read_bounded(path, 4096)?);
+        config = config.with_webhook(Webhook::new(url, &secret).map_err(|e| CliError::from((path.as_path(), e)))?);
+    }
+    let fetch = Arc::new(Http::new(Duration::from_secs(a.fetch_timeout_secs.clamp(1, 120))));
+    let service = VerifierService::new(config, fetch).map_err(|e| CliError(format!("serve verifier: {e}")))?;
+    for (issuer, e) in service.refresh_trust() {
+        eprintln!("creditproof: warning: no keys yet for {issuer} ({e}); retrying every refresh period");
+    }
+    let listen = a.listen;
+    runtime()?.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
+        let bound = listener.local_addr().map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
+        let service = Arc::new(service);
+        tracing::info!(%bound, client_id = service.client_id(), "verifier service started");
+        println!("listening on http://{bound}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        creditproof::server::verifier::serve(listener, service, shutdown_signal())
+            .await
+            .map_err(|e| CliError(format!("serving: {e}")))
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

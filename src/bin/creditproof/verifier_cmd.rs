@@ -21,6 +21,14 @@ pub(crate) const MAX_STATUS_LIST: u64 = 2 * 1024 * 1024;
 
 #[derive(Subcommand)]
 pub(crate) enum VerifierCmd {
+    /// Ask through a verifier service (`serve verifier`): prints the
+    /// transaction id, then the `openid4vp://` link for the holder's wallet.
+    Ask(crate::ask_cmd::Ask),
+    /// Read a transaction's verdict from a verifier service; prints the
+    /// JSON verdict of `verifier verify` with the transaction id. Exit 0
+    /// accepted, 1 rejected (or expired), 3 still pending after --wait.
+    #[command(name = "result")]
+    Outcome(crate::ask_cmd::Outcome),
     /// Create a request with a fresh nonce.
     Request {
         /// This verifier's identifier (the audience the holder binds to).
@@ -114,6 +122,8 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
     let mut rng = SystemRng::new();
     let limits = Limits::default();
     match cmd {
+        VerifierCmd::Ask(a) => crate::ask_cmd::ask(&a),
+        VerifierCmd::Outcome(r) => crate::ask_cmd::result(&r),
         VerifierCmd::Request { aud, disclose, predicate, policy, issuer, vct, out } => {
             let grid = match &policy {
                 Some(path) => Some(read_policy(path, &limits)?.0.grid().clone()),

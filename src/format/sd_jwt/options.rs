@@ -14,6 +14,8 @@ pub struct VerifierOptions {
     clock_skew_secs: u64,
     kb_max_age_secs: u64,
     status_max_age_secs: u64,
+    status_min_ttl_secs: u64,
+    status_stale_skew_secs: Option<u64>,
     allow_missing_status: bool,
 }
 
@@ -24,6 +26,8 @@ impl Default for VerifierOptions {
             clock_skew_secs: 300,
             kb_max_age_secs: 300,
             status_max_age_secs: Self::DEFAULT_STATUS_MAX_AGE_SECS,
+            status_min_ttl_secs: Self::DEFAULT_STATUS_MIN_TTL_SECS,
+            status_stale_skew_secs: None,
             allow_missing_status: false,
         }
     }
@@ -34,6 +38,9 @@ impl VerifierOptions {
     pub const DEFAULT_STATUS_MAX_AGE_SECS: u64 = 3600;
     /// The largest accepted bound on a status list token's age: 30 days.
     pub const MAX_STATUS_MAX_AGE_SECS: u64 = 30 * 86_400;
+    /// The default floor under a status list token's `ttl`: a minute (see
+    /// [`Self::with_status_min_ttl_secs`]).
+    pub const DEFAULT_STATUS_MIN_TTL_SECS: u64 = 60;
 
     /// Sets the input limits.
     #[must_use]
@@ -62,6 +69,27 @@ impl VerifierOptions {
         self.status_max_age_secs = secs.clamp(60, Self::MAX_STATUS_MAX_AGE_SECS);
         self
     }
+    /// Lowers the floor under a status list token's `ttl`, in seconds (1 to
+    /// [`Self::DEFAULT_STATUS_MIN_TTL_SECS`]): a token whose `ttl` is below
+    /// the floor still counts that long. The default floor, a minute, keeps
+    /// a verifier from refetching one list more often than that; a lower one
+    /// is for tests and for issuers that publish very short `ttl`s on
+    /// purpose. The refetch schedule follows it.
+    #[must_use]
+    pub fn with_status_min_ttl_secs(mut self, secs: u64) -> Self {
+        self.status_min_ttl_secs = secs.clamp(1, Self::DEFAULT_STATUS_MIN_TTL_SECS);
+        self
+    }
+    /// Sets the clock difference tolerated before a status list counts as
+    /// stale (`iat` + `ttl` passed), in seconds (at most 3600); by default
+    /// the clock skew. A service that refetches every list when it is due
+    /// ([`crate::Verifier::status_refetch_schedule`]) sets it low, so that
+    /// a list it could not refetch stops counting at once: fail closed.
+    #[must_use]
+    pub fn with_status_stale_skew_secs(mut self, secs: u64) -> Self {
+        self.status_stale_skew_secs = Some(secs.min(3600));
+        self
+    }
     /// Accepts score credentials that carry no `status` (so cannot be
     /// revoked). By default they are refused with `status.missing`: a lender
     /// that relies on revocation must not be handed a credential no
@@ -83,6 +111,12 @@ impl VerifierOptions {
     }
     pub(crate) fn status_max_age_secs(&self) -> u64 {
         self.status_max_age_secs
+    }
+    pub(crate) fn status_min_ttl_secs(&self) -> u64 {
+        self.status_min_ttl_secs
+    }
+    pub(crate) fn status_stale_skew_secs(&self) -> u64 {
+        self.status_stale_skew_secs.unwrap_or(self.clock_skew_secs)
     }
     pub(crate) fn missing_status_allowed(&self) -> bool {
         self.allow_missing_status

@@ -18,11 +18,15 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::protocol::dcql::Tier;
+use crate::format::encoding::parse_json_object;
+use crate::format::trust::KeyProvider;
+use crate::profile::status::StatusRef;
+use crate::protocol::dcql::{Tier, MAX_CREDENTIAL_QUERIES};
 use crate::protocol::form;
 use crate::protocol::oid4vp::error::Oid4vpError;
 use crate::protocol::oid4vp::metadata::is_url_safe;
-use crate::verifier::{verdict_json, VerifiedPresentation};
+use crate::verifier::{verdict_json, VerifiedPresentation, Verifier};
+use crate::Limits;
 
 /// The most bytes of a `direct_post` body.
 pub const MAX_RESPONSE_BYTES: usize = 512 * 1024;
@@ -92,6 +96,34 @@ impl DirectPost {
             }
             None => Ok(Self::Response { vp_token: fields.remove("vp_token"), state }),
         }
+    }
+
+    /// The status lists the presentations of this response need, as
+    /// `(issuer, status reference)` without repeats: of every presentation
+    /// (at most [`MAX_PRESENTATIONS_PER_QUERY`] per credential query) whose
+    /// issuer is trusted and whose issuer signature verifies
+    /// ([`Verifier::credential_status`]). A service fetches these fresh
+    /// before [`crate::oid4vp::Oid4vpVerifier::direct_post`]; what fails
+    /// here is left for that call to reject.
+    pub fn status_references<K: KeyProvider>(&self, verifier: &Verifier<K>) -> Vec<(String, StatusRef)> {
+        let Self::Response { vp_token: Some(token), .. } = self else { return Vec::new() };
+        let limits = Limits::default().with_max_json_depth(3).with_max_string_bytes(MAX_RESPONSE_BYTES);
+        let Ok(map) = parse_json_object(token.as_bytes(), &limits, "vp_token") else { return Vec::new() };
+        let mut out: Vec<(String, StatusRef)> = Vec::new();
+        let presentations = map
+            .values()
+            .take(MAX_CREDENTIAL_QUERIES)
+            .filter_map(Value::as_array)
+            .flat_map(|a| a.iter().take(MAX_PRESENTATIONS_PER_QUERY))
+            .filter_map(Value::as_str);
+        for p in presentations {
+            if let Ok(Some(found)) = verifier.credential_status(p) {
+                if !out.contains(&found) {
+                    out.push(found);
+                }
+            }
+        }
+        out
     }
 
     /// The `state`.
