@@ -26,14 +26,14 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use super::http::{media_type, no_store_json, not_found, read_body, BodyError};
+use super::http::{bearer_api_error, media_type, no_store_json, not_found, read_body, BodyError};
 use super::{make_offer, IssuerService, MadeOffer};
 use crate::format::rng::{SecureRng, SystemRng};
 use crate::format::time::UnixTime;
@@ -85,15 +85,7 @@ fn registry_error(e: RegistryError) -> AdminError {
 impl AdminError {
     fn respond(&self, s: &IssuerService) -> Response {
         s.metrics.error(self.code);
-        let mut r =
-            no_store_json(self.status, json!({"error": self.code, "error_description": self.description}).to_string());
-        if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"creditproof-admin\", error=\"invalid_token\""),
-            );
-        }
-        r
+        bearer_api_error(self.status, self.code, &self.description, "creditproof-admin")
     }
 }
 

@@ -58,6 +58,20 @@ pub(crate) fn no_store_json(status: StatusCode, body: String) -> Response {
     r
 }
 
+/// An OAuth-style `{error, error_description}` JSON response with
+/// `Cache-Control: no-store`; a 401 also carries `WWW-Authenticate` for
+/// the bearer token of `realm` (RFC 6750).
+pub(crate) fn bearer_api_error(status: StatusCode, code: &str, description: &str, realm: &'static str) -> Response {
+    let body = serde_json::json!({"error": code, "error_description": description}).to_string();
+    let mut r = no_store_json(status, body);
+    if status == StatusCode::UNAUTHORIZED {
+        if let Ok(value) = HeaderValue::from_str(&format!("Bearer realm=\"{realm}\", error=\"invalid_token\"")) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    r
+}
+
 /// 413 with an OAuth-style JSON body.
 pub(crate) fn too_large() -> Response {
     no_store_json(

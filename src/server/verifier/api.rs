@@ -34,7 +34,7 @@ use crate::format::time::UnixTime;
 use crate::profile::predicate::Predicate;
 use crate::protocol::dcql::{DcqlQuery, ScoreAsk};
 use crate::protocol::oid4vp::{NewTransaction, Outcome, TransactionHandle, Verdict};
-use crate::server::http::{media_type, no_store_json, read_body, BodyError};
+use crate::server::http::{bearer_api_error, media_type, no_store_json, read_body, BodyError};
 use crate::Limits;
 
 /// The most bytes of a transaction request.
@@ -58,15 +58,7 @@ pub(crate) fn bad(description: impl Into<String>) -> ApiError {
 impl ApiError {
     fn respond(&self, s: &VerifierService) -> Response {
         s.metrics.http.error(self.code);
-        let mut r =
-            no_store_json(self.status, json!({"error": self.code, "error_description": self.description}).to_string());
-        if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"creditproof-verifier\", error=\"invalid_token\""),
-            );
-        }
-        r
+        bearer_api_error(self.status, self.code, &self.description, "creditproof-verifier")
     }
 }
 
