@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use creditproof::oid4vci::{Oid4vciConfig, PostRequest};
 use creditproof::server::{serve, AdminToken, IssuerService, ServiceConfig};
 use creditproof::{
@@ -59,17 +58,6 @@ impl Drop for TempDir {
     }
 }
 
-/// The status list URI that the credential inside `presentation` names
-/// (its issuer-signed part is always visible), read before verification
-/// only to know what to fetch: the verifier checks it all afterwards.
-fn status_uri_named(presentation: &str) -> Option<String> {
-    let jwt = presentation.split('~').next()?;
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v.pointer("/status/status_list/uri")?.as_str().map(str::to_owned)
-}
-
 /// A verifier of `issuer` as someone who trusts it would build one: the
 /// keys published at its `/.well-known/jwt-vc-issuer`, and the status list
 /// the presentation's credential names, fetched only from under the
@@ -87,7 +75,14 @@ fn fetch_verifier(
     let mut trust = TrustStore::new();
     trust.add_metadata(&keys, &limits).map_err(fail(&url))?;
     let mut verifier = Verifier::new(trust);
-    let uri = status_uri_named(presentation).ok_or_else(|| CliError("demo failed: no status list named".into()))?;
+    // Which list to fetch: the credential's status reference, read once its
+    // issuer signature has been checked (the verifier checks everything
+    // again when it verifies).
+    let (_, status) = verifier
+        .credential_status(presentation)
+        .map_err(fail("the presentation"))?
+        .ok_or_else(|| CliError("demo failed: no status list named".into()))?;
+    let uri = status.uri;
     if !uri.starts_with(&format!("{issuer}/")) {
         return Err(CliError(format!("demo failed: {uri} is not the issuer's to serve")));
     }
