@@ -564,11 +564,13 @@ fn the_wallet_refuses_bad_requests() {
         .create(&mut s.store, NewTransaction::from_ask(&ask(&["score>=650"])).unwrap().by_value(), NOW, &mut s.fx.rng)
         .unwrap();
     assert!(parse_link(&t.link).is_ok());
+    // An x509_san_dns: verifier signs: `new` (unsigned requests) refuses
+    // it; `Oid4vpVerifier::x509_san_dns` takes its key and chain.
     assert_eq!(
         Oid4vpVerifier::new(ClientId::parse("x509_san_dns:lender.example").unwrap(), "https://lender.example/r")
             .unwrap_err()
             .check(),
-        "oid4vp.unsupported"
+        "oid4vp.request_signature"
     );
 }
 

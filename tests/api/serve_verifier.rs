@@ -38,11 +38,17 @@ fn private_file(path: &std::path::Path, text: &str) {
 impl Verifier {
     /// The service on a free loopback port, trusting each of `trust`.
     pub fn start(t: &Tmp, tag: &str, trust: &[&str], extra: &[&str]) -> Self {
+        Self::start_as(t, tag, "127.0.0.1", trust, extra)
+    }
+
+    /// [`Verifier::start`] with the public URL `http://<host>:<port>`
+    /// (listening on 127.0.0.1 all the same).
+    pub fn start_as(t: &Tmp, tag: &str, host: &str, trust: &[&str], extra: &[&str]) -> Self {
         let token_file = t.path(&format!("{tag}-api.token"));
         private_file(&token_file, &format!("{API_TOKEN}\n"));
         for attempt in 0..5 {
             let port = free_port();
-            let url = format!("http://127.0.0.1:{port}");
+            let url = format!("http://{host}:{port}");
             let log = t.path(&format!("{tag}-verifier-{attempt}.log"));
             let mut cmd = bin();
             cmd.args(["serve", "verifier", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
@@ -529,4 +535,117 @@ fn verdicts_are_posted_to_the_webhook_signed() {
         assert!(start.elapsed() < Duration::from_secs(10), "{}", lender.metrics());
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+// ------------------------------------------------------- x509_san_dns:
+
+/// A file of the fixed test PKI (tests/x509, see its gen.sh).
+fn pki(file: &str) -> String {
+    format!("{}/tests/x509/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of a test key, owner-only (the service refuses a key others
+/// can read).
+fn key_copy(t: &Tmp, file: &str) -> String {
+    let path = t.path(&format!("copy-{file}"));
+    private_file(&path, &std::fs::read_to_string(pki(file)).unwrap());
+    path.to_str().unwrap().to_owned()
+}
+
+/// Done means: `serve verifier --client-id-scheme x509_san_dns` signs its
+/// request objects with the leaf for `localhost`; `holder respond` with
+/// the test CA as its verifier trust anchor answers, its presentation
+/// bound to `x509_san_dns:localhost`, and the lender's verdict is
+/// accepted; without the anchor, or with another one, the wallet refuses
+/// and sends nothing; the service refuses to start with a key that is not
+/// the leaf's, a leaf without a DNS SAN, or a public URL on another host.
+#[test]
+fn x509_san_dns_signed_requests_from_the_service_to_the_wallet() {
+    let issuer = Service::start("vp-x509", true, &[]);
+    let wallet = holder(&issuer, "3");
+    let t = &issuer.tmp;
+    let key = key_copy(t, "leaf.key");
+    let chain = pki("chain.pem");
+    let signed = ["--client-id-scheme", "x509_san_dns", "--signing-key", &key, "--cert-chain", &chain];
+    let lender = Verifier::start_as(t, "x509", "localhost", &[&issuer.url], &signed);
+    let asks = ["--predicate", "score>=650"];
+    let ca = pki("ca.pem");
+
+    // No anchor, another CA: refused before anything is planned or sent;
+    // the transaction stays pending.
+    let (id, link) = lender.ask(&asks);
+    assert!(link.starts_with("openid4vp://?client_id=x509_san_dns%3Alocalhost&request_uri="), "{link}");
+    let refused = respond(&wallet, &link, &[]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("oid4vp.client_auth.no_trust_anchors") && err.contains("--verifier-trust"), "{err}");
+    let (id2, link) = lender.ask(&asks);
+    let refused = respond(&wallet, &link, &["--verifier-trust", &pki("other-ca.pem")]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("oid4vp.client_auth.chain"), "{refused:?}");
+    for id in [&id, &id2] {
+        let (code, pending) = lender.result(id, &[]);
+        assert_eq!((code, pending["state"].as_str()), (Some(3), Some("pending")), "{pending}");
+    }
+
+    // With the CA: authenticated, answered, accepted.
+    let (id, link) = lender.ask(&asks);
+    let dry = respond(&wallet, &link, &["--dry-run", "--verifier-trust", &ca]);
+    ok(&dry);
+    let preview = String::from_utf8_lossy(&dry.stdout);
+    assert!(preview.contains("verifier: x509_san_dns:localhost"), "{preview}");
+    assert!(!preview.contains("NOT AUTHENTICATED"), "{preview}");
+    assert!(preview.contains(&format!("answers go to: {}/response", lender.url)), "{preview}");
+    let (_, pending) = lender.result(&id, &[]);
+    assert_eq!(pending["state"], "pending");
+    let (id, link) = lender.ask(&asks);
+    let answered = respond(&wallet, &link, &["--verifier-trust", &ca]);
+    ok(&answered);
+    assert!(String::from_utf8_lossy(&answered.stdout).starts_with("presented to x509_san_dns:localhost at "));
+    let (code, verdict) = lender.result(&id, &["--wait", "10"]);
+    assert_eq!(code, Some(0), "{verdict}");
+    assert_eq!(verdict["accepted"], true, "{verdict}");
+
+    // The request object itself: signed ES256, typ, x5c leaf first.
+    let (_, link) = lender.ask(&asks);
+    let metadata = r#"{"vp_formats_supported":{"dc+sd-jwt":{}},"creditproof_range_predicates":{"schemes":["hashwires-v2"],"ops":["gte","lte","between"]}}"#;
+    let form = format!("wallet_metadata={}&wallet_nonce=n-0123456789", percent(metadata));
+    let reply = lender.post(&request_path(&link), &[("Content-Type", FORM)], form.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let object = reply.text();
+    let header: Value = serde_json::from_slice(&b64url(object.split('.').next().unwrap())).unwrap();
+    assert_eq!((header["alg"].as_str(), header["typ"].as_str()), (Some("ES256"), Some("oauth-authz-req+jwt")));
+    assert_eq!(header["x5c"].as_array().map(Vec::len), Some(2), "{header}");
+    assert!(!object.ends_with('.'), "signed");
+    drop(lender);
+
+    // Configurations the service refuses to start with.
+    let refuse = |extra: &[&str], host: &str, why: &str| {
+        let o = bin()
+            .args(["serve", "verifier", "--listen", "127.0.0.1:0", "--public-url", &format!("http://{host}:9")])
+            .args(["--trust", &issuer.url])
+            .arg("--api-token-file")
+            .arg(t.path("x509-api.token"))
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{why}: {o:?}");
+        assert!(err.contains(why), "{why}: {err}");
+    };
+    refuse(&signed, "127.0.0.1", "its host must be the named dns name");
+    let other_key = key_copy(t, "other-leaf.key");
+    let mismatch = ["--client-id-scheme", "x509_san_dns", "--signing-key", &other_key, "--cert-chain", &chain];
+    refuse(&mismatch, "localhost", "not the leaf certificate's key");
+    let nosan_key = key_copy(t, "nosan-leaf.key");
+    let nosan_chain = pki("nosan-leaf.pem");
+    let nosan = ["--client-id-scheme", "x509_san_dns", "--signing-key", &nosan_key, "--cert-chain", &nosan_chain];
+    refuse(&nosan, "localhost", "no DNS subjectAltName");
+    refuse(&["--client-id-scheme", "x509_san_dns"], "localhost", "needs --signing-key and --cert-chain");
+    refuse(&["--signing-key", &key, "--cert-chain", &chain], "localhost", "are for --client-id-scheme x509_san_dns");
+}
+
+fn b64url(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
 }

@@ -7,7 +7,9 @@
 //! Read the link → by reference: POST `wallet_metadata` (announcing
 //! creditproof's range predicates) and a `wallet_nonce` to the
 //! `request_uri` and check the request object (typ, the same `client_id`,
-//! the echoed nonce, the client identifier rules) → plan the answer with
+//! the echoed nonce, the client identifier rules; for `x509_san_dns:` the
+//! signature, the chain to a `--verifier-trust` anchor, the leaf's DNS
+//! name and the `response_uri` host) → plan the answer with
 //! the wallet's credentials under its probing policy (threshold grid,
 //! single use) → `--dry-run`: print what would be revealed and to whom,
 //! send nothing → otherwise spend the credentials (saved first), post the
@@ -21,12 +23,12 @@ use std::time::Duration;
 
 use clap::Args;
 use creditproof::oid4vp::{
-    accept_ack, fetch_request, parse_link, plan, refusal, AuthorizationRequest, Oid4vpError, OutgoingRequest,
-    RequestLink, WalletMetadata,
+    accept_ack, fetch_request, parse_link_with_trust, plan, refusal, AuthorizationRequest, Oid4vpError,
+    OutgoingRequest, RequestLink, VerifierTrust, WalletMetadata,
 };
-use creditproof::{PresentOptions, SystemRng};
+use creditproof::{PresentOptions, SystemRng, UnixTime};
 
-use crate::files::CliError;
+use crate::files::{read_bounded, CliError, MAX_FILE};
 use crate::http_client::Http;
 use crate::{state, time, Insecure};
 
@@ -54,6 +56,13 @@ pub(crate) struct Respond {
     /// verifier that asks again can then narrow the score below a cell).
     #[arg(long)]
     allow_off_grid: bool,
+    /// A verifier trust anchor, PEM (repeatable; a file may hold several):
+    /// an `x509_san_dns:` request is answered only if its certificate
+    /// chain leads to one, the leaf is valid for the named host, the
+    /// signature verifies and the response goes to that host. Without
+    /// one, such requests are refused.
+    #[arg(long, value_name = "PEM")]
+    verifier_trust: Vec<PathBuf>,
     /// Seconds each HTTP request may take.
     #[arg(long, default_value_t = 30)]
     timeout_secs: u64,
@@ -79,22 +88,33 @@ fn send(http: &Http, req: &OutgoingRequest) -> Result<(u16, Vec<u8>), CliError> 
 }
 
 /// The checked request the link carries or points to.
-fn resolve(http: &Http, link: &str) -> Result<AuthorizationRequest, CliError> {
-    match parse_link(link).map_err(|e| vp_error(&e))? {
+fn resolve(http: &Http, link: &str, trust: &VerifierTrust, now: UnixTime) -> Result<AuthorizationRequest, CliError> {
+    match parse_link_with_trust(link, trust, now).map_err(|e| vp_error(&e))? {
         RequestLink::ByValue(request) => Ok(request),
         RequestLink::ByReference(reference) => {
             let (pending, req) = fetch_request(&reference, &WalletMetadata::creditproof(), &mut SystemRng::new());
             let (status, body) = send(http, &req)?;
-            pending.accept(status, &body).map_err(|e| vp_error(&e))
+            pending.accept_with_trust(status, &body, trust, now).map_err(|e| vp_error(&e))
         }
     }
+}
+
+/// The anchors of every `--verifier-trust` file.
+fn verifier_trust(paths: &[PathBuf]) -> Result<VerifierTrust, CliError> {
+    let mut trust = VerifierTrust::new();
+    for path in paths {
+        let pem = read_bounded(path, MAX_FILE)?;
+        trust.add_pem(&pem).map_err(|e| CliError(format!("--verifier-trust {}: {e}", path.display())))?;
+    }
+    Ok(trust)
 }
 
 pub(crate) fn run(r: &Respond) -> Result<ExitCode, CliError> {
     let http = Http::new(Duration::from_secs(r.timeout_secs.clamp(1, 600)));
     let now = time(r.now);
+    let trust = verifier_trust(&r.verifier_trust)?;
     let (mut wallet, _lock) = state::load_wallet_locked(&r.wallet, r.insecure.allow_insecure_permissions)?;
-    let request = resolve(&http, r.request.trim())?;
+    let request = resolve(&http, r.request.trim(), &trust, now)?;
     let options = PresentOptions::default().allow_reuse(r.allow_reuse).allow_off_grid(r.allow_off_grid);
     let planned = match plan(request.clone(), &wallet, options, now) {
         Ok(p) => p,

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use creditproof::oid4vci::Oid4vciConfig;
+use creditproof::oid4vp::RequestSigner;
 use creditproof::server::verifier::{TrustedIssuer, VerifierConfig, VerifierService, Webhook};
 use creditproof::server::{serve, shutdown_signal, AdminToken, IssuerService, IssuerSource, ServiceConfig};
 use creditproof::{Issuer, IssuerMetadata, Limits, UnixTime};
@@ -89,7 +90,9 @@ pub(crate) enum ClientIdScheme {
     /// cannot authenticate the verifier; for development and pilots).
     #[value(name = "redirect_uri")]
     RedirectUri,
-    /// `x509_san_dns:<host>`: signed requests (not supported yet).
+    /// `x509_san_dns:<DNS name>`: request objects signed with
+    /// `--signing-key`, `x5c` from `--cert-chain`; the DNS name is the
+    /// leaf's (first) DNS SAN and must be the `--public-url` host.
     #[value(name = "x509_san_dns")]
     X509SanDns,
 }
@@ -101,8 +104,8 @@ pub(crate) struct VerifierArgs {
     #[arg(long)]
     listen: SocketAddr,
     /// The public URL wallets reach the service at, https (http only to a
-    /// loopback host); the client identifier is
-    /// `redirect_uri:<URL>/response`.
+    /// loopback host); wallets post to `<URL>/response`, which is also the
+    /// client identifier with `redirect_uri:`.
     #[arg(long)]
     public_url: String,
     /// An issuer to trust (repeatable): a metadata file (from `issuer
@@ -117,10 +120,12 @@ pub(crate) struct VerifierArgs {
     /// The client identifier prefix.
     #[arg(long, value_enum, default_value = "redirect_uri")]
     client_id_scheme: ClientIdScheme,
-    /// The request-signing key (x509_san_dns only; not supported yet).
+    /// The request-signing key (x509_san_dns only): PKCS#8 PEM, P-256
+    /// (ES256) or Ed25519 (EdDSA), owner-only; the leaf certificate's key.
     #[arg(long)]
     signing_key: Option<PathBuf>,
-    /// The certificate chain, PEM (x509_san_dns only; not supported yet).
+    /// The certificate chain (x509_san_dns only): PEM, leaf first, then
+    /// intermediates (the root may be left out).
     #[arg(long)]
     cert_chain: Option<PathBuf>,
     /// Seconds a transaction waits for the wallet (30 to 3600).
@@ -278,16 +283,34 @@ fn trusted_issuer(value: &str) -> Result<TrustedIssuer, CliError> {
     Ok(TrustedIssuer::Metadata(metadata))
 }
 
+/// The request signer of `--signing-key` (a private file) and
+/// `--cert-chain`: the key must be the leaf's, the leaf must name a DNS
+/// host.
+fn request_signer(key: &Path, chain: &Path, insecure: bool) -> Result<RequestSigner, CliError> {
+    check_private(key, insecure)?;
+    let key_pem = zeroize::Zeroizing::new(read_bounded(key, 64 * 1024)?);
+    let chain_pem = read_bounded(chain, MAX_FILE)?;
+    RequestSigner::from_pem(&key_pem, &chain_pem)
+        .map_err(|e| CliError(format!("--signing-key {} with --cert-chain {}: {e}", key.display(), chain.display())))
+}
+
 fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
-    if a.client_id_scheme == ClientIdScheme::X509SanDns || a.signing_key.is_some() || a.cert_chain.is_some() {
-        return Err(CliError(
-            "--client-id-scheme x509_san_dns (with --signing-key and --cert-chain) is not supported yet: signing \
-             request objects with a certificate chain is not implemented; use redirect_uri"
-                .into(),
-        ));
-    }
-    init_logs(a.log_level);
     let insecure = a.allow_insecure_permissions;
+    let signer = match (a.client_id_scheme, &a.signing_key, &a.cert_chain) {
+        (ClientIdScheme::X509SanDns, Some(key), Some(chain)) => Some(request_signer(key, chain, insecure)?),
+        (ClientIdScheme::X509SanDns, _, _) => {
+            return Err(CliError("--client-id-scheme x509_san_dns needs --signing-key and --cert-chain".into()))
+        }
+        (ClientIdScheme::RedirectUri, None, None) => None,
+        (ClientIdScheme::RedirectUri, _, _) => {
+            return Err(CliError(
+                "--signing-key and --cert-chain are for --client-id-scheme x509_san_dns: redirect_uri requests \
+                 are unsigned"
+                    .into(),
+            ))
+        }
+    };
+    init_logs(a.log_level);
     let token = read_admin_token(&a.api_token_file, insecure)?;
     let trust = a.trust.iter().map(|t| trusted_issuer(t)).collect::<Result<Vec<_>, _>>()?;
     let mut config = VerifierConfig::new(&a.public_url, token, trust)
@@ -299,6 +322,9 @@ fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
         .with_shutdown_grace(Duration::from_secs(a.shutdown_grace_secs));
     if a.allow_missing_status {
         config = config.allow_missing_status();
+    }
+    if let Some(signer) = signer {
+        config = config.with_request_signer(signer);
     }
     if let (Some(url), Some(path)) = (&a.webhook_url, &a.webhook_secret_file) {
         check_private(path, insecure)?;

@@ -102,8 +102,15 @@ pub enum Oid4vpError {
     /// predicates in its `wallet_metadata`, and the verifier set no Tier-1
     /// fallback.
     TierTwoNotAnnounced,
-    /// A step this version does not implement (e.g. validating the X.509
-    /// chain of an `x509_san_dns:` request). On the wire: `invalid_request`.
+    /// `invalid_client`: the wallet could not authenticate the verifier of
+    /// a signed (`x509_san_dns:`) request object; `failure` names the
+    /// check.
+    ClientAuthentication {
+        /// Which check failed.
+        failure: ClientAuthFailure,
+    },
+    /// A step this version does not implement. On the wire:
+    /// `invalid_request`.
     Unsupported {
         /// What.
         reason: &'static str,
@@ -127,7 +134,7 @@ impl Oid4vpError {
     /// The wire error code.
     pub fn code(&self) -> &str {
         match self {
-            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidClient { .. } | Self::ClientAuthentication { .. } => "invalid_client",
             Self::VpFormatsNotSupported { .. } => "vp_formats_not_supported",
             Self::AccessDenied { .. } => "access_denied",
             Self::InvalidRequestUriMethod => "invalid_request_uri_method",
@@ -159,6 +166,7 @@ impl Oid4vpError {
             Self::RequestAlreadyServed => "oid4vp.request_already_served",
             Self::AlreadyAnswered => "oid4vp.already_answered",
             Self::TierTwoNotAnnounced => "oid4vp.tier2_not_announced",
+            Self::ClientAuthentication { failure } => failure.check(),
             Self::Unsupported { .. } => "oid4vp.unsupported",
             Self::ErrorResponse { .. } => "oid4vp.error_response",
             Self::ServerError { .. } => "oid4vp.server_error",
@@ -235,9 +243,74 @@ impl fmt::Display for Oid4vpError {
                 "the request needs creditproof range proofs (creditproof_range_predicates in wallet_metadata), \
                  which this wallet did not announce",
             ),
+            Self::ClientAuthentication { failure } => write!(f, "the verifier is not authenticated: {failure}"),
             Self::Unsupported { reason } => write!(f, "not supported: {reason}"),
             Self::ErrorResponse { status, response } => write!(f, "the other party answered {status}: {response}"),
             Self::ServerError { reason } => write!(f, "verifier failure: {reason}"),
+        }
+    }
+}
+
+/// Why a wallet could not authenticate the verifier of an `x509_san_dns:`
+/// request object (OpenID4VP 1.0 §5.9.3), one variant per check, in the
+/// order they run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuthFailure {
+    /// The wallet has no verifier trust anchors (or was built without
+    /// the `x509` feature): it cannot authenticate any signed request.
+    NoTrustAnchors,
+    /// `x5c` is missing, empty, too long, not base64, or its first
+    /// certificate is not a certificate.
+    MalformedChain {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The chain does not lead to a configured trust anchor (or a
+    /// certificate is expired, not yet valid, not for server
+    /// authentication, ...).
+    UntrustedChain {
+        /// The path validator's reason.
+        reason: String,
+    },
+    /// The leaf certificate is not valid for the DNS name of the client
+    /// identifier.
+    DnsName,
+    /// `alg` is not one the leaf's key can verify (ES256 for a P-256 key,
+    /// EdDSA for an Ed25519 key).
+    Algorithm,
+    /// The signature does not verify with the leaf's key.
+    BadSignature,
+}
+
+impl ClientAuthFailure {
+    /// A stable name of the check, e.g. `"oid4vp.client_auth.chain"`.
+    pub fn check(&self) -> &'static str {
+        match self {
+            Self::NoTrustAnchors => "oid4vp.client_auth.no_trust_anchors",
+            Self::MalformedChain { .. } => "oid4vp.client_auth.x5c",
+            Self::UntrustedChain { .. } => "oid4vp.client_auth.chain",
+            Self::DnsName => "oid4vp.client_auth.dns_name",
+            Self::Algorithm => "oid4vp.client_auth.alg",
+            Self::BadSignature => "oid4vp.client_auth.signature",
+        }
+    }
+}
+
+impl fmt::Display for ClientAuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoTrustAnchors => f.write_str(
+                "no verifier trust anchors are configured, so an x509_san_dns: request cannot be checked \
+                 (holder respond --verifier-trust <CA.pem>)",
+            ),
+            Self::MalformedChain { reason } => write!(f, "x5c: {reason}"),
+            Self::UntrustedChain { reason } => {
+                write!(f, "the certificate chain does not lead to a trusted verifier anchor: {reason}")
+            }
+            Self::DnsName => f.write_str("the leaf certificate is not valid for the client identifier's dns name"),
+            Self::Algorithm => f.write_str("the request object's alg does not fit the leaf certificate's key"),
+            Self::BadSignature => f.write_str("the request object's signature does not verify with the leaf's key"),
         }
     }
 }

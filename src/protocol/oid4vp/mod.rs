@@ -22,12 +22,15 @@
 //! # creditproof's choices
 //!
 //! * **Client identifiers**: `redirect_uri:` (unauthenticated, unsigned
-//!   request objects, `response_uri` = the identifier without its prefix)
-//!   end to end. `x509_san_dns:` is typed and checked as far as no X.509
-//!   parsing is needed (an unsigned request claiming it is refused; a
-//!   signed one needs `x5c` and a `response_uri` on the named host), then
-//!   stops with [`Oid4vpError::Unsupported`]: signing and chain validation
-//!   need certificate handling this crate does not have yet.
+//!   request objects, `response_uri` = the identifier without its prefix,
+//!   for development) and `x509_san_dns:` (feature `x509`, on by default
+//!   through `server`/`cli`): request objects signed with the verifier's
+//!   key, `x5c` leaf first ([`x509::RequestSigner`]); the wallet checks the
+//!   signature, the chain to its verifier trust anchors, the leaf's DNS
+//!   name and that the `response_uri` is on that host
+//!   ([`x509::VerifierTrust`], [`parse_request_object_with_trust`]). An
+//!   unsigned request claiming `x509_san_dns:` is always refused; without
+//!   the feature, or without anchors, so is a signed one.
 //! * **KB-JWT `aud`** = the full client identifier, prefix included,
 //!   checked by [`crate::Verifier`] for every presentation.
 //! * **Tiers and negotiation**: a range predicate is a `creditproof_predicate`
@@ -103,9 +106,11 @@ pub mod response;
 pub mod store;
 pub mod verifier;
 pub mod wallet;
+#[cfg(feature = "x509")]
+pub mod x509;
 
 pub use client_id::{ClientId, ClientIdPrefix};
-pub use error::Oid4vpError;
+pub use error::{ClientAuthFailure, Oid4vpError};
 pub use metadata::{
     ClientMetadata, RangePredicateSupport, RequestUriPost, SdJwtFormat, WalletMetadata, ALGS, RANGE_OPS,
     RANGE_PREDICATES_MEMBER,
@@ -114,6 +119,8 @@ pub use request::{
     link_by_reference, parse_link, parse_request_object, AuthorizationRequest, RequestLink, RequestReference,
     RequestUriMethod, REQUEST_OBJECT_CONTENT_TYPE, REQUEST_OBJECT_TYP, SCHEME,
 };
+#[cfg(feature = "x509")]
+pub use request::{parse_link_with_trust, parse_request_object_with_trust};
 pub use response::{
     response_form, Accepted, ConstraintProblem, DirectPost, Rejection, Verdict, VpTokenProblem,
     MAX_PRESENTATIONS_PER_QUERY, MAX_RESPONSE_BYTES,
@@ -126,3 +133,5 @@ pub use verifier::{
 pub use wallet::{
     accept_ack, fetch_request, plan, refusal, ConsentPreview, OutgoingRequest, PendingRequest, PresentationPlan,
 };
+#[cfg(feature = "x509")]
+pub use x509::{RequestSigner, VerifierTrust, X509Error};

@@ -18,11 +18,10 @@
 //! accepting `dc+sd-jwt` with one of creditproof's algorithms, no
 //! `redirect_uri`, no `transaction_data` (no type is supported), and for a
 //! request object: `typ`, the `client_id` identical to the link's, and the
-//! echoed `wallet_nonce`. A signed `x509_san_dns:` request object passes
-//! the checks that need no certificate (`x5c` present, the `response_uri`
-//! on the named host) and then stops with [`Oid4vpError::Unsupported`]:
-//! validating the certificate chain needs an X.509 parser this crate does
-//! not have yet.
+//! echoed `wallet_nonce`. A signed `x509_san_dns:` request object also
+//! needs `x5c`, and is authenticated against the wallet's verifier trust
+//! anchors ([`parse_request_object_with_trust`], feature `x509`): without
+//! anchors it is refused ([`ClientAuthFailure::NoTrustAnchors`]).
 
 use serde_json::{json, Map, Value};
 
@@ -31,10 +30,18 @@ use crate::format::jws::typ_matches;
 use crate::protocol::dcql::DcqlQuery;
 use crate::protocol::form;
 use crate::protocol::oid4vp::client_id::{ClientId, ClientIdPrefix};
-use crate::protocol::oid4vp::error::Oid4vpError;
+use crate::protocol::oid4vp::error::{ClientAuthFailure, Oid4vpError};
 use crate::protocol::oid4vp::metadata::{is_url_safe, ClientMetadata};
+#[cfg(feature = "x509")]
+use crate::protocol::oid4vp::x509::{RequestSigner, VerifierTrust};
 use crate::protocol::url::{self, UrlUse};
 use crate::Limits;
+#[cfg(feature = "x509")]
+use crate::UnixTime;
+
+/// Authenticates a signed request object: (client identifier, header,
+/// signing input, decoded signature).
+type Authenticate<'a> = &'a dyn Fn(&ClientId, &Map<String, Value>, &[u8], &[u8]) -> Result<(), ClientAuthFailure>;
 
 /// The scheme of wallet links (§13.1.2 static configuration).
 pub const SCHEME: &str = "openid4vp://";
@@ -181,18 +188,32 @@ impl AuthorizationRequest {
     /// The request object: an unsigned JWT (`alg: none`, `typ:
     /// oauth-authz-req+jwt`, an empty signature) with `aud`
     /// `https://self-issued.me/v2`. Only a `redirect_uri:` client may send
-    /// one; an `x509_san_dns:` client must sign, which this version does
-    /// not do.
+    /// one; an `x509_san_dns:` client signs
+    /// ([`AuthorizationRequest::to_signed_request_object`]).
     pub fn to_request_object(&self) -> Result<String, Oid4vpError> {
         if self.client_id.prefix().requires_signed_request() {
-            return Err(Oid4vpError::Unsupported {
-                reason: "signing request objects with an x509 certificate chain (x509_san_dns:)",
+            return Err(Oid4vpError::Signature {
+                reason: "an x509_san_dns: request object must be signed with the verifier's key",
             });
         }
         let mut claims = self.to_claims();
         claims.insert("aud".into(), json!(STATIC_AUDIENCE));
         let header = json!({"alg": "none", "typ": REQUEST_OBJECT_TYP});
         Ok(format!("{}.{}.", b64_encode(to_json(&header)), b64_encode(to_json(&Value::Object(claims)))))
+    }
+
+    /// The request object signed by `signer` (`alg` ES256 or EdDSA, `typ:
+    /// oauth-authz-req+jwt`, `x5c` leaf first) with `aud`
+    /// `https://self-issued.me/v2`; the request's client identifier must be
+    /// the signer's.
+    #[cfg(feature = "x509")]
+    pub fn to_signed_request_object(&self, signer: &RequestSigner) -> Result<String, Oid4vpError> {
+        if &self.client_id != signer.client_id() {
+            return Err(Oid4vpError::ClientIdMismatch);
+        }
+        let mut claims = self.to_claims();
+        claims.insert("aud".into(), json!(STATIC_AUDIENCE));
+        signer.sign(REQUEST_OBJECT_TYP, &Value::Object(claims))
     }
 
     /// Reads and checks the parameters of a request (from a link, or a
@@ -250,12 +271,6 @@ impl AuthorizationRequest {
         let client_metadata = ClientMetadata::from_value(metadata)?;
         client_metadata.check_creditproof()?;
         let wallet_nonce = text("wallet_nonce")?.map(str::to_owned);
-        if signed {
-            // Everything that needs no certificate has passed.
-            return Err(Oid4vpError::Unsupported {
-                reason: "validating the x509 certificate chain of an x509_san_dns: request object",
-            });
-        }
         Ok(Self {
             client_id,
             response_uri: response_uri.to_owned(),
@@ -275,12 +290,35 @@ pub fn link_by_reference(client_id: &ClientId, request_uri: &str) -> String {
     format!("{SCHEME}?{}", form::encode_fields(&fields))
 }
 
+/// A by-value link carrying a (signed) request object in `request`:
+/// `openid4vp://?client_id=…&request=<jwt>`.
+pub(crate) fn link_with_request_object(client_id: &ClientId, request_object: &str) -> String {
+    let fields = [("client_id", client_id.as_str()), ("request", request_object)];
+    format!("{SCHEME}?{}", form::encode_fields(&fields))
+}
+
 /// Reads a wallet link (any scheme: `openid4vp://`, or a wallet's own
 /// `https` link). Its query is strictly form-encoded (no repeated
 /// parameter) and holds a request by value, a request object in
 /// `request`, or a `request_uri` (with `client_id`, and
 /// `request_uri_method` `get` or `post`).
+///
+/// A signed request object in `request` (`x509_san_dns:`) is refused
+/// here: no trust anchors ([`parse_link_with_trust`] has them).
 pub fn parse_link(link: &str) -> Result<RequestLink, Oid4vpError> {
+    parse_link_inner(link, None)
+}
+
+/// [`parse_link`], authenticating a signed request object in `request`
+/// against `trust` at `now`.
+#[cfg(feature = "x509")]
+pub fn parse_link_with_trust(link: &str, trust: &VerifierTrust, now: UnixTime) -> Result<RequestLink, Oid4vpError> {
+    let authenticate =
+        |c: &ClientId, h: &Map<String, Value>, input: &[u8], sig: &[u8]| trust.authenticate(c, h, input, sig, now);
+    parse_link_inner(link, Some(&authenticate))
+}
+
+fn parse_link_inner(link: &str, authenticate: Option<Authenticate<'_>>) -> Result<RequestLink, Oid4vpError> {
     if link.len() > MAX_LINK_BYTES {
         return Err(Oid4vpError::invalid("the link is too large"));
     }
@@ -305,7 +343,7 @@ pub fn parse_link(link: &str) -> Result<RequestLink, Oid4vpError> {
         }
         (None, Some(jwt)) if method.is_none() => {
             let client_id = client_id.ok_or_else(|| Oid4vpError::invalid("a request object comes with a client_id"))?;
-            Ok(RequestLink::ByValue(parse_request_object(jwt, &client_id, None)?))
+            Ok(RequestLink::ByValue(parse_request_object_inner(jwt, &client_id, None, authenticate)?))
         }
         (None, None) if method.is_none() => {
             let mut m = Map::new();
@@ -330,11 +368,39 @@ pub fn parse_link(link: &str) -> Result<RequestLink, Oid4vpError> {
 /// `typ` first, then the link's `client_id` repeated byte for byte, the
 /// `wallet_nonce` the wallet sent (if it sent one) echoed, and the
 /// request's own checks. Unsigned (`alg: none` with an empty signature)
-/// only for `redirect_uri:`.
+/// only for `redirect_uri:`; a signed `x509_san_dns:` one is refused here
+/// ([`ClientAuthFailure::NoTrustAnchors`]: see
+/// [`parse_request_object_with_trust`]).
 pub fn parse_request_object(
     jwt: &str,
     link_client_id: &str,
     wallet_nonce: Option<&str>,
+) -> Result<AuthorizationRequest, Oid4vpError> {
+    parse_request_object_inner(jwt, link_client_id, wallet_nonce, None)
+}
+
+/// [`parse_request_object`], authenticating a signed `x509_san_dns:`
+/// request object against `trust` at `now` (see [`crate::oid4vp::x509`]):
+/// its chain, the leaf's DNS name, its signature. The `response_uri` must
+/// be on the named host, as for every `x509_san_dns:` request.
+#[cfg(feature = "x509")]
+pub fn parse_request_object_with_trust(
+    jwt: &str,
+    link_client_id: &str,
+    wallet_nonce: Option<&str>,
+    trust: &VerifierTrust,
+    now: UnixTime,
+) -> Result<AuthorizationRequest, Oid4vpError> {
+    let authenticate =
+        |c: &ClientId, h: &Map<String, Value>, input: &[u8], sig: &[u8]| trust.authenticate(c, h, input, sig, now);
+    parse_request_object_inner(jwt, link_client_id, wallet_nonce, Some(&authenticate))
+}
+
+fn parse_request_object_inner(
+    jwt: &str,
+    link_client_id: &str,
+    wallet_nonce: Option<&str>,
+    authenticate: Option<Authenticate<'_>>,
 ) -> Result<AuthorizationRequest, Oid4vpError> {
     let bad = |r: &str| Oid4vpError::invalid(format!("request object: {r}"));
     if jwt.len() > MAX_REQUEST_OBJECT_BYTES {
@@ -378,7 +444,24 @@ pub fn parse_request_object(
             return Err(Oid4vpError::Signature { reason: "an x509_san_dns: request object has no x5c chain" });
         }
     }
-    AuthorizationRequest::from_members(&payload, signed)
+    // The request's own checks first (no cryptography on a request that
+    // fails them), then the verifier's authentication.
+    let request = AuthorizationRequest::from_members(&payload, signed)?;
+    if signed {
+        let client_id = request.client_id();
+        if client_id.prefix() == ClientIdPrefix::X509SanDns {
+            let signature = b64_decode(s, "request object signature").map_err(|e| bad(&e.to_string()))?;
+            let input = &jwt.as_bytes()[..h.len() + 1 + p.len()];
+            let failure = match authenticate {
+                Some(check) => check(client_id, &header, input, &signature).err(),
+                None => Some(ClientAuthFailure::NoTrustAnchors),
+            };
+            if let Some(failure) = failure {
+                return Err(Oid4vpError::ClientAuthentication { failure });
+            }
+        }
+    }
+    Ok(request)
 }
 
 #[cfg(test)]

@@ -43,12 +43,14 @@ use crate::protocol::oid4vci::secret::ct_eq;
 use crate::protocol::oid4vp::client_id::{ClientId, ClientIdPrefix};
 use crate::protocol::oid4vp::error::Oid4vpError;
 use crate::protocol::oid4vp::metadata::{ClientMetadata, RequestUriPost};
-use crate::protocol::oid4vp::request::{link_by_reference, AuthorizationRequest};
+use crate::protocol::oid4vp::request::{link_by_reference, link_with_request_object, AuthorizationRequest};
 use crate::protocol::oid4vp::response::{
     Accepted, ConstraintProblem, DirectPost, Rejection, Verdict, VpTokenProblem, MAX_PRESENTATIONS_PER_QUERY,
     MAX_RESPONSE_BYTES,
 };
 use crate::protocol::oid4vp::store::{Oid4vpStore, Phase, StoreError, Transaction};
+#[cfg(feature = "x509")]
+use crate::protocol::oid4vp::x509::RequestSigner;
 use crate::protocol::url::{self, UrlUse};
 use crate::verifier::{VerifiedPresentation, Verifier};
 use crate::Limits;
@@ -64,6 +66,9 @@ pub const DIRECT_POST_ACK: &str = "{}";
 #[derive(Debug, Clone)]
 pub struct Oid4vpVerifier {
     client_id: ClientId,
+    response_uri: String,
+    #[cfg(feature = "x509")]
+    signer: Option<std::sync::Arc<RequestSigner>>,
     request_uri_base: String,
     lifetime_secs: u64,
 }
@@ -189,23 +194,59 @@ impl NewTransaction {
 
 impl Oid4vpVerifier {
     /// A verifier identified by `client_id` whose request objects are
-    /// served at `<request_uri_base>/<request id>`. Only `redirect_uri:`
-    /// clients for now: its `response_uri` is the identifier without the
-    /// prefix. An `x509_san_dns:` client needs signed request objects,
-    /// which this version does not make ([`Oid4vpError::Unsupported`]).
+    /// served at `<request_uri_base>/<request id>`, unsigned: a
+    /// `redirect_uri:` client, whose `response_uri` is the identifier
+    /// without the prefix. An `x509_san_dns:` client signs its request
+    /// objects ([`Oid4vpVerifier::x509_san_dns`]); here it is refused
+    /// ([`Oid4vpError::Signature`]).
     pub fn new(client_id: ClientId, request_uri_base: &str) -> Result<Self, Oid4vpError> {
         if client_id.prefix() != ClientIdPrefix::RedirectUri {
-            return Err(Oid4vpError::Unsupported {
-                reason: "signing request objects with an x509 certificate chain (x509_san_dns:)",
+            return Err(Oid4vpError::Signature {
+                reason: "an x509_san_dns: verifier signs its requests: build it with its key and chain",
             });
         }
+        let response_uri = client_id.original().to_owned();
+        Self::build(client_id, response_uri, request_uri_base)
+    }
+
+    /// A verifier identified by `x509_san_dns:<the leaf's DNS name>`
+    /// ([`RequestSigner::client_id`]) whose request objects are signed by
+    /// `signer`, receiving responses at `response_uri`, which must be on
+    /// that host ([`Oid4vpError::ResponseUri`] otherwise).
+    #[cfg(feature = "x509")]
+    pub fn x509_san_dns(
+        signer: std::sync::Arc<RequestSigner>,
+        response_uri: &str,
+        request_uri_base: &str,
+    ) -> Result<Self, Oid4vpError> {
+        let client_id = signer.client_id().clone();
+        client_id.check_response_uri(response_uri)?;
+        let mut v = Self::build(client_id, response_uri.to_owned(), request_uri_base)?;
+        v.signer = Some(signer);
+        Ok(v)
+    }
+
+    fn build(client_id: ClientId, response_uri: String, request_uri_base: &str) -> Result<Self, Oid4vpError> {
         url::check(request_uri_base, UrlUse::Identifier)
             .map_err(|r| Oid4vpError::invalid(format!("the request_uri base: {r}")))?;
         Ok(Self {
             client_id,
+            response_uri,
+            #[cfg(feature = "x509")]
+            signer: None,
             request_uri_base: request_uri_base.trim_end_matches('/').to_owned(),
             lifetime_secs: DEFAULT_TRANSACTION_LIFETIME_SECS,
         })
+    }
+
+    /// The request object of `request`: signed for an `x509_san_dns:`
+    /// client, unsigned for `redirect_uri:`.
+    fn object_of(&self, request: &AuthorizationRequest) -> Result<String, Oid4vpError> {
+        #[cfg(feature = "x509")]
+        if let Some(signer) = &self.signer {
+            return request.to_signed_request_object(signer);
+        }
+        request.to_request_object()
     }
 
     /// Sets how long transactions live (30 seconds to an hour).
@@ -224,7 +265,7 @@ impl Oid4vpVerifier {
 
     /// Where wallets POST their responses.
     pub fn response_uri(&self) -> &str {
-        self.client_id.original()
+        &self.response_uri
     }
 
     /// The `request_uri` of a transaction.
@@ -260,7 +301,12 @@ impl Oid4vpVerifier {
                 new.query.clone(),
                 None,
             );
-            request.to_link()
+            if self.client_id.prefix().requires_signed_request() {
+                // Signed: the request object itself in `request`.
+                link_with_request_object(&self.client_id, &self.object_of(&request)?)
+            } else {
+                request.to_link()
+            }
         } else {
             link_by_reference(&self.client_id, &self.request_uri(&request_id))
         };
@@ -302,7 +348,7 @@ impl Oid4vpVerifier {
             query,
             post.wallet_nonce,
         );
-        request.to_request_object()
+        self.object_of(&request)
     }
 
     /// The `response_uri` endpoint: a `direct_post` body → the verdict,

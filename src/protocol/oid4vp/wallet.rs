@@ -35,6 +35,8 @@ use crate::protocol::oid4vp::request::{
     parse_request_object, AuthorizationRequest, RequestReference, RequestUriMethod, REQUEST_OBJECT_CONTENT_TYPE,
 };
 use crate::protocol::oid4vp::response::response_form;
+#[cfg(feature = "x509")]
+use crate::protocol::oid4vp::{request::parse_request_object_with_trust, x509::VerifierTrust};
 use crate::Limits;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -117,6 +119,24 @@ impl PendingRequest {
         }
         let text = std::str::from_utf8(body).map_err(|_| Oid4vpError::invalid("the request object is not utf-8"))?;
         parse_request_object(text, &self.client_id, self.wallet_nonce.as_deref())
+    }
+
+    /// [`PendingRequest::accept`], authenticating a signed `x509_san_dns:`
+    /// request object against `trust` at `now`
+    /// ([`crate::oid4vp::parse_request_object_with_trust`]).
+    #[cfg(feature = "x509")]
+    pub fn accept_with_trust(
+        self,
+        status: u16,
+        body: &[u8],
+        trust: &VerifierTrust,
+        now: UnixTime,
+    ) -> Result<AuthorizationRequest, Oid4vpError> {
+        if status != 200 {
+            return Err(Oid4vpError::ErrorResponse { status, response: ErrorResponse::from_json(body) });
+        }
+        let text = std::str::from_utf8(body).map_err(|_| Oid4vpError::invalid("the request object is not utf-8"))?;
+        parse_request_object_with_trust(text, &self.client_id, self.wallet_nonce.as_deref(), trust, now)
     }
 }
 

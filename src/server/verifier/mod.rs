@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `POST /transactions` | the relying party (bearer token) | `{"predicates": [...], "disclose": [...]}` or `{"dcql_query": {...}}` (+ `"tier1_fallback"`, `"by_value"`) → 201 `{id, authorization_request, request_uri, expires_at}` |
 //! | `GET /transactions/{id}[?wait=SECONDS]` | the relying party (bearer token) | `{id, state: pending \| accepted \| rejected \| expired, verdict}`, waiting up to `wait` seconds for the verdict |
-//! | `GET`, `POST /request/{request id}` | the wallet | the request object (`application/oauth-authz-req+jwt`, unsigned: `redirect_uri:`), served once |
+//! | `GET`, `POST /request/{request id}` | the wallet | the request object (`application/oauth-authz-req+jwt`; unsigned for `redirect_uri:`, signed for `x509_san_dns:`), served once |
 //! | `POST /response` | the wallet | `direct_post`: `vp_token` + `state` → 200 `{}`, the verdict recorded |
 //! | `GET /health`, `GET /metrics` | operations | liveness, Prometheus text |
 //!
@@ -45,9 +45,15 @@
 //!
 //! # Client identifiers
 //!
-//! `redirect_uri:` only. `x509_san_dns:` needs signed request objects with
-//! a certificate chain, which the protocol layer does not make yet: a
-//! configuration asking for it does not build.
+//! `redirect_uri:<public url>/response` by default: unsigned request
+//! objects, which a wallet cannot authenticate (development, pilots).
+//! With [`VerifierConfig::with_request_signer`], `x509_san_dns:<DNS name>`:
+//! every request object (served at `/request/…`, or in a by-value link's
+//! `request`) is signed with the configured key, `typ:
+//! oauth-authz-req+jwt`, `x5c` leaf first; the DNS name is the leaf's
+//! first DNS SAN, and the public URL's host must equal it (the
+//! `response_uri` is on it), or the service does not build. Either way the
+//! KB-JWT `aud` is the full client identifier, prefix included.
 //!
 //! # Logs
 //!
@@ -86,7 +92,8 @@ use super::{prefix_of, AdminToken};
 use crate::format::sd_jwt::VerifierOptions;
 use crate::format::time::UnixTime;
 use crate::protocol::oid4vp::{
-    ClientId, MemoryStore, Oid4vpError, Oid4vpStore, Oid4vpVerifier, StoreError, Transaction, TransactionHandle,
+    ClientId, MemoryStore, Oid4vpError, Oid4vpStore, Oid4vpVerifier, RequestSigner, StoreError, Transaction,
+    TransactionHandle,
 };
 use crate::protocol::url::{self, UrlUse};
 use crate::verifier::Verifier;
@@ -143,6 +150,7 @@ pub struct VerifierConfig {
     pub(crate) metadata_refresh_secs: u64,
     pub(crate) allow_missing_status: bool,
     pub(crate) webhook: Option<Webhook>,
+    pub(crate) signer: Option<Arc<RequestSigner>>,
     pub(crate) http: HttpSettings,
 }
 
@@ -168,6 +176,7 @@ impl VerifierConfig {
             metadata_refresh_secs: 3600,
             allow_missing_status: false,
             webhook: None,
+            signer: None,
             http: HttpSettings::default(),
         }
     }
@@ -218,6 +227,16 @@ impl VerifierConfig {
     #[must_use]
     pub fn with_webhook(mut self, webhook: Webhook) -> Self {
         self.webhook = Some(webhook);
+        self
+    }
+
+    /// Identifies the service as `x509_san_dns:<the leaf's DNS name>`
+    /// instead of `redirect_uri:`: request objects are signed by `signer`
+    /// (`x5c` leaf first). The public URL's host must be that DNS name,
+    /// or [`VerifierService::new`] refuses the configuration.
+    #[must_use]
+    pub fn with_request_signer(mut self, signer: RequestSigner) -> Self {
+        self.signer = Some(Arc::new(signer));
         self
     }
 
@@ -340,10 +359,22 @@ impl VerifierService {
     pub fn new(config: VerifierConfig, fetch: Arc<dyn Fetch>) -> Result<Self, String> {
         config.check()?;
         let bad = |e: Oid4vpError| e.to_string();
-        let client_id = ClientId::redirect_uri(&format!("{}/response", config.public_url)).map_err(bad)?;
-        let oid4vp = Oid4vpVerifier::new(client_id, &format!("{}/request", config.public_url))
-            .and_then(|v| v.with_lifetime_secs(config.lifetime_secs))
-            .map_err(bad)?;
+        let response_uri = format!("{}/response", config.public_url);
+        let request_base = format!("{}/request", config.public_url);
+        let oid4vp = match &config.signer {
+            Some(signer) => {
+                Oid4vpVerifier::x509_san_dns(signer.clone(), &response_uri, &request_base).map_err(|e| {
+                    format!(
+                        "{e}: the public url's host must be the DNS name of the certificate ({})",
+                        signer.client_id().as_str()
+                    )
+                })?
+            }
+            None => {
+                Oid4vpVerifier::new(ClientId::redirect_uri(&response_uri).map_err(bad)?, &request_base).map_err(bad)?
+            }
+        };
+        let oid4vp = oid4vp.with_lifetime_secs(config.lifetime_secs).map_err(bad)?;
         let trust = Trust::new(&config.trust);
         let mut options = VerifierOptions::default()
             .with_status_max_age_secs(config.status_max_age_secs)

@@ -93,7 +93,7 @@ fn client_identifier_and_wallet_nonce() {
     let link = format!("{SCHEME}?{}", form::encode_fields(&fields));
     assert_eq!(parse_link(&link).unwrap_err().check(), "oid4vp.request_signature");
     // Signed: redirect_uri: cannot be; x509_san_dns: needs x5c, then the
-    // chain, which is not implemented.
+    // verifier trust anchors this parse has none of (src/protocol/oid4vp/x509/tests.rs).
     let header = json!({"alg": "ES256", "typ": REQUEST_OBJECT_TYP});
     let signed = forge(&header, &request(None).to_claims(), "c2ln");
     assert_eq!(parse_request_object(&signed, CLIENT, None).unwrap_err().check(), "oid4vp.request_signature");
@@ -104,7 +104,7 @@ fn client_identifier_and_wallet_nonce() {
     let no_chain = forge(&header, &claims, "c2ln");
     assert_eq!(parse_request_object(&no_chain, x, None).unwrap_err().check(), "oid4vp.request_signature");
     let chain = forge(&json!({"alg": "ES256", "typ": REQUEST_OBJECT_TYP, "x5c": ["MIIB"]}), &claims, "c2ln");
-    assert_eq!(parse_request_object(&chain, x, None).unwrap_err().check(), "oid4vp.unsupported");
+    assert_eq!(parse_request_object(&chain, x, None).unwrap_err().check(), "oid4vp.client_auth.no_trust_anchors");
     claims.insert("response_uri".into(), json!("https://evil.example/post"));
     let elsewhere = forge(&json!({"alg": "ES256", "typ": REQUEST_OBJECT_TYP, "x5c": ["MIIB"]}), &claims, "c2ln");
     assert_eq!(parse_request_object(&elsewhere, x, None).unwrap_err().check(), "oid4vp.response_uri");
