@@ -10,49 +10,13 @@
 # `npm ci`); exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 count="${OID4VCI_COUNT:-16}"
+tag=oid4vci
+keep="${OID4VCI_KEEP:-}"
+# shellcheck source=../npm-lib.sh
+. "$here/../npm-lib.sh"
+interop_init "$@"
 
-if [ $# -ge 1 ]; then
-    bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-else
-    target="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target" in /*) ;; *) target="$root/$target" ;; esac
-    (cd "$root" && cargo build -q --bin creditproof)
-    bin="$target/debug/creditproof"
-fi
-[ -x "$bin" ] || { echo "interop oid4vci: no creditproof binary at $bin" >&2; exit 2; }
-
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$node_major" -lt 20 ]; then
-    echo "interop oid4vci: Node.js 20 or later needed, found $(node --version)" >&2
-    exit 2
-fi
-
-# Exactly the pinned packages (package-lock.json), reinstalled when it changes.
-stamp="$here/node_modules/.creditproof-lock"
-if ! cmp -s "$here/package-lock.json" "$stamp" 2>/dev/null; then
-    (cd "$here" && timeout 300 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
-    cp "$here/package-lock.json" "$stamp"
-fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/creditproof-oid4vci.XXXXXX")"
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    if [ -n "${OID4VCI_KEEP:-}" ]; then
-        echo "interop oid4vci: kept $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cli() { timeout 60 "$bin" "$@"; }
 fetch_to() { # URL FILE: GET with a timeout; fails on a non-2xx answer
     timeout 60 node -e '
         const [url, file] = process.argv.slice(1);
@@ -63,39 +27,9 @@ fetch_to() { # URL FILE: GET with a timeout; fails on a non-2xx answer
         })().catch((e) => { console.error(String(e)); process.exit(1) })
     ' "$1" "$2"
 }
-free_port() {
-    node -e 'const s = require("node:net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })'
-}
 
-# The service on a free loopback port; the identifier names the port, so a
-# port taken in between means a fresh issuer directory on another one.
-url=""
-for attempt in 1 2 3 4 5; do
-    port="$(free_port)"
-    url="http://127.0.0.1:$port"
-    dir="$work/bureau-$attempt"
-    cli issuer init --iss "$url" --dir "$dir" >/dev/null
-    "$bin" serve issuer --dir "$dir" --listen "127.0.0.1:$port" --public-url "$url" \
-        --batch-size "$count" >"$work/serve-$attempt.out" 2>"$work/serve-$attempt.log" &
-    server_pid=$!
-    for _ in $(seq 1 300); do # 30 s
-        grep -q '^listening on http://' "$work/serve-$attempt.out" 2>/dev/null && break
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if grep -q "^listening on $url" "$work/serve-$attempt.out" 2>/dev/null; then
-        break
-    fi
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-    url=""
-done
-if [ -z "$url" ]; then
-    echo "interop oid4vci: the service did not start" >&2
-    cat "$work"/serve-*.log >&2 || true
-    exit 1
-fi
+# The service on a free loopback port.
+start issuer serve issuer --listen '127.0.0.1:{port}' --public-url '{url}' --batch-size "$count"
 
 # An offer of a score credential, with a transaction code.
 cat >"$work/claims.json" <<'EOF'
@@ -120,8 +54,7 @@ if ! timeout 180 node "$here/wallet.mjs" --offer "$link" --tx-code "$tx_code" --
     --requests "$work/p" --out "$work/p" >"$work/wallet.out" 2>"$work/wallet.err"; then
     echo "interop oid4vci: the wallet failed" >&2
     cat "$work/wallet.err" "$work/wallet.out" >&2
-    echo "--- service log" >&2
-    tail -n 20 "$work/serve-$attempt.log" >&2
+    logs
     exit 1
 fi
 summary="$work/p/wallet.json"

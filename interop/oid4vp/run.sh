@@ -10,94 +10,11 @@
 # 20+ and npm (the npm registry for `npm ci`); exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-
-if [ $# -ge 1 ]; then
-    bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-else
-    target="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target" in /*) ;; *) target="$root/$target" ;; esac
-    (cd "$root" && cargo build -q --bin creditproof)
-    bin="$target/debug/creditproof"
-fi
-[ -x "$bin" ] || { echo "interop oid4vp: no creditproof binary at $bin" >&2; exit 2; }
-
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$node_major" -lt 20 ]; then
-    echo "interop oid4vp: Node.js 20 or later needed, found $(node --version)" >&2
-    exit 2
-fi
-
-# Exactly the pinned packages (package-lock.json), reinstalled when it changes.
-stamp="$here/node_modules/.creditproof-lock"
-if ! cmp -s "$here/package-lock.json" "$stamp" 2>/dev/null; then
-    (cd "$here" && timeout 300 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
-    cp "$here/package-lock.json" "$stamp"
-fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/creditproof-oid4vp.XXXXXX")"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ -n "${OID4VP_KEEP:-}" ]; then
-        echo "interop oid4vp: kept $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cli() { timeout 60 "$bin" "$@"; }
-free_port() {
-    node -e 'const s = require("node:net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })'
-}
-logs() {
-    for f in "$work"/*.log; do
-        [ -f "$f" ] || continue
-        echo "--- $(basename "$f")" >&2
-        tail -n 20 "$f" >&2
-    done
-}
-
-# start NAME CMD...: a service on a free loopback port ($port, retried when
-# taken in between); sets $url. CMD may use {port} and {url}.
-start() {
-    local name="$1"
-    shift
-    url=""
-    for attempt in 1 2 3 4 5; do
-        port="$(free_port)"
-        local u="http://127.0.0.1:$port"
-        local args=()
-        for a in "$@"; do a="${a//\{port\}/$port}"; args+=("${a//\{url\}/$u}"); done
-        if [ "$name" = issuer ]; then
-            dir="$work/bureau-$attempt"
-            cli issuer init --iss "$u" --dir "$dir" >/dev/null
-            args+=(--dir "$dir")
-        fi
-        "$bin" "${args[@]}" >"$work/$name-$attempt.out" 2>"$work/$name-$attempt.log" &
-        local pid=$!
-        for _ in $(seq 1 300); do # 30 s
-            grep -q '^listening on http://' "$work/$name-$attempt.out" 2>/dev/null && break
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if grep -q "^listening on $u" "$work/$name-$attempt.out" 2>/dev/null; then
-            pids+=("$pid")
-            url="$u"
-            return 0
-        fi
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    echo "interop oid4vp: $name did not start" >&2
-    logs
-    exit 1
-}
+tag=oid4vp
+keep="${OID4VP_KEEP:-}"
+# shellcheck source=../npm-lib.sh
+. "$here/../npm-lib.sh"
+interop_init "$@"
 
 # The issuer, and an offer of a score credential (one per answer below).
 answers=3
