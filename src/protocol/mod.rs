@@ -14,3 +14,10 @@ pub(crate) mod form;
 pub mod oid4vci;
 pub mod oid4vp;
 pub(crate) mod url;
+
+/// `text` as an OAuth `error_description` may carry it (RFC 6749 §5.2:
+/// printable ASCII without `"` and `\`; anything else becomes `?`), cut at
+/// 200 characters. Shared by the OpenID4VCI and OpenID4VP error types.
+pub(crate) fn error_description(text: &str) -> String {
+    text.chars().map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '?' }).take(200).collect()
+}

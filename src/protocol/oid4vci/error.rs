@@ -152,10 +152,7 @@ impl Oid4vciError {
             Self::ServerError { .. } => "the issuer could not complete the request".to_owned(),
             _ => self.to_string(),
         };
-        text.chars()
-            .map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '?' })
-            .take(200)
-            .collect()
+        crate::protocol::error_description(&text)
     }
 
     /// The JSON error body: `{"error", "error_description"}`.
