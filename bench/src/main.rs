@@ -7,6 +7,7 @@
 //! cargo run --release -p creditproof-bench            # the table (~40 s on 2 cores, after the build)
 //! cargo run --release -p creditproof-bench -- --json  # one JSON object per line per figure
 //! cargo run --release -p creditproof-bench --no-default-features   # without the peers
+//! cargo run --release -p creditproof-bench -- load issuer --url URL ...   # HTTP load (see `load`)
 //! ```
 //!
 //! Every time is the **median** over many samples taken after a warm-up;
@@ -79,6 +80,8 @@
 mod fixture;
 mod harness;
 mod library;
+#[cfg(feature = "load")]
+mod load;
 #[cfg(feature = "peers")]
 mod peers;
 mod report;
@@ -99,11 +102,21 @@ use crate::report::{Mode, Report};
 pub type BoxError = Box<dyn std::error::Error>;
 
 const USAGE: &str = "usage: creditproof-bench [--json]\n\
-    Prints a table of medians; with --json one {\"name\",\"value\",\"unit\"} object per line per figure.";
+    Prints a table of medians; with --json one {\"name\",\"value\",\"unit\"} object per line per figure.\n\
+    creditproof-bench load issuer|verifier --help: load generators for the services (feature `load`).";
 
 fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("load") {
+        #[cfg(feature = "load")]
+        return load::main(&args[1..]);
+        #[cfg(not(feature = "load"))]
+        return Err(
+            "built without the `load` feature (cargo run -p creditproof-bench --features load -- load ...)".into()
+        );
+    }
     let mut mode = Mode::Table;
-    for arg in std::env::args().skip(1) {
+    for arg in args {
         match arg.as_str() {
             "--json" => mode = Mode::Json,
             "-h" | "--help" => {
