@@ -107,6 +107,13 @@ pub fn run(h: &Harness, report: &Report, fx: &Fixture) -> Result<(), BoxError> {
             &format!("{tag} entries: raw bitstring"),
             list.as_bytes().len(),
         );
+        // What a verifier keeps per decoded list: the packed bits, read by
+        // index (heap allocation of the decoded list; goal ≤ 1.1× raw).
+        report.bytes(
+            &format!("status.{tag}.held_bytes"),
+            &format!("{tag} entries: held decoded by a verifier (heap)"),
+            decoded.heap_bytes(),
+        );
         // `lst` is unpadded base64url: 4 symbols carry 3 bytes.
         report.bytes(
             &format!("status.{tag}.compressed_bytes"),

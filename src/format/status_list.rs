@@ -306,6 +306,15 @@ impl StatusList {
         &self.bytes
     }
 
+    /// The heap bytes the list holds: its packed byte array's allocation,
+    /// what a verifier pays to keep a list decoded. Entries are read from
+    /// the packed bits by index, never expanded; a decoded list holds its
+    /// raw size exactly.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Byte position and shift of entry `idx`, if in range.
     fn locate(&self, idx: usize) -> Option<(usize, usize)> {
         if idx >= self.len {
@@ -463,7 +472,13 @@ fn zlib_decompress_bounded(compressed: &[u8], max_out: usize) -> Result<Vec<u8>,
         return Err(StatusListError::TruncatedZlib);
     }
     match compressed.len().checked_sub(consumed) {
-        Some(0) => Ok(out),
+        Some(0) => {
+            // `read_to_end` grows its buffer by doubling: up to twice the
+            // list's size would stay allocated for as long as a verifier
+            // holds it. Keep exactly the bytes.
+            out.shrink_to_fit();
+            Ok(out)
+        }
         Some(rest) => Err(StatusListError::TrailingData { bytes: rest }),
         None => Err(StatusListError::CorruptZlib),
     }

@@ -426,3 +426,26 @@ fn system_rng_allocation() {
     }
     assert_eq!(a.allocate_with_system_rng(), Err(StatusListError::Full));
 }
+
+/// A verifier holds a decoded list in its raw size (within 10 %), not in
+/// the doubling buffer decompression grew: for a 2^20-entry list and for
+/// sizes that are not a power of two.
+#[test]
+fn decoded_list_holds_its_raw_size() {
+    let mut rng = test_rng(18);
+    for len in [1usize << 20, 300_000, 1_000_003] {
+        let mut list = StatusList::new(2, len).unwrap();
+        let mut b = [0u8; 8];
+        for _ in 0..len / 100 {
+            rng(&mut b);
+            let idx = usize::try_from(u64::from_le_bytes(b) % len as u64).unwrap();
+            list.set(idx, STATUS_INVALID).unwrap();
+        }
+        let raw = list.as_bytes().len();
+        let decoded = StatusList::decode(2, &list.encode_lst(), &limits()).unwrap();
+        assert_eq!(decoded.as_bytes(), list.as_bytes());
+        let held = decoded.heap_bytes();
+        println!("status list of {len} 2-bit entries: raw {raw} bytes, held decoded {held} bytes");
+        assert!(held * 10 <= raw * 11, "{len} entries: {held} bytes held for {raw} raw");
+    }
+}
