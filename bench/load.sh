@@ -97,8 +97,10 @@ secret "$tmp/api.token"
 start issuer --dir "$tmp/bureau" --listen "127.0.0.1:$iport" --public-url "$issuer" \
     --admin-token-file "$tmp/admin.token" --batch-size 16 "${registry[@]}"
 issuer_pid="$started"
+# Every answered transaction is held for its lifetime and retention (300 +
+# 600 s by default): room for every transaction of the run.
 start verifier --listen "127.0.0.1:$vport" --public-url "$verifier" --trust "$issuer" \
-    --api-token-file "$tmp/api.token"
+    --api-token-file "$tmp/api.token" --max-transactions 1000000
 verifier_pid="$started"
 
 cpu_of=()

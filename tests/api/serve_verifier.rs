@@ -649,3 +649,37 @@ fn b64url(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
 }
+
+/// `--max-transactions` bounds the transactions a node holds (answered
+/// ones included, until their retention ends): one more is refused with
+/// 503 `temporarily_unavailable`.
+#[test]
+fn max_transactions_is_the_node_s_bound() {
+    let t = Tmp::new("vp-max");
+    let dir = t.path("bureau");
+    ok(&run(&[&"issuer", &"init", &"--iss", &"https://bureau.example", &"--dir", &dir]));
+    let keys = t.path("bureau.pub.json");
+    ok(&run(&[&"issuer", &"public", &"--dir", &dir, &"--out", &keys]));
+    let keys = keys.to_string_lossy().into_owned();
+    let lender = Verifier::start(&t, "max", &[&keys], &["--max-transactions", "2"]);
+    let ask = json!({"predicates": ["score>=650"]});
+    assert_eq!(lender.create(&ask).status, 201);
+    assert_eq!(lender.create(&ask).status, 201);
+    let full = lender.create(&ask);
+    assert_eq!((full.status, full.json()["error"].as_str()), (503, Some("temporarily_unavailable")));
+    let o = run(&[
+        &"serve",
+        &"verifier",
+        &"--listen",
+        &"127.0.0.1:0",
+        &"--public-url",
+        &"http://127.0.0.1:9",
+        &"--trust",
+        &keys,
+        &"--api-token-file",
+        &lender.token_file,
+        &"--max-transactions",
+        &"0",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "0 is refused: {o:?}");
+}

@@ -134,6 +134,11 @@ pub(crate) struct VerifierArgs {
     /// Seconds a verdict stays readable after its transaction expired.
     #[arg(long, default_value_t = 600)]
     transaction_retention_secs: u64,
+    /// Transactions held at once (live and retained; more are refused
+    /// with 503 `temporarily_unavailable`), 1 to 1000000. A node answers
+    /// at most this many per (lifetime + retention) seconds.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_transactions: u64,
     /// The floor under a status list's `ttl`, in seconds (1 to 60; below
     /// 60 only for tests).
     #[arg(long, default_value_t = 60)]
@@ -319,6 +324,7 @@ fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
         .with_metadata_refresh_secs(a.metadata_refresh_secs)
         .with_timeouts(Duration::from_secs(a.request_timeout_secs), Duration::from_secs(a.header_timeout_secs))
         .with_limits(a.max_concurrent_requests, 1024)
+        .with_max_transactions(usize::try_from(a.max_transactions).unwrap_or(usize::MAX))
         .with_shutdown_grace(Duration::from_secs(a.shutdown_grace_secs));
     if a.allow_missing_status {
         config = config.allow_missing_status();
