@@ -4,6 +4,7 @@
 mod accepted;
 mod bad_input;
 mod batch;
+mod bulk_offer;
 mod cli;
 mod cli_edges;
 mod cli_interop;

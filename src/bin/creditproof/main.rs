@@ -14,6 +14,7 @@
 //! one process over loopback).
 
 mod ask_cmd;
+mod bulk_offer;
 mod deliver;
 mod demo;
 mod demo_http;
@@ -22,6 +23,7 @@ mod holder_cmd;
 mod http_client;
 mod issuer_cmd;
 mod offer_cmd;
+mod progress;
 mod receive_cmd;
 mod registry_cmd;
 mod respond_cmd;

@@ -1,6 +1,7 @@
 //! `creditproof issuer offer`: records a credential offer in the issuer
 //! directory's OpenID4VCI state, where the issuer service (running now or
-//! later) serves it by reference, and prints the wallet link.
+//! later) serves it by reference, and prints the wallet link. With
+//! `--bulk`, one offer per line of a subjects file (`bulk_offer`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,15 +22,22 @@ pub(crate) struct OfferArgs {
     #[arg(long)]
     dir: PathBuf,
     /// Claims as a JSON object, e.g. {"tier":"A","perks":{"no_deposit_rental":true}}.
-    #[arg(long, required_unless_present = "policy", conflicts_with_all = ["policy", "records"])]
+    #[arg(long, required_unless_present_any = ["policy", "bulk"], conflicts_with_all = ["policy", "records", "bulk"])]
     claims: Option<PathBuf>,
     /// Scoring policy: a JSON file, or the id of a shipped policy
-    /// (civic-1300, sesame-style, suining-2013); with --records, instead of
-    /// --claims.
-    #[arg(long, requires = "records")]
+    /// (civic-1300, sesame-style, suining-2013); with --records (or the
+    /// records of each --bulk line), instead of --claims.
+    #[arg(long, required_unless_present_any = ["claims", "bulk"])]
     policy: Option<PathBuf>,
-    #[arg(long, requires = "policy", help = RECORDS_HELP, long_help = RECORDS_LONG_HELP)]
+    #[arg(long, requires = "policy", conflicts_with = "bulk", help = RECORDS_HELP, long_help = RECORDS_LONG_HELP)]
     records: Option<PathBuf>,
+    /// A JSON Lines file of subjects: one offer per line, each
+    /// `{"subject": ID, "records": [...]}` (scored with --policy) or
+    /// `{"subject": ID, "claims": {...}}`; the offers are appended to
+    /// --out (required) as JSON Lines. Re-running skips the subjects
+    /// already there (resume after a crash).
+    #[arg(long, value_name = "SUBJECTS.jsonl", requires = "out", conflicts_with = "subject")]
+    bulk: Option<PathBuf>,
     /// Scoring date YYYY-MM-DD (default: today, UTC).
     #[arg(long)]
     as_of: Option<String>,
@@ -37,7 +45,9 @@ pub(crate) struct OfferArgs {
     /// channel: SMS, letter, counter).
     #[arg(long)]
     tx_code: bool,
-    /// Also write the offer link to this file (owner-only).
+    /// Also write the offer link to this file (owner-only); with --bulk,
+    /// the offers, one JSON object per line (OFFERS.jsonl, owner-only: it
+    /// holds the transaction codes).
     #[arg(long)]
     out: Option<PathBuf>,
     /// The issuer's own id for this person (never sent); corrections and
@@ -65,6 +75,24 @@ pub(crate) fn run(a: &OfferArgs) -> Result<ExitCode, CliError> {
             "--public-url {url} is not the issuer's identifier {} (the service publishes exactly that)",
             issuer.id()
         )));
+    }
+    if let (Some(subjects), Some(out)) = (&a.bulk, &a.out) {
+        let policy = a.policy.as_deref().map(|p| crate::read_policy(p, &limits)).transpose()?;
+        let config = Oid4vciConfig::default().with_offer_lifetime_secs(a.lifetime_secs);
+        let vci = Oid4vciIssuer::new(issuer, config).map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
+        let bulk = crate::bulk_offer::Bulk {
+            dir: &a.dir,
+            subjects,
+            out,
+            policy,
+            as_of: a.as_of.as_deref(),
+            tx_code: a.tx_code,
+            vci,
+            insecure,
+        };
+        let made = crate::bulk_offer::run(bulk)?;
+        println!("{made} offer(s) made, appended to {}", out.display());
+        return Ok(ExitCode::SUCCESS);
     }
     let claims = match (&a.claims, &a.policy, &a.records) {
         (Some(path), _, _) => {

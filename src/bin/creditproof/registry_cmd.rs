@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::deliver::{self, IssueJob, Issued, Out};
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
+use crate::progress::Progress;
 use crate::{id_value, state};
 
 /// Which credentials a status change applies to.
@@ -128,6 +129,8 @@ pub fn publish(
     let reg = state::open_registry(dir, insecure)?;
     std::fs::create_dir_all(out_dir).map_err(|e| CliError::from((out_dir, e)))?;
     let lists = reg.lists().map_err(|e| CliError::from((dir, e)))?;
+    // Progress on stderr for a publication of several lists.
+    let mut progress = (lists.len() > 1).then(|| Progress::new("status lists", lists.len() as u64, 0));
     for (n, (uri, statuses)) in lists.iter().enumerate() {
         let mut list = StatusList::new(2, statuses.len()).map_err(|e| CliError(e.to_string()))?;
         for (i, &s) in statuses.iter().enumerate().filter(|(_, &s)| s != 0) {
@@ -137,6 +140,12 @@ pub fn publish(
         let path = out_dir.join(format!("list-{}.jwt", n + 1));
         write_file(&path, token.as_bytes(), Access::Public, true)?;
         println!("{uri} -> {}", path.display());
+        if let Some(p) = &mut progress {
+            p.inc();
+        }
+    }
+    if let Some(p) = &progress {
+        p.finish();
     }
     if lists.is_empty() {
         println!("no status lists yet (nothing issued)");
