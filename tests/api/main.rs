@@ -23,6 +23,7 @@ mod select;
 mod select_cli;
 mod serve;
 mod serve_verifier;
+mod serve_verifier_hostile;
 mod serve_wallet;
 mod status;
 mod status_cli;

@@ -165,7 +165,7 @@ impl Drop for Verifier {
 }
 
 /// `holder respond` with `extra`.
-fn respond(wallet: &std::path::Path, link: &str, extra: &[&str]) -> Output {
+pub fn respond(wallet: &std::path::Path, link: &str, extra: &[&str]) -> Output {
     let mut c = bin();
     c.args(["holder", "respond", "--request", link]).arg("--wallet").arg(wallet).args(extra);
     c.output().unwrap()
@@ -180,7 +180,7 @@ fn holder(issuer: &Service, n: &str) -> std::path::PathBuf {
     wallet
 }
 
-fn count(metrics: &str, line_start: &str) -> u64 {
+pub fn count(metrics: &str, line_start: &str) -> u64 {
     metrics
         .lines()
         .find(|l| l.starts_with(line_start))
