@@ -225,3 +225,29 @@ fn metadata_for_another_issuer_is_not_trusted() {
     assert_eq!(code, Some(0), "{verdict}");
     assert_eq!(verdict["accepted"], true, "{verdict}");
 }
+
+/// Done means: `verifier ask --policy` refuses a `score` threshold off the
+/// policy's grid before it reaches the service (no transaction is made),
+/// names the nearest thresholds on the grid, and sends an on-grid one.
+#[test]
+fn ask_refuses_thresholds_off_the_policy_grid() {
+    let t = Tmp::new("verifier-ask-grid");
+    let dir = t.path("bureau");
+    ok(&run(&[&"issuer", &"init", &"--iss", &"https://bureau.example", &"--dir", &dir]));
+    ok(&run(&[&"issuer", &"public", &"--dir", &dir, &"--out", &t.path("bureau.pub.json")]));
+    let lender = Verifier::start(&t, "grid", &[t.path("bureau.pub.json").to_str().unwrap()], &[]);
+    let ask = |predicate: &str| {
+        let mut c = super::cli::bin();
+        c.args(["verifier", "ask", "--service", &lender.url, "--policy", "sesame-style", "--predicate", predicate])
+            .arg("--api-token-file")
+            .arg(&lender.token_file);
+        c.output().unwrap()
+    };
+    let refused = ask("score>=712");
+    let err = super::cli::fails_with_2(&refused);
+    assert!(err.contains("off the policy's threshold grid") && err.contains("score>=700"), "{err}");
+    let m = lender.metrics();
+    assert_eq!(count(&m, "creditproof_verifier_transactions_total"), 0, "nothing reached the service: {m}");
+    ok(&ask("score>=700"));
+    assert_eq!(count(&lender.metrics(), "creditproof_verifier_transactions_total"), 1);
+}
