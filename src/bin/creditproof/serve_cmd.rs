@@ -148,7 +148,8 @@ pub(crate) struct VerifierArgs {
     /// Accept credentials that carry no status (so cannot be revoked).
     #[arg(long)]
     allow_missing_status: bool,
-    /// Where to POST every verdict (https, or http to a loopback host).
+    /// Where to POST every verdict, and every transaction that expires
+    /// unanswered (https, or http to a loopback host).
     #[arg(long, requires = "webhook_secret_file")]
     webhook_url: Option<String>,
     /// A file holding the webhook's HMAC secret (owner-only, 32+ bytes).

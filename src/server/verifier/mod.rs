@@ -92,8 +92,8 @@ use super::{prefix_of, AdminToken};
 use crate::format::sd_jwt::VerifierOptions;
 use crate::format::time::UnixTime;
 use crate::protocol::oid4vp::{
-    ClientId, MemoryStore, Oid4vpError, Oid4vpStore, Oid4vpVerifier, RequestSigner, StoreError, Transaction,
-    TransactionHandle,
+    ClientId, MemoryStore, Oid4vpError, Oid4vpStore, Oid4vpVerifier, Outcome, RequestSigner, StoreError, Transaction,
+    TransactionHandle, Verdict,
 };
 use crate::protocol::url::{self, UrlUse};
 use crate::verifier::Verifier;
@@ -104,6 +104,9 @@ pub const MAX_METADATA_BYTES: u64 = 256 * 1024;
 pub const MAX_STATUS_LIST_BYTES: u64 = 2 * 1024 * 1024;
 /// How often expired transactions are dropped.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
+/// How often, with a webhook, transactions that expired unanswered are
+/// looked for (each is posted once, `"state": "expired"`).
+const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// An answer to one of the service's outgoing requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -447,6 +450,28 @@ impl VerifierService {
         n
     }
 
+    /// With a webhook: the bodies to post for transactions that expired
+    /// unanswered (`"state": "expired"`), each once; their handles are
+    /// forgotten. Without one: nothing.
+    pub(crate) fn expired_unanswered(&self, now: UnixTime) -> Vec<String> {
+        if self.config.webhook.is_none() {
+            return Vec::new();
+        }
+        let store = self.transactions.lock();
+        let mut handles = self.handles.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut bodies = Vec::new();
+        handles.retain(|_, handle| match self.oid4vp.outcome(&*store, handle, now) {
+            Ok(outcome @ Outcome::Done(Verdict::Expired)) => {
+                bodies.push(api::transaction_json(&api::api_id(handle), &outcome).to_string());
+                false
+            }
+            Ok(_) => true,
+            // Pruned (or never stored): nothing to tell.
+            Err(_) => false,
+        });
+        bodies
+    }
+
     /// How many transactions are held (live or kept for their verdict).
     pub fn transactions(&self) -> usize {
         self.transactions.lock().len()
@@ -503,6 +528,21 @@ pub async fn serve(
         }
     });
     let s = service.clone();
+    let expiring = tokio::spawn(async move {
+        if s.config.webhook.is_none() {
+            return;
+        }
+        let mut every = tokio::time::interval(EXPIRY_SWEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            for body in s.expired_unanswered(UnixTime::now()) {
+                tracing::info!("transaction expired unanswered");
+                webhook::deliver(&s, body);
+            }
+        }
+    });
+    let s = service.clone();
     let refreshing = tokio::spawn(async move {
         if !s.trust.has_identifiers() {
             return;
@@ -518,6 +558,7 @@ pub async fn serve(
     });
     let served = serve_app(listener, app, &settings, shutdown).await;
     pruning.abort();
+    expiring.abort();
     refreshing.abort();
     served
 }
