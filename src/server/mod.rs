@@ -54,7 +54,9 @@ use std::time::{Duration, Instant};
 
 use crate::format::rng::SecureRng;
 use crate::format::time::UnixTime;
-use crate::issuer::registry::{Delivery, IssuerRegistry, NewBatch, RegistryError, SqliteRegistry, Thumbprint};
+use crate::issuer::registry::{
+    AnyRegistry, Delivery, IssuerRegistry, NewBatch, RegistryError, RegistryLocation, Thumbprint,
+};
 use crate::issuer::Issuer;
 use crate::profile::status::StatusRef;
 use crate::protocol::oid4vci::{
@@ -115,7 +117,7 @@ impl fmt::Debug for AdminToken {
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     pub(crate) public_url: String,
-    pub(crate) registry_path: PathBuf,
+    pub(crate) registry: RegistryLocation,
     pub(crate) store_path: PathBuf,
     pub(crate) oid4vci: Oid4vciConfig,
     pub(crate) admin_token: Option<AdminToken>,
@@ -134,7 +136,7 @@ impl ServiceConfig {
     pub fn new(public_url: impl Into<String>, registry_path: &Path, store_path: &Path) -> Self {
         Self {
             public_url: public_url.into(),
-            registry_path: registry_path.to_owned(),
+            registry: RegistryLocation::Sqlite(registry_path.to_owned()),
             store_path: store_path.to_owned(),
             oid4vci: Oid4vciConfig::default(),
             admin_token: None,
@@ -142,6 +144,15 @@ impl ServiceConfig {
             status_validity_secs: 86_400,
             http: HttpSettings::default(),
         }
+    }
+
+    /// Keeps the registry at `location` instead of the SQLite file given to
+    /// [`ServiceConfig::new`]: with a PostgreSQL database, several
+    /// services (nodes) share it.
+    #[must_use]
+    pub fn with_registry(mut self, location: RegistryLocation) -> Self {
+        self.registry = location;
+        self
     }
 
     /// Sets the OpenID4VCI settings (batch size, lifetimes, display).
@@ -207,7 +218,7 @@ impl ServiceConfig {
     }
 }
 
-/// A small pool of SQLite handles (each is one connection).
+/// A small pool of database handles (each is one connection).
 struct Pool<T> {
     idle: Mutex<Vec<T>>,
     open: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
@@ -249,7 +260,7 @@ pub struct IssuerService {
     source: Box<dyn IssuerSource>,
     loaded: RwLock<Loaded>,
     stores: Pool<SqliteStore>,
-    registries: Pool<SqliteRegistry>,
+    registries: Pool<AnyRegistry>,
     lists: Mutex<status::StatusCache>,
     metrics: metrics::Metrics,
 }
@@ -272,15 +283,13 @@ impl IssuerService {
         config.check()?;
         let version = source.version();
         let vci = build(&config, source.as_ref())?;
-        let registry_path = config.registry_path.clone();
+        let registry = config.registry.clone();
         let store_path = config.store_path.clone();
         let service = Self {
             loaded: RwLock::new(Loaded { vci: Arc::new(vci), version, at: Instant::now() }),
             source,
             stores: Pool::new(move || SqliteStore::open(&store_path).map_err(|e| e.to_string())),
-            registries: Pool::new(move || {
-                SqliteRegistry::open(&registry_path).map_err(|e| format!("{}: {e}", registry_path.display()))
-            }),
+            registries: Pool::new(move || registry.open().map_err(|e| format!("{registry}: {e}"))),
             lists: Mutex::new(status::StatusCache::default()),
             metrics: metrics::Metrics::default(),
             config,
@@ -414,14 +423,14 @@ pub fn make_offer(
 /// signed inside the registry's transaction, and its history says
 /// `issued` with `reason`.
 pub struct RegistryStatus<'a> {
-    registry: &'a mut SqliteRegistry,
+    registry: &'a mut dyn IssuerRegistry,
     rng: &'a mut dyn SecureRng,
     reason: &'a str,
 }
 
 impl<'a> RegistryStatus<'a> {
     /// Issues through `registry`, drawing indexes with `rng`.
-    pub fn new(registry: &'a mut SqliteRegistry, rng: &'a mut dyn SecureRng, reason: &'a str) -> Self {
+    pub fn new(registry: &'a mut dyn IssuerRegistry, rng: &'a mut dyn SecureRng, reason: &'a str) -> Self {
         Self { registry, rng, reason }
     }
 }

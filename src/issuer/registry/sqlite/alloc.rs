@@ -60,7 +60,7 @@ pub(super) fn deliver_in(
     }
 }
 
-pub(super) fn check_batch(batch: &NewBatch<'_>) -> Result<(), RegistryError> {
+pub(in crate::issuer::registry) fn check_batch(batch: &NewBatch<'_>) -> Result<(), RegistryError> {
     check_id(batch.batch_id, "batch id must be 1 to 512 bytes")?;
     check_id(batch.subject, "subject must be 1 to 512 bytes")?;
     if let Some(policy) = batch.policy {
@@ -219,7 +219,7 @@ pub(super) fn allocate(
 /// A uniform random integer in `0..n` (`n > 0`), by rejection on the next
 /// power of two; a broken generator that keeps failing the rejection gets a
 /// modulo reduction rather than an endless loop.
-pub(super) fn uniform_below(n: u64, rng: &mut dyn FnMut(&mut [u8])) -> u64 {
+pub(in crate::issuer::registry) fn uniform_below(n: u64, rng: &mut dyn FnMut(&mut [u8])) -> u64 {
     let n = n.max(1);
     let mask = n.checked_next_power_of_two().map_or(u64::MAX, |p| p - 1);
     let mut r = 0;

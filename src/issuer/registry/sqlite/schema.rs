@@ -166,7 +166,7 @@ pub(super) fn connect(path: &Path) -> Result<Connection, RegistryError> {
 pub(super) fn configure(conn: &Connection) -> Result<(), RegistryError> {
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(open_error)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(RegistryError::Sqlite(format!("cannot enable write-ahead logging (journal mode is {mode})")));
+        return Err(RegistryError::Database(format!("cannot enable write-ahead logging (journal mode is {mode})")));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -188,7 +188,7 @@ pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-pub(super) fn check_base_uri(base_uri: &str) -> Result<(), RegistryError> {
+pub(in crate::issuer::registry) fn check_base_uri(base_uri: &str) -> Result<(), RegistryError> {
     if base_uri.is_empty()
         || base_uri.len() > MAX_URI_LEN
         || base_uri.ends_with('/')
