@@ -52,7 +52,7 @@ fn leftovers(out: &Path) -> Vec<String> {
 /// `out`, valid in the lists — and nothing is left pending or staged.
 /// Returns each holder's history as (action, batch id).
 fn one_usable_batch(dir: &Path, out: &Path, n: usize) -> Vec<Vec<(String, String)>> {
-    let reg = SqliteRegistry::open(&dir.join("registry.sqlite")).unwrap();
+    let mut reg = SqliteRegistry::open(&dir.join("registry.sqlite")).unwrap();
     reg.check_invariants().unwrap();
     assert!(reg.pending_batches().unwrap().is_empty(), "a batch left pending");
     assert_eq!(leftovers(out), Vec::<String>::new(), "staged files left beside {}", out.display());

@@ -63,7 +63,7 @@ pub fn init_issuer(
                     // this issuer's (same status list base).
                     let mut reg = location.open().map_err(|e| CliError(format!("--registry {location}: {e}")))?;
                     let lists = reg.lists().map_err(|e| CliError(format!("--registry {location}: {e}")))?;
-                    if !lists.first().is_some_and(|(uri, _)| uri == &format!("{base}/1")) {
+                    if lists.first().is_none_or(|(uri, _)| uri != &format!("{base}/1")) {
                         return Err(CliError(format!(
                             "--registry {location}: already holds the registry of another status list base"
                         )));

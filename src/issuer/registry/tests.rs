@@ -699,6 +699,22 @@ fn index_draws_do_not_slow_down_when_the_list_fills() {
         }
         assert_eq!(reg.lists().unwrap().len(), 1, "exactly full");
         reg.check_invariants().unwrap();
+        let bytes = match place {
+            Place::Sqlite(_) => {
+                drop(reg);
+                place.count("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            }
+            #[cfg(feature = "postgres")]
+            Place::Postgres(_) => place.count(
+                "SELECT SUM(pg_total_relation_size(c.oid))::BIGINT FROM pg_class c
+                 JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'creditproof' AND c.relkind = 'r'",
+            ),
+        };
+        println!(
+            "registry size ({}): {bytes} bytes for {CAP} credentials in batches of 1024 = {:.0} bytes per credential",
+            place.name(),
+            f64::from(u32::try_from(bytes).unwrap()) / f64::from(u32::try_from(CAP).unwrap())
+        );
         let first = times[..4].iter().sum::<std::time::Duration>() / 4;
         let last = *times.last().unwrap();
         println!(

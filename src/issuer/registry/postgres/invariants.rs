@@ -135,7 +135,7 @@ pub(super) fn check_all(tx: &mut Transaction<'_>, base_uri: &str, capacity: u64)
          ORDER BY c.list_n, c.idx, h.seq",
         &[],
     )?;
-    let mut current: Option<((i64, i64), i16, bool, Option<Status>, bool)> = None;
+    let mut current: Option<Replay> = None;
     for row in &rows {
         let key: (i64, i64) = (row.get(0), row.get(1));
         let (stored, voided, action): (i16, bool, Option<&str>) = (row.get(2), row.get(3), row.get(4));
@@ -205,9 +205,11 @@ pub(super) fn check_all(tx: &mut Transaction<'_>, base_uri: &str, capacity: u64)
     Ok(())
 }
 
-fn finish(
-    ((list_n, idx), stored, voided, replayed, saw_void): ((i64, i64), i16, bool, Option<Status>, bool),
-) -> Result<(), RegistryError> {
+/// One credential's replay so far: its key, stored status and voided flag,
+/// the status its history gives, and whether a `voided` row was seen.
+type Replay = ((i64, i64), i16, bool, Option<Status>, bool);
+
+fn finish(((list_n, idx), stored, voided, replayed, saw_void): Replay) -> Result<(), RegistryError> {
     let stored = parse_status(i64::from(stored))?;
     if replayed != Some(stored) {
         return Err(RegistryError::Invariant(format!(
