@@ -45,6 +45,7 @@ mod metrics;
 mod routes;
 mod status;
 mod store;
+mod store_pg;
 pub mod verifier;
 
 use std::fmt;
@@ -69,6 +70,7 @@ use self::listen::HttpSettings;
 pub use self::listen::{serve, shutdown_signal};
 pub use self::routes::router;
 pub use self::store::SqliteStore;
+pub use self::store_pg::{IssuerStore, PgStore};
 
 /// Where the service gets its issuer (signing key, retired keys still
 /// published) from: the CLI reads the issuer directory's `issuer.json`.
@@ -148,7 +150,9 @@ impl ServiceConfig {
 
     /// Keeps the registry at `location` instead of the SQLite file given to
     /// [`ServiceConfig::new`]: with a PostgreSQL database, several
-    /// services (nodes) share it.
+    /// services (nodes) share it, and the OpenID4VCI state (offers,
+    /// grants, used keys) lives there too, so that an offer is redeemed
+    /// once across all nodes.
     #[must_use]
     pub fn with_registry(mut self, location: RegistryLocation) -> Self {
         self.registry = location;
@@ -259,7 +263,7 @@ pub struct IssuerService {
     config: ServiceConfig,
     source: Box<dyn IssuerSource>,
     loaded: RwLock<Loaded>,
-    stores: Pool<SqliteStore>,
+    stores: Pool<IssuerStore>,
     registries: Pool<AnyRegistry>,
     lists: Mutex<status::StatusCache>,
     metrics: metrics::Metrics,
@@ -285,10 +289,19 @@ impl IssuerService {
         let vci = build(&config, source.as_ref())?;
         let registry = config.registry.clone();
         let store_path = config.store_path.clone();
+        // With a PostgreSQL registry the OpenID4VCI state lives beside it,
+        // shared by every node.
+        let store_location = config.registry.clone();
         let service = Self {
             loaded: RwLock::new(Loaded { vci: Arc::new(vci), version, at: Instant::now() }),
             source,
-            stores: Pool::new(move || SqliteStore::open(&store_path).map_err(|e| e.to_string())),
+            stores: Pool::new(move || {
+                match &store_location {
+                    RegistryLocation::Postgres(url) => PgStore::open(url).map(IssuerStore::Postgres),
+                    RegistryLocation::Sqlite(_) => SqliteStore::open(&store_path).map(IssuerStore::Sqlite),
+                }
+                .map_err(|e| e.to_string())
+            }),
             registries: Pool::new(move || registry.open().map_err(|e| format!("{registry}: {e}"))),
             lists: Mutex::new(status::StatusCache::default()),
             metrics: metrics::Metrics::default(),
@@ -400,7 +413,7 @@ impl fmt::Debug for MadeOffer {
 /// service need not run: it serves the offer from the same store.
 pub fn make_offer(
     vci: &Oid4vciIssuer,
-    store: &mut SqliteStore,
+    store: &mut IssuerStore,
     offer: NewOffer,
     now: UnixTime,
     rng: &mut dyn SecureRng,

@@ -275,7 +275,15 @@ pub fn store_path(dir: &Path) -> std::path::PathBuf {
 /// Opens (creating it if needed) the issuer directory's OpenID4VCI state,
 /// refusing a file, or companion file, that is not a regular one or that
 /// others can read.
-pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::server::SqliteStore, CliError> {
+///
+/// With a PostgreSQL registry (`issuer init --registry`), the state lives
+/// in that database, shared by every node.
+pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::server::IssuerStore, CliError> {
+    if let RegistryLocation::Postgres(url) = registry_location(dir, None, allow_insecure)? {
+        return creditproof::server::PgStore::open(&url)
+            .map(creditproof::server::IssuerStore::Postgres)
+            .map_err(|e| CliError(format!("{}: {e}", RegistryLocation::Postgres(url.clone()))));
+    }
     let path = store_path(dir);
     if path.exists() {
         check_private(&path, allow_insecure)?;
@@ -285,7 +293,9 @@ pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::serve
         side.push(suffix);
         check_regular(Path::new(&side))?;
     }
-    creditproof::server::SqliteStore::open(&path).map_err(|e| CliError::from((path.as_path(), e)))
+    creditproof::server::SqliteStore::open(&path)
+        .map(creditproof::server::IssuerStore::Sqlite)
+        .map_err(|e| CliError::from((path.as_path(), e)))
 }
 
 /// A number that changes when `issuer.json` does (its modification time

@@ -1,0 +1,268 @@
+//! Two `serve issuer` processes (nodes) over one PostgreSQL database, on
+//! loopback: holders receive batches through both at once, both race to
+//! redeem one offer, the back office of one revokes, and the lists each
+//! node publishes agree with the database. Runs when
+//! `CREDITPROOF_TEST_POSTGRES` names a server (each run creates its own
+//! database there and drops it); otherwise it says it was skipped.
+
+use std::collections::HashSet;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::cli::{bin, ok, run, Tmp};
+use super::serve::{free_port, raw, records, request, ADMIN_TOKEN};
+
+const PG_ENV: &str = "CREDITPROOF_TEST_POSTGRES";
+
+/// A uniquely named database on the test server, dropped with the value.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new(admin: &str) -> Self {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let name = format!("creditproof_nodes_{}_{nanos}", std::process::id());
+        let mut client = postgres::Client::connect(admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{PG_ENV}: cannot reach PostgreSQL: {e}"));
+        client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
+        let (scheme, rest) = admin.split_once("://").unwrap();
+        let authority = rest.split(['/', '?']).next().unwrap();
+        Self { admin: admin.to_owned(), url: format!("{scheme}://{authority}/{name}"), name }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// One node: `serve issuer` on its own port, killed when dropped.
+struct Node {
+    child: Child,
+    addr: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(t: &Tmp, name: &str, dir: &std::path::Path, port: u16, url: &str) -> Node {
+    let token = t.path("admin.token");
+    let mut cmd = bin();
+    cmd.args(["serve", "issuer", "--listen", &format!("127.0.0.1:{port}"), "--public-url", url])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--admin-token-file")
+        .arg(&token)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(t.path(&format!("{name}.log"))).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    assert!(line.starts_with("listening on"), "node {name} did not start: see {}", t.0.display());
+    Node { child, addr: format!("127.0.0.1:{port}"), dir: dir.to_owned() }
+}
+
+/// `issuer offer --tx-code` in a node's directory: link and code.
+fn offer(t: &Tmp, dir: &std::path::Path) -> (String, String) {
+    let o = run(&[
+        &"issuer",
+        &"offer",
+        &"--dir",
+        &dir,
+        &"--policy",
+        &"sesame-style",
+        &"--records",
+        &records(t),
+        &"--as-of",
+        &"2025-01-01",
+        &"--tx-code",
+    ]);
+    ok(&o);
+    let out = String::from_utf8(o.stdout).unwrap();
+    let mut lines = out.lines();
+    (lines.next().unwrap().to_owned(), lines.next().unwrap().to_owned())
+}
+
+/// The `lst` of a status list token.
+fn lst(token: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(token);
+    let payload = text.trim().split('.').nth(1).unwrap();
+    let v: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    v["status_list"]["lst"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn two_nodes_share_one_postgresql_registry() {
+    let Ok(admin) = std::env::var(PG_ENV) else {
+        eprintln!("note: two_nodes_share_one_postgresql_registry SKIPPED: set {PG_ENV}=postgres://USER@HOST:PORT/DB");
+        return;
+    };
+    let db = TestDb::new(admin.trim());
+    let t = Tmp::new("nodes");
+    std::fs::write(t.path("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(t.path("admin.token"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // Node A owns the identifier of the status lists; node B, with the same
+    // key, its own loopback identifier (a load balancer would give both one
+    // URL). Both directories name the same database.
+    let (pa, pb) = (free_port(), free_port());
+    let (ua, ub) = (format!("http://127.0.0.1:{pa}"), format!("http://127.0.0.1:{pb}"));
+    let (da, dbir) = (t.path("node-a"), t.path("node-b"));
+    ok(&run(&[&"issuer", &"init", &"--iss", &ua, &"--dir", &da, &"--registry", &db.url]));
+    ok(&run(&[
+        &"issuer",
+        &"init",
+        &"--iss",
+        &ub,
+        &"--dir",
+        &dbir,
+        &"--registry",
+        &db.url,
+        &"--status-base",
+        &format!("{ua}/status"),
+    ]));
+    // Same signing key on both nodes.
+    let mut issuer_b: Value = serde_json::from_slice(&std::fs::read(da.join("issuer.json")).unwrap()).unwrap();
+    issuer_b["iss"] = json!(ub);
+    std::fs::write(dbir.join("issuer.json"), issuer_b.to_string()).unwrap();
+    let a = start(&t, "a", &da, pa, &ua);
+    let b = start(&t, "b", &dbir, pb, &ub);
+
+    // Holders receive through both nodes at once.
+    const PER_NODE: usize = 3;
+    let mut jobs = Vec::new();
+    for (n, node) in [&a, &b].iter().enumerate() {
+        for w in 0..PER_NODE {
+            let (link, tx) = offer(&t, &node.dir);
+            let wallet = t.path(&format!("wallet-{n}-{w}"));
+            ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
+            jobs.push(std::thread::spawn(move || {
+                run(&[
+                    &"holder",
+                    &"receive",
+                    &"--wallet",
+                    &wallet,
+                    &"--offer",
+                    &link,
+                    &"--tx-code",
+                    &tx,
+                    &"--count",
+                    &"16",
+                ])
+            }));
+        }
+    }
+    for j in jobs {
+        ok(&j.join().unwrap());
+    }
+    let mut c = db.client();
+    let issued: Vec<(i64, i64)> = c
+        .query("SELECT list_n, idx FROM creditproof.history WHERE action = 'issued'", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(issued.len(), 2 * PER_NODE * 16, "every batch recorded once");
+    assert_eq!(issued.iter().collect::<HashSet<_>>().len(), issued.len(), "an index allocated twice");
+
+    // One offer, both nodes racing to redeem it: exactly one wins.
+    let (link, tx_code) = offer(&t, &b.dir);
+    let id = link.rsplit("%2F").next().unwrap().to_owned();
+    let published = raw(&a.addr, &request("GET", &format!("/credential-offer/{id}"), &[], b""));
+    assert_eq!(published.status, 200, "node A serves node B's offer from the shared store");
+    let offered: Value = serde_json::from_slice(&published.body).unwrap();
+    let code = offered["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code={code}&tx_code={tx_code}"
+    );
+    let racers: Vec<_> = [a.addr.clone(), b.addr.clone()]
+        .into_iter()
+        .map(|addr| {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                raw(
+                    &addr,
+                    &request(
+                        "POST",
+                        "/token",
+                        &[("Content-Type", "application/x-www-form-urlencoded")],
+                        body.as_bytes(),
+                    ),
+                )
+                .status
+            })
+        })
+        .collect();
+    let mut statuses: Vec<u16> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400], "the offer is redeemed exactly once across the nodes");
+
+    // Node B's back office revokes; node A serves the change, and the list
+    // node B's directory publishes is the same.
+    let (uri, idx): (String, i64) = {
+        let r = c
+            .query_one(
+                "SELECT l.uri, c.idx FROM creditproof.credentials c JOIN creditproof.lists l ON l.n = c.list_n LIMIT 1",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let revoke = json!({"uri": uri, "idx": idx, "status": "revoked", "reason": "test"}).to_string();
+    let r = raw(
+        &b.addr,
+        &request(
+            "POST",
+            "/admin/status",
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            revoke.as_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let served = raw(&a.addr, &request("GET", "/status/1", &[], b""));
+    assert_eq!(served.status, 200);
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &dbir, &"--out-dir", &t.path("lists")]));
+    let published = std::fs::read(t.path("lists").join("list-1.jwt")).unwrap();
+    assert_eq!(lst(&served.body), lst(&published), "node A's list and node B's publication differ");
+    let revoked: i64 =
+        c.query_one("SELECT COUNT(*) FROM creditproof.credentials WHERE status = 1", &[]).unwrap().get(0);
+    assert_eq!(revoked, 1);
+    // The database holds every invariant.
+    let mut reg = creditproof::registry::PgRegistry::open(&db.url).unwrap();
+    reg.check_invariants().unwrap();
+    drop((a, b));
+}
