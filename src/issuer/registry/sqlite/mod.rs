@@ -108,8 +108,8 @@ impl SqliteRegistry {
     /// Fails with [`RegistryError::NotFound`] if it is missing,
     /// [`RegistryError::NotARegistry`] if it is not a registry (or not SQLite),
     /// and [`RegistryError::NewerSchema`] if a newer version wrote it. The file
-    /// is not modified before these checks pass. A version 1 file is migrated
-    /// to version 2 in one transaction (see [`SCHEMA_VERSION`]).
+    /// is not modified before these checks pass. An older file is migrated,
+    /// one version a transaction (see [`SCHEMA_VERSION`]).
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_file() => {}
@@ -129,12 +129,12 @@ impl SqliteRegistry {
                 supported: SCHEMA_VERSION,
             });
         }
-        if version != 1 && version != i64::from(SCHEMA_VERSION) {
+        if version < 1 {
             // Version 1 is the first schema: there is nothing older to migrate.
             return Err(RegistryError::NotARegistry);
         }
         configure(&conn)?;
-        if version == 1 {
+        if version < i64::from(SCHEMA_VERSION) {
             migrate(&mut conn)?;
         }
         let config: Option<(String, i64)> = conn
