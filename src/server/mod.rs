@@ -34,7 +34,12 @@
 //! OpenID4VCI state ([`SqliteStore`], `oid4vci.sqlite`: offers, grants,
 //! used keys) are SQLite files in WAL mode, shared safely with CLI commands
 //! running at the same time (`issuer offer`, `issuer revoke`): every change
-//! is one transaction, and the service re-reads what others changed. The
+//! is one transaction, and the service re-reads what others changed. With
+//! [`ServiceConfig::with_registry`] and a PostgreSQL database, both live
+//! there instead ([`PgRegistry`](crate::issuer::registry::PgRegistry),
+//! [`PgStore`]), and several services (nodes) share them: an index is
+//! never allocated twice, an offer is redeemed once across nodes, and each
+//! node's status lists follow the database. The
 //! issuer (its keys) comes from an [`IssuerSource`], re-read when it
 //! changes, so a key rotation by the CLI reaches the running service.
 
