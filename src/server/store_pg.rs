@@ -57,8 +57,10 @@ fn pg(e: postgres::Error) -> StoreError {
     StoreError { reason: crate::issuer::registry::pg_error_message(&e) }
 }
 
-/// The OpenID4VCI state of an issuer in PostgreSQL; see the
-/// [module documentation](self). One value is one connection.
+/// The OpenID4VCI state of an issuer in PostgreSQL (tables
+/// `creditproof.vci_*`), shared by several issuer nodes: each
+/// read-modify-write locks its row, so an offer or a token is spent once
+/// across them. One value is one connection.
 pub struct PgStore {
     client: Client,
 }

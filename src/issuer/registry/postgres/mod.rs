@@ -42,8 +42,15 @@ use super::{Target, Thumbprint, MAX_LIST_CAPACITY};
 
 const _: () = assert!(MIGRATIONS.len() + 1 == PG_SCHEMA_VERSION as usize);
 
-/// An [`IssuerRegistry`] in a PostgreSQL database (schema `creditproof`);
-/// see the [module documentation](self). One value is one connection.
+/// An [`IssuerRegistry`] in a PostgreSQL database (schema `creditproof`).
+/// One value is one connection.
+///
+/// Every change is one READ COMMITTED transaction whose first statement
+/// takes a transaction-level advisory lock: writers on every node run one
+/// at a time on committed state, so an index is never allocated twice and a
+/// correction or revocation is all or nothing; reads run in one REPEATABLE
+/// READ snapshot. Indexes are drawn from a lazy Fisher–Yates shuffle of the
+/// current list's unused indexes (O(1), uniform, no scan).
 pub struct PgRegistry {
     client: Client,
     base_uri: String,

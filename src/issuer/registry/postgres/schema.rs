@@ -2,10 +2,9 @@
 //!
 //! Everything lives in the schema `creditproof` of the database the URL
 //! names (the OpenID4VCI store's tables sit beside it, prefixed `vci_`).
-//! `registry_meta` holds the schema version: [`PgRegistry::open`]
-//! (super::PgRegistry::open) refuses a newer version and applies the
-//! [`MIGRATIONS`] from an older one, each in one transaction under the
-//! registry lock.
+//! `registry_meta` holds the schema version: `PgRegistry::open` refuses a
+//! newer version and applies the [`MIGRATIONS`] from an older one, each in
+//! one transaction under the registry lock.
 
 /// The schema version this build writes and understands
 /// (`registry_meta.schema_version`).
