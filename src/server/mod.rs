@@ -227,31 +227,88 @@ impl ServiceConfig {
     }
 }
 
-/// A small pool of database handles (each is one connection).
+/// Most database handles (connections) one pool keeps open: a busy node
+/// holds at most this many per pool (registry, OpenID4VCI store), so
+/// several nodes stay within PostgreSQL's `max_connections` (100 by
+/// default); more callers wait for a handle.
+const MAX_OPEN_HANDLES: usize = 24;
+
+/// How long a caller waits for a free handle before failing.
+const HANDLE_WAIT: Duration = Duration::from_secs(30);
+
+/// A small pool of database handles (each is one connection), at most
+/// [`MAX_OPEN_HANDLES`] open; a handle whose connection was lost is
+/// dropped rather than reused.
 struct Pool<T> {
-    idle: Mutex<Vec<T>>,
+    state: Mutex<PoolState<T>>,
+    returned: std::sync::Condvar,
     open: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
+    usable: fn(&T) -> bool,
+}
+
+struct PoolState<T> {
+    idle: Vec<T>,
+    /// Handles open: idle or in use.
+    count: usize,
+}
+
+/// A handle in use; given back (or, if unusable or dropped in a panic,
+/// closed) when dropped.
+struct Lease<'a, T> {
+    pool: &'a Pool<T>,
+    handle: Option<T>,
+}
+
+impl<T> Drop for Lease<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.pool.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self.handle.take() {
+            Some(h) if !std::thread::panicking() && (self.pool.usable)(&h) => state.idle.push(h),
+            _ => state.count = state.count.saturating_sub(1),
+        }
+        self.pool.returned.notify_one();
+    }
 }
 
 impl<T> Pool<T> {
-    fn new(open: impl Fn() -> Result<T, String> + Send + Sync + 'static) -> Self {
-        Self { idle: Mutex::new(Vec::new()), open: Box::new(open) }
+    fn new(open: impl Fn() -> Result<T, String> + Send + Sync + 'static, usable: fn(&T) -> bool) -> Self {
+        Self {
+            state: Mutex::new(PoolState { idle: Vec::new(), count: 0 }),
+            returned: std::sync::Condvar::new(),
+            open: Box::new(open),
+            usable,
+        }
     }
 
-    /// Runs `f` with a handle (an idle one, or a new one), and keeps the
-    /// handle for the next caller.
+    /// Runs `f` with a handle (an idle one, a new one while fewer than
+    /// [`MAX_OPEN_HANDLES`] are open, else the next one given back), and
+    /// keeps the handle for the next caller.
     fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, String> {
-        let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        let mut handle = match idle {
-            Some(h) => h,
-            None => (self.open)()?,
+        let idle = {
+            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let deadline = Instant::now() + HANDLE_WAIT;
+            loop {
+                if let Some(h) = state.idle.pop() {
+                    break Some(h);
+                }
+                if state.count < MAX_OPEN_HANDLES {
+                    state.count += 1;
+                    break None;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err("no database connection became free in time".into());
+                }
+                state = self.returned.wait_timeout(state, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            }
         };
-        let out = f(&mut handle);
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if idle.len() < 8 {
-            idle.push(handle);
+        let mut lease = Lease { pool: self, handle: idle };
+        if lease.handle.is_none() {
+            // Counted already: a failed open gives the place back on drop.
+            lease.handle = Some((self.open)()?);
         }
-        Ok(out)
+        let handle = lease.handle.as_mut().ok_or("the pool lost a handle")?;
+        Ok(f(handle))
     }
 }
 
@@ -300,14 +357,20 @@ impl IssuerService {
         let service = Self {
             loaded: RwLock::new(Loaded { vci: Arc::new(vci), version, at: Instant::now() }),
             source,
-            stores: Pool::new(move || {
-                match &store_location {
-                    RegistryLocation::Postgres(url) => PgStore::open(url).map(IssuerStore::Postgres),
-                    RegistryLocation::Sqlite(_) => SqliteStore::open(&store_path).map(IssuerStore::Sqlite),
-                }
-                .map_err(|e| e.to_string())
-            }),
-            registries: Pool::new(move || registry.open().map_err(|e| format!("{registry}: {e}"))),
+            stores: Pool::new(
+                move || {
+                    match &store_location {
+                        RegistryLocation::Postgres(url) => PgStore::open(url).map(IssuerStore::Postgres),
+                        RegistryLocation::Sqlite(_) => SqliteStore::open(&store_path).map(IssuerStore::Sqlite),
+                    }
+                    .map_err(|e| e.to_string())
+                },
+                IssuerStore::is_usable,
+            ),
+            registries: Pool::new(
+                move || registry.open().map_err(|e| format!("{registry}: {e}")),
+                |r: &AnyRegistry| r.is_usable(),
+            ),
             lists: Mutex::new(status::StatusCache::default()),
             metrics: metrics::Metrics::default(),
             config,
@@ -509,6 +572,42 @@ mod tests {
         assert!(!format!("{config:?}").contains(secret));
         assert!(AdminToken::new("short").is_err());
         assert!(AdminToken::new(&format!("{secret} with space")).is_err());
+    }
+
+    #[test]
+    fn pools_cap_open_handles_and_drop_unusable_ones() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static OPENED: AtomicUsize = AtomicUsize::new(0);
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        // A handle is (its number, whether it still works).
+        let pool = Arc::new(Pool::new(|| Ok((OPENED.fetch_add(1, Ordering::SeqCst), true)), |h: &(usize, bool)| h.1));
+        let threads: Vec<_> = (0..64)
+            .map(|i| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    pool.with(|h| {
+                        let live = LIVE.fetch_add(1, Ordering::SeqCst) + 1;
+                        PEAK.fetch_max(live, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(5));
+                        LIVE.fetch_sub(1, Ordering::SeqCst);
+                        // Every 8th caller loses its connection.
+                        if i % 8 == 0 {
+                            h.1 = false;
+                        }
+                    })
+                    .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(PEAK.load(Ordering::SeqCst) <= MAX_OPEN_HANDLES);
+        let state = pool.state.lock().unwrap();
+        assert!(state.idle.iter().all(|h| h.1), "an unusable handle was kept");
+        assert_eq!(state.count, state.idle.len(), "every handle given back");
+        assert!(OPENED.load(Ordering::SeqCst) <= MAX_OPEN_HANDLES + 8, "handles reused, not reopened");
     }
 
     #[test]

@@ -275,6 +275,15 @@ impl IssuerStore {
         }
     }
 
+    /// Whether this handle can still be used: `false` once its PostgreSQL
+    /// connection is lost (the service's pool then opens another).
+    pub fn is_usable(&self) -> bool {
+        match self {
+            Self::Sqlite(_) => true,
+            Self::Postgres(s) => !s.client.is_closed(),
+        }
+    }
+
     fn inner(&mut self) -> &mut dyn Oid4vciStore {
         match self {
             Self::Sqlite(s) => s,

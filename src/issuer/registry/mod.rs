@@ -284,6 +284,12 @@ pub trait IssuerRegistry {
     /// [`SqliteRegistry::check_invariants`]); what the crash and kill tests
     /// run after each kill.
     fn check_invariants(&mut self) -> Result<(), RegistryError>;
+
+    /// Whether this handle can still be used: `false` once a database
+    /// connection is lost (a pool then opens another). Default: `true`.
+    fn is_usable(&self) -> bool {
+        true
+    }
 }
 
 impl<T: IssuerRegistry + ?Sized> IssuerRegistry for Box<T> {
@@ -344,6 +350,9 @@ impl<T: IssuerRegistry + ?Sized> IssuerRegistry for Box<T> {
     }
     fn check_invariants(&mut self) -> Result<(), RegistryError> {
         (**self).check_invariants()
+    }
+    fn is_usable(&self) -> bool {
+        (**self).is_usable()
     }
 }
 

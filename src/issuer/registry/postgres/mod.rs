@@ -348,4 +348,8 @@ impl IssuerRegistry for PgRegistry {
     fn check_invariants(&mut self) -> Result<(), RegistryError> {
         PgRegistry::check_invariants(self)
     }
+
+    fn is_usable(&self) -> bool {
+        !self.client.is_closed()
+    }
 }
