@@ -16,19 +16,35 @@ use serde_json::{json, Value};
 use super::cli::{bin, ok, run, Tmp};
 use super::serve::{free_port, raw, records, request, ADMIN_TOKEN};
 
-const PG_ENV: &str = "CREDITPROOF_TEST_POSTGRES";
+pub const PG_ENV: &str = "CREDITPROOF_TEST_POSTGRES";
+
+/// Says once per run, past the test harness's capture, that the
+/// PostgreSQL runs of this binary were skipped and how to run them.
+pub fn skipped_postgres() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: api tests: the PostgreSQL runs (two nodes, the node kill test, the CLI issue tests on \
+             PostgreSQL) were SKIPPED; set {PG_ENV}=postgres://USER@HOST:PORT/DB to run them"
+        );
+    });
+}
 
 /// A uniquely named database on the test server, dropped with the value.
-struct TestDb {
+pub struct TestDb {
     admin: String,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl TestDb {
-    fn new(admin: &str) -> Self {
+    pub fn new(admin: &str) -> Self {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let name = format!("creditproof_nodes_{}_{nanos}", std::process::id());
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("creditproof_api_{}_{n}_{nanos}", std::process::id());
         let mut client = postgres::Client::connect(admin, postgres::NoTls)
             .unwrap_or_else(|e| panic!("{PG_ENV}: cannot reach PostgreSQL: {e}"));
         client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
@@ -138,7 +154,7 @@ struct Cluster {
 impl Cluster {
     fn new(tag: &str) -> Option<Self> {
         let Ok(admin) = std::env::var(PG_ENV) else {
-            eprintln!("note: the two-node test {tag} was SKIPPED: set {PG_ENV}=postgres://USER@HOST:PORT/DB to run it");
+            skipped_postgres();
             return None;
         };
         let db = TestDb::new(admin.trim());
