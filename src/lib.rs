@@ -13,6 +13,7 @@
 //             range claims, threshold grids, predicates, requests, key
 //             requests, status, breakdowns, policy/
 // issuer/     issuing, batches, breakdowns, status-list signing, registry/
+//             (SQLite, and PostgreSQL with feature `postgres`)
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
@@ -22,7 +23,8 @@
 //             helpers
 // server/     the services (feature `server`): axum bindings of the
 //             protocol layer — the issuer service (status lists, the back
-//             office) and verifier/, the OpenID4VP verifier service
+//             office; its OpenID4VCI state in SQLite or PostgreSQL) and
+//             verifier/, the OpenID4VP verifier service
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,

@@ -37,7 +37,7 @@ use super::http::{bearer_api_error, media_type, no_store_json, not_found, read_b
 use super::{make_offer, IssuerService, MadeOffer};
 use crate::format::rng::{SecureRng, SystemRng};
 use crate::format::time::UnixTime;
-use crate::issuer::registry::{IssuerRegistry, RegistryError, Status, Target};
+use crate::issuer::registry::{RegistryError, Status, Target};
 use crate::issuer::Claims;
 use crate::profile::policy::{score, shipped, Date, Policy, Records};
 use crate::protocol::oid4vci::NewOffer;

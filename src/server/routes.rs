@@ -211,7 +211,7 @@ async fn credential(State(s): Shared, headers: HeaderMap, body: Body) -> Respons
             .with(|store| {
                 shared.registries.with(|registry| {
                     let mut index_rng = SystemRng::new();
-                    let mut statuses = RegistryStatus::new(registry, &mut index_rng, "issued over OpenID4VCI");
+                    let mut statuses = RegistryStatus::new(&mut **registry, &mut index_rng, "issued over OpenID4VCI");
                     vci.credential(store, &mut statuses, authorization.as_deref(), &body, now, &mut SystemRng::new())
                 })
             })
@@ -246,7 +246,7 @@ async fn status_list_or_404(State(s): Shared, method: Method, uri: Uri) -> Respo
         let mut cache = shared.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         shared
             .registries
-            .with(|registry| cache.token(&list_uri, registry, vci.issuer(), timing, UnixTime::now()))
+            .with(|registry| cache.token(&list_uri, &mut **registry, vci.issuer(), timing, UnixTime::now()))
             .map_err(server_error)?
             .map_err(|e| server_error(format!("registry: {e}")))
     })

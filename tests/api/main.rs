@@ -11,6 +11,7 @@ mod cli_issue;
 mod demo;
 mod fixture;
 mod flow;
+mod multinode;
 mod oid4vci;
 mod oid4vp;
 mod policy;

@@ -123,6 +123,16 @@ pub(crate) struct Force {
     pub(crate) force: bool,
 }
 
+/// `--registry`: where the issuer registry lives.
+#[derive(Args, Clone, Default)]
+pub(crate) struct RegistryArg {
+    /// The issuer registry in PostgreSQL (postgres://USER@HOST:PORT/DB),
+    /// shared by several issuer nodes. Default: the database `issuer init
+    /// --registry` recorded in the directory, else its registry.sqlite.
+    #[arg(long, value_name = "URL")]
+    pub(crate) registry: Option<String>,
+}
+
 #[derive(Args)]
 pub(crate) struct Insecure {
     /// Open secret files even if others can read them.

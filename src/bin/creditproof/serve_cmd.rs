@@ -68,6 +68,8 @@ pub(crate) enum ServeCmd {
         /// Log level: error, warn, info or debug.
         #[arg(long, default_value = "info")]
         log_level: tracing::Level,
+        #[command(flatten)]
+        registry: crate::RegistryArg,
         /// Open secret files even if others can read them.
         #[arg(long)]
         allow_insecure_permissions: bool,
@@ -229,6 +231,7 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
         max_concurrent_requests,
         shutdown_grace_secs,
         log_level,
+        registry,
         allow_insecure_permissions: insecure,
     } = cmd
     else {
@@ -237,8 +240,10 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
     init_logs(log_level);
     // Fail before binding if the directory is not an issuer's.
     state::load_issuer(&dir, insecure)?;
-    drop(state::open_registry(&dir, insecure)?);
+    drop(state::open_registry(&dir, registry.registry.as_deref(), insecure)?);
+    let location = state::registry_location(&dir, registry.registry.as_deref(), insecure)?;
     let mut config = ServiceConfig::new(&public_url, &state::registry_path(&dir), &state::store_path(&dir))
+        .with_registry(location)
         .with_oid4vci(Oid4vciConfig::default().with_batch_size(usize::from(batch_size)))
         .with_status_timing(status_ttl_secs, status_validity_secs)
         .with_timeouts(Duration::from_secs(request_timeout_secs), Duration::from_secs(header_timeout_secs))
