@@ -34,6 +34,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::http::{bearer_api_error, media_type, no_store_json, not_found, read_body, BodyError};
+use super::policies::{PolicyBook, PolicyBookError};
 use super::{make_offer, IssuerService, MadeOffer};
 use crate::format::rng::{SecureRng, SystemRng};
 use crate::format::time::UnixTime;
@@ -143,8 +144,11 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
 }
 
 /// Reads the claims of an offer: `claims`, or `policy` + `records` (+
-/// `as_of`, default today) scored here.
-fn claims_of(m: &Map<String, Value>) -> Result<(Claims, Option<String>), AdminError> {
+/// `as_of`, default today) scored here. A policy is published in the
+/// service's policy book first (append-only: a version already published
+/// with another document is refused with 409); a service without a book
+/// scores under no policy.
+fn claims_of(m: &Map<String, Value>, book: Option<&PolicyBook>) -> Result<(Claims, Option<String>), AdminError> {
     let limits = Limits::default();
     match (m.get("claims"), m.get("policy"), m.get("records")) {
         (Some(c), None, None) => {
@@ -160,6 +164,13 @@ fn claims_of(m: &Map<String, Value>) -> Result<(Claims, Option<String>), AdminEr
                     .map_err(|e| bad(format!("policy: {e}")))?,
                 _ => return Err(bad("`policy` must be a shipped policy's id or a policy object")),
             };
+            let book = book.ok_or_else(|| bad("this service publishes no policies, so it scores under none"))?;
+            book.publish(&policy).map_err(|e| match e {
+                PolicyBookError::Conflict { .. } => {
+                    AdminError { status: StatusCode::CONFLICT, code: "conflict", description: e.to_string() }
+                }
+                _ => internal(e.to_string()),
+            })?;
             let records =
                 Records::from_json_slice(r.to_string().as_bytes(), limits.max_records_bytes(), limits.max_records())
                     .map_err(|e| bad(format!("records: {e}")))?;
@@ -237,7 +248,7 @@ async fn offers(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
     let m = body_or_respond!(s, headers, body);
     let shared = s.clone();
     let made = run_blocking(move || {
-        let (claims, _) = claims_of(&m)?;
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref())?;
         let tx = tx_code_wanted(&m)?;
         let subject = match m.get("subject") {
             None => random_subject(&mut SystemRng::new()),
@@ -312,7 +323,7 @@ async fn corrections(State(s): Shared, headers: HeaderMap, body: Body) -> Respon
             _ => return Err(bad("`holder` must be a holder key thumbprint")),
         };
         let reason = reason_of(&m)?;
-        let (claims, _) = claims_of(&m)?;
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref())?;
         let tx = tx_code_wanted(&m)?;
         let now = UnixTime::now();
         let (subject, revoked) = shared

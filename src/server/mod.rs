@@ -42,6 +42,7 @@ mod admin;
 mod http;
 mod listen;
 mod metrics;
+mod policies;
 mod routes;
 mod status;
 mod store;
@@ -65,6 +66,7 @@ use crate::IssuedCredential;
 
 use self::listen::HttpSettings;
 pub use self::listen::{serve, shutdown_signal};
+pub use self::policies::{PolicyBook, PolicyBookError, PublishedVersion};
 pub use self::routes::router;
 pub use self::store::SqliteStore;
 
@@ -122,6 +124,7 @@ pub struct ServiceConfig {
     pub(crate) status_ttl_secs: u64,
     pub(crate) status_validity_secs: u64,
     pub(crate) http: HttpSettings,
+    pub(crate) policies: Option<PolicyBook>,
 }
 
 impl ServiceConfig {
@@ -141,7 +144,18 @@ impl ServiceConfig {
             status_ttl_secs: 3600,
             status_validity_secs: 86_400,
             http: HttpSettings::default(),
+            policies: None,
         }
+    }
+
+    /// Publishes the issuer's policy book (`GET /policies`, `GET
+    /// /policies/{id}/{version}`), and lets the back office score under a
+    /// policy, publishing it there first. Without a book the service serves
+    /// no policies and scores under none.
+    #[must_use]
+    pub fn with_policy_book(mut self, book: PolicyBook) -> Self {
+        self.policies = Some(book);
+        self
     }
 
     /// Sets the OpenID4VCI settings (batch size, lifetimes, display).

@@ -15,6 +15,7 @@ mod oid4vci;
 mod oid4vp;
 mod policy;
 mod probing;
+mod published;
 mod range;
 mod readme;
 mod sd_jwt;

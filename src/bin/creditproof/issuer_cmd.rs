@@ -330,8 +330,8 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 }
                 (None, Some(policy), Some(records)) => {
                     let args = ScoreArgs { policy: policy.clone(), records, as_of };
-                    let (p, pbytes, report) = score(&args)?;
-                    state::keep_policy(&dir, p.id(), p.version(), &pbytes)?;
+                    let (p, _, report) = score(&args)?;
+                    state::keep_policy(&dir, &p)?;
                     let name = format!("{}/{}", p.id(), p.version());
                     (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
                 }

@@ -74,8 +74,8 @@ pub(crate) fn run(a: &OfferArgs) -> Result<ExitCode, CliError> {
         }
         (None, Some(policy), Some(records)) => {
             let args = ScoreArgs { policy: policy.clone(), records: records.clone(), as_of: a.as_of.clone() };
-            let (p, pbytes, report) = score(&args)?;
-            state::keep_policy(&a.dir, p.id(), p.version(), &pbytes)?;
+            let (p, _, report) = score(&args)?;
+            state::keep_policy(&a.dir, &p)?;
             Claims::from_score(&p, &report).map_err(lib_err(policy))?
         }
         _ => return Err(CliError("give --claims, or --policy with --records".into())),
