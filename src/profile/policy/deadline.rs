@@ -121,3 +121,89 @@ fn date_of(t: UnixTime) -> Result<Date, PolicyError> {
         reason: "it is outside the years a date can hold",
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::policy::{shipped, Records};
+
+    const T0: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    fn records() -> Records {
+        Records::from_json(
+            br#"[{"kind": "default", "date": "2025-03-01", "reference": "loan-17"},
+                 {"kind": "repayment_on_time", "date": "2025-02-01", "reference": "card-02"},
+                 {"kind": "repayment_late_30d", "date": "2025-04-01", "reference": "card-04"}]"#,
+        )
+        .unwrap()
+    }
+
+    fn as_of() -> Date {
+        Date::parse("2025-12-31").unwrap()
+    }
+
+    #[test]
+    fn the_deadline_is_the_policy_period_after_receipt() {
+        let p = shipped("sesame-style").unwrap().unwrap();
+        let c = EntryClock::new("loan-17", UnixTime(T0), &p);
+        assert_eq!(c.answer_by, UnixTime(T0 + 30 * DAY));
+        assert_eq!(answer_by(UnixTime(u64::MAX - 1), 30), UnixTime(u64::MAX), "saturates");
+        // Counts while the deadline runs, including its last second.
+        assert!(c.counts(UnixTime(T0)) && c.counts(UnixTime(T0 + 30 * DAY)));
+        assert!(!c.is_overdue(UnixTime(T0 + 30 * DAY)));
+        // Stops counting one second after.
+        assert!(!c.counts(UnixTime(T0 + 30 * DAY + 1)));
+        assert!(c.is_overdue(UnixTime(T0 + 30 * DAY + 1)));
+    }
+
+    #[test]
+    fn an_answer_in_time_keeps_the_entry_and_a_late_one_does_not_bring_it_back() {
+        let p = shipped("sesame-style").unwrap().unwrap();
+        let later = UnixTime(T0 + 90 * DAY);
+        let mut c = EntryClock::new("loan-17", UnixTime(T0), &p);
+        c.answered_at = Some(UnixTime(T0 + 29 * DAY));
+        assert!(c.counts(later) && !c.is_overdue(later) && !c.answered_late());
+        c.answered_at = Some(UnixTime(T0 + 31 * DAY));
+        assert!(c.answered_late());
+        assert!(!c.counts(later), "a late answer leaves the entry out");
+        c.reinstated_at = Some(UnixTime(T0 + 32 * DAY));
+        assert!(c.counts(later), "until the issuer re-scores with it, explicitly");
+    }
+
+    #[test]
+    fn an_overdue_entry_is_left_out_of_the_score_and_listed() {
+        let p = shipped("sesame-style").unwrap().unwrap();
+        let recs = records();
+        let full = score_with_disputes(&p, recs.as_slice(), as_of(), &[], UnixTime(T0)).unwrap();
+        assert_eq!(full, score(&p, recs.as_slice(), as_of()).unwrap(), "no dispute: the plain score");
+        let clock = EntryClock::new("loan-17", UnixTime(T0), &p);
+        let pending =
+            score_with_disputes(&p, recs.as_slice(), as_of(), std::slice::from_ref(&clock), UnixTime(T0 + DAY))
+                .unwrap();
+        assert_eq!(pending, full, "within the period the entry counts");
+        let after = UnixTime(T0 + 31 * DAY);
+        let out = score_with_disputes(&p, recs.as_slice(), as_of(), &[clock], after).unwrap();
+        assert_eq!(out.score, full.score + 100, "the -100 default no longer counts");
+        assert!(out.references().all(|r| r != "loan-17"));
+        assert_eq!(out.not_counted.len(), 1);
+        let n = &out.not_counted[0];
+        assert_eq!((n.reference.as_str(), n.kind.as_str()), ("loan-17", "default"));
+        assert_eq!(n.disputed_on, Date::parse("2026-01-01").unwrap());
+        assert_eq!(n.answer_by, Date::parse("2026-01-31").unwrap());
+        let table = out.render_table();
+        assert!(table.contains("loan-17: disputed on 2026-01-01, not answered by 2026-01-31: not counted"), "{table}");
+        // The report round-trips through JSON (it is what the breakdown signs).
+        let json = serde_json::to_string(&out).unwrap();
+        assert_eq!(serde_json::from_str::<ScoreReport>(&json).unwrap(), out);
+        assert!(!serde_json::to_string(&full).unwrap().contains("not_counted"), "absent when empty");
+    }
+
+    #[test]
+    fn a_clock_for_another_reference_changes_nothing() {
+        let p = shipped("sesame-style").unwrap().unwrap();
+        let recs = records();
+        let clock = EntryClock::new("not-a-record", UnixTime(T0), &p);
+        let out = score_with_disputes(&p, recs.as_slice(), as_of(), &[clock], UnixTime(T0 + 90 * DAY)).unwrap();
+        assert_eq!(out, score(&p, recs.as_slice(), as_of()).unwrap());
+    }
+}
