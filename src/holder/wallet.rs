@@ -461,6 +461,41 @@ impl Wallet {
         public
     }
 
+    /// The key a holder disputes with at `issuer`: the key of the newest
+    /// credential that issuer bound to this wallet (its thumbprint is one
+    /// the issuer knows, so the issuer learns nothing new from it).
+    fn dispute_key(&self, issuer: &str) -> Option<&HolderSigningKey> {
+        self.credentials
+            .iter()
+            .filter(|e| e.parsed.iss == issuer)
+            .max_by_key(|e| (e.parsed.iat, e.parsed.holder_key.thumbprint()))
+            .and_then(|e| self.keys.get(&e.parsed.holder_key.thumbprint()))
+    }
+
+    /// Signs a query to `issuer` (for the breakdown it keeps, or the state
+    /// of this holder's disputes) with [the dispute key](crate::dispute);
+    /// `None` if the wallet holds no credential of that issuer.
+    pub fn sign_holder_query(&self, issuer: &str, now: UnixTime, rng: &mut dyn SecureRng) -> Option<String> {
+        self.dispute_key(issuer).map(|k| crate::profile::dispute::sign_holder_query(k, issuer, now, rng))
+    }
+
+    /// Signs a dispute of `entries` of `breakdown` (a breakdown `issuer`
+    /// signed for the dispute key, e.g. fetched with
+    /// [`Wallet::sign_holder_query`]) for `issuer`; `None` if the wallet
+    /// holds no credential of that issuer.
+    pub fn sign_dispute(
+        &self,
+        issuer: &str,
+        breakdown: &str,
+        entries: &[crate::profile::policy::DisputeEntry],
+        evidence: Option<&[u8]>,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Option<String> {
+        self.dispute_key(issuer)
+            .map(|k| crate::profile::dispute::sign_dispute_request(k, issuer, breakdown, entries, evidence, now, rng))
+    }
+
     /// Signs a JWS with the secret of `public`, if this wallet holds it.
     pub(crate) fn sign_with(&self, public: &HolderPublicKey, header: &Value, payload: &Value) -> Option<String> {
         self.keys.get(&public.thumbprint()).map(|k| jws::sign(header, payload, k))

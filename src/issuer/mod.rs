@@ -4,6 +4,8 @@
 
 mod batch;
 mod breakdown;
+#[cfg(feature = "registry")]
+pub mod dispute_store;
 mod published;
 #[cfg(feature = "registry")]
 pub mod registry;

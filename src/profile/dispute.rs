@@ -36,7 +36,7 @@ use serde_json::{json, Map, Value};
 use crate::error::Error;
 use crate::format::encoding::{b64_encode, get_str, get_u64};
 use crate::format::jws::{self, UnverifiedJws};
-use crate::format::keys::HolderSigningKey;
+use crate::format::keys::{HolderPublicKey, HolderSigningKey};
 use crate::format::rng::SecureRng;
 use crate::format::time::UnixTime;
 use crate::format::trust::KeyProvider;
@@ -50,6 +50,9 @@ pub const DISPUTE_TYP: &str = "creditproof-dispute+jwt";
 pub const RECEIPT_TYP: &str = "creditproof-dispute-receipt+jwt";
 /// JOSE `typ` of the issuer's signed resolution of one disputed entry.
 pub const RESOLUTION_TYP: &str = "creditproof-dispute-resolution+jwt";
+
+/// JOSE `typ` of a holder's signed query (its breakdown, its disputes).
+pub const QUERY_TYP: &str = "creditproof-holder-query+jwt";
 
 /// How old a dispute request may be, in seconds (and how long the issuer
 /// keeps its `jti` to refuse a replay).
@@ -141,6 +144,47 @@ pub fn sign_dispute_request(
     }
     let header = json!({"typ": DISPUTE_TYP, "jwk": key.public_key().to_jwk()});
     jws::sign(&header, &payload, key)
+}
+
+/// Signs a holder's query to the issuer `audience` (`typ:
+/// creditproof-holder-query+jwt`, payload `{aud, iat, jti}`, the key in
+/// the `jwk` header): the proof of possession with which a holder asks for
+/// its breakdown or the state of its disputes.
+pub fn sign_holder_query(key: &HolderSigningKey, audience: &str, now: UnixTime, rng: &mut dyn SecureRng) -> String {
+    let mut jti = [0u8; 16];
+    rng.fill(&mut jti);
+    let header = json!({"typ": QUERY_TYP, "jwk": key.public_key().to_jwk()});
+    jws::sign(&header, &json!({"aud": audience, "iat": now.as_secs(), "jti": b64_encode(jti)}), key)
+}
+
+/// Checks a holder's query for the issuer `audience` at `now` (signature
+/// with its `jwk`, `aud`, `iat` within [`DISPUTE_MAX_AGE_SECS`]) and
+/// returns the key that signed it. The caller checks that the issuer issued
+/// to this key.
+pub fn check_holder_query(
+    token: &str,
+    audience: &str,
+    now: UnixTime,
+    limits: &Limits,
+) -> Result<HolderPublicKey, DisputeError> {
+    if token.len() > 8 * 1024 {
+        return Err(bad("the query is too large"));
+    }
+    let (jws, key) = UnverifiedJws::parse_with_embedded_key(token, QUERY_TYP, limits, "holder query")
+        .map_err(|e| bad(format!("the query: {e}")))?;
+    if !jws.verify(&key) {
+        return Err(proof("the query's signature does not verify with its key"));
+    }
+    if get_str(&jws.payload, "aud").ok() != Some(audience) {
+        return Err(proof("the query is for another issuer (aud)"));
+    }
+    let iat = get_u64(&jws.payload, "iat").map_err(|_| bad("`iat` is missing or not a number"))?;
+    if iat > now.as_secs().saturating_add(DISPUTE_MAX_SKEW_SECS)
+        || now.as_secs().saturating_sub(iat) > DISPUTE_MAX_AGE_SECS
+    {
+        return Err(proof("the query is stale or from the future (iat)"));
+    }
+    Ok(key)
 }
 
 /// A dispute request whose signatures, audience, time and entries passed.

@@ -38,9 +38,10 @@ use super::policies::{PolicyBook, PolicyBookError};
 use super::{make_offer, IssuerService, MadeOffer};
 use crate::format::rng::{SecureRng, SystemRng};
 use crate::format::time::UnixTime;
+use crate::issuer::dispute_store::{DisputeStore as _, SqliteDisputes};
 use crate::issuer::registry::{IssuerRegistry, RegistryError, Status, Target};
 use crate::issuer::Claims;
-use crate::profile::policy::{score, shipped, Date, Policy, Records};
+use crate::profile::policy::{score, score_with_disputes, shipped, Date, Policy, Records};
 use crate::protocol::oid4vci::NewOffer;
 use crate::Limits;
 
@@ -148,7 +149,16 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
 /// service's policy book first (append-only: a version already published
 /// with another document is refused with 409); a service without a book
 /// scores under no policy.
-fn claims_of(m: &Map<String, Value>, book: Option<&PolicyBook>) -> Result<(Claims, Option<String>), AdminError> {
+///
+/// With a dispute store and the person (`disputes`), the scoring leaves out
+/// the person's entries whose dispute went unanswered past its deadline
+/// (and says so in the breakdown), and is kept as the breakdown the holder
+/// can fetch and dispute.
+fn claims_of(
+    m: &Map<String, Value>,
+    book: Option<&PolicyBook>,
+    disputes: Option<(&std::path::Path, &str)>,
+) -> Result<(Claims, Option<String>), AdminError> {
     let limits = Limits::default();
     match (m.get("claims"), m.get("policy"), m.get("records")) {
         (Some(c), None, None) => {
@@ -179,7 +189,22 @@ fn claims_of(m: &Map<String, Value>, book: Option<&PolicyBook>) -> Result<(Claim
                 Some(Value::String(d)) => Date::parse(d).map_err(|e| bad(format!("as_of: {e}")))?,
                 Some(_) => return Err(bad("`as_of` must be a YYYY-MM-DD string")),
             };
-            let report = score(&policy, records.as_slice(), as_of).map_err(|e| bad(format!("scoring: {e}")))?;
+            let now = UnixTime::now();
+            let report = match disputes {
+                None => score(&policy, records.as_slice(), as_of),
+                Some((path, subject)) => {
+                    let clocks = SqliteDisputes::open(path)
+                        .and_then(|st| st.clocks_of(subject))
+                        .map_err(|e| internal(e.to_string()))?;
+                    score_with_disputes(&policy, records.as_slice(), as_of, &clocks, now)
+                }
+            }
+            .map_err(|e| bad(format!("scoring: {e}")))?;
+            if let Some((path, subject)) = disputes {
+                SqliteDisputes::open(path)
+                    .and_then(|mut st| st.keep_report(subject, &report, now))
+                    .map_err(|e| internal(e.to_string()))?;
+            }
             let claims = Claims::from_score(&policy, &report).map_err(|e| bad(format!("claims: {e}")))?;
             Ok((claims, Some(format!("{}/{}", policy.id(), policy.version()))))
         }
@@ -248,13 +273,14 @@ async fn offers(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
     let m = body_or_respond!(s, headers, body);
     let shared = s.clone();
     let made = run_blocking(move || {
-        let (claims, _) = claims_of(&m, shared.config.policies.as_ref())?;
-        let tx = tx_code_wanted(&m)?;
         let subject = match m.get("subject") {
             None => random_subject(&mut SystemRng::new()),
             Some(Value::String(x)) if !x.is_empty() && x.len() <= 512 => x.clone(),
             Some(_) => return Err(bad("`subject` must be a string of 1 to 512 bytes")),
         };
+        let disputes = shared.config.disputes.as_deref().map(|p| (p, subject.as_str()));
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref(), disputes)?;
+        let tx = tx_code_wanted(&m)?;
         offer_to(&shared, subject, claims, tx)
     })
     .await;
@@ -323,7 +349,7 @@ async fn corrections(State(s): Shared, headers: HeaderMap, body: Body) -> Respon
             _ => return Err(bad("`holder` must be a holder key thumbprint")),
         };
         let reason = reason_of(&m)?;
-        let (claims, _) = claims_of(&m, shared.config.policies.as_ref())?;
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref(), None)?;
         let tx = tx_code_wanted(&m)?;
         let now = UnixTime::now();
         let (subject, revoked) = shared

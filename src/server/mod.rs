@@ -39,6 +39,7 @@
 //! changes, so a key rotation by the CLI reaches the running service.
 
 mod admin;
+mod disputes;
 mod http;
 mod listen;
 mod metrics;
@@ -125,6 +126,7 @@ pub struct ServiceConfig {
     pub(crate) status_validity_secs: u64,
     pub(crate) http: HttpSettings,
     pub(crate) policies: Option<PolicyBook>,
+    pub(crate) disputes: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -145,7 +147,20 @@ impl ServiceConfig {
             status_validity_secs: 86_400,
             http: HttpSettings::default(),
             policies: None,
+            disputes: None,
         }
+    }
+
+    /// Takes disputes over the network (`POST /disputes`, `/disputes/mine`,
+    /// `/disputes/breakdown`), kept in the SQLite dispute store at `path`
+    /// (`disputes.sqlite` in the issuer directory; see
+    /// [`crate::dispute_store`]), and scores through it: the back office's
+    /// scorings leave out the entries whose dispute went unanswered past
+    /// its deadline, and are kept as the breakdown a holder can dispute.
+    #[must_use]
+    pub fn with_dispute_store(mut self, path: &Path) -> Self {
+        self.disputes = Some(path.to_owned());
+        self
     }
 
     /// Publishes the issuer's policy book (`GET /policies`, `GET

@@ -138,6 +138,7 @@ impl RunningService {
             .with_oid4vci(Oid4vciConfig::default().with_batch_size(BATCH))
             .with_admin_token(admin.clone())
             .with_policy_book(state::policy_book(dir))
+            .with_dispute_store(&crate::dispute_cmd::store_path(dir))
             .with_shutdown_grace(Duration::from_secs(5));
         let source = Box::new(DirSource { dir: dir.to_owned(), insecure: false });
         let service = Arc::new(IssuerService::new(config, source).map_err(|e| CliError(format!("demo failed: {e}")))?);

@@ -17,6 +17,7 @@ mod ask_cmd;
 mod deliver;
 mod demo;
 mod demo_http;
+mod dispute_cmd;
 mod files;
 mod holder_cmd;
 mod http_client;
