@@ -38,6 +38,9 @@ pub enum DisputeStoreError {
     NotFound,
     /// The entry is already answered.
     AlreadyAnswered,
+    /// The entry was not answered after its deadline (or was reinstated
+    /// already): there is nothing to reinstate.
+    NotLate,
 }
 
 impl std::fmt::Display for DisputeStoreError {
@@ -48,6 +51,7 @@ impl std::fmt::Display for DisputeStoreError {
             Self::RateLimited => f.write_str("too many disputes from this holder; try again later"),
             Self::NotFound => f.write_str("no such dispute or entry"),
             Self::AlreadyAnswered => f.write_str("the entry is already answered"),
+            Self::NotLate => f.write_str("the entry was not answered late, or is reinstated already"),
         }
     }
 }
@@ -107,8 +111,12 @@ pub struct StoredEntry {
     pub answered_at: Option<UnixTime>,
     /// The signed resolution.
     pub resolution: Option<String>,
-    /// The new offer made when it was upheld (a secret for the holder).
+    /// The new offer made when it was upheld or reinstated (a secret for
+    /// the holder).
     pub offer: Option<String>,
+    /// When the issuer, after answering late, re-scored with the entry
+    /// counted again (see [`EntryClock::reinstated_at`]).
+    pub reinstated_at: Option<UnixTime>,
 }
 
 /// A stored dispute.
@@ -154,7 +162,7 @@ impl StoredDispute {
                 received_at: self.received_at,
                 answer_by: self.answer_by,
                 answered_at: e.answered_at,
-                reinstated_at: None,
+                reinstated_at: e.reinstated_at,
             })
             .collect()
     }
@@ -202,6 +210,17 @@ pub trait DisputeStore {
     fn file(&mut self, d: &NewDispute<'_>, now: UnixTime) -> Result<(), DisputeStoreError>;
     /// Records the answer to one entry, in one transaction.
     fn answer(&mut self, a: &Answer<'_>) -> Result<(), DisputeStoreError>;
+    /// Records that the issuer re-scored with an entry it answered late
+    /// counted again, and the new offer of that re-issue, in one
+    /// transaction (history action `reinstated`). Only an entry answered
+    /// after its deadline can be reinstated ([`DisputeStoreError::NotLate`]).
+    fn reinstate(
+        &mut self,
+        dispute_id: &str,
+        reference: &str,
+        offer: &str,
+        at: UnixTime,
+    ) -> Result<(), DisputeStoreError>;
     /// One dispute.
     fn get(&self, id: &str) -> Result<Option<StoredDispute>, DisputeStoreError>;
     /// Every dispute of a person, oldest first.
@@ -237,7 +256,7 @@ CREATE TABLE IF NOT EXISTS disputes (
 CREATE INDEX IF NOT EXISTS disputes_subject ON disputes(subject, received_at);
 CREATE TABLE IF NOT EXISTS entries (
     dispute_id TEXT NOT NULL REFERENCES disputes(id), reference TEXT NOT NULL, reason TEXT NOT NULL,
-    outcome TEXT, answer TEXT, answered_at INTEGER, resolution TEXT, offer TEXT,
+    outcome TEXT, answer TEXT, answered_at INTEGER, resolution TEXT, offer TEXT, reinstated_at INTEGER,
     PRIMARY KEY (dispute_id, reference));
 CREATE TABLE IF NOT EXISTS jtis (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (subject TEXT PRIMARY KEY, report TEXT NOT NULL, at INTEGER NOT NULL);
@@ -301,7 +320,7 @@ impl SqliteDisputes {
             .optional()?;
         let Some(mut d) = row else { return Ok(None) };
         let mut stmt = self.conn.prepare(
-            "SELECT reference, reason, outcome, answer, answered_at, resolution, offer FROM entries \
+            "SELECT reference, reason, outcome, answer, answered_at, resolution, offer, reinstated_at FROM entries \
              WHERE dispute_id = ?1 ORDER BY reference",
         )?;
         let rows = stmt.query_map(params![id], |r| {
@@ -314,6 +333,7 @@ impl SqliteDisputes {
                 answered_at: r.get::<_, Option<i64>>(4)?.map(time),
                 resolution: r.get(5)?,
                 offer: r.get(6)?,
+                reinstated_at: r.get::<_, Option<i64>>(7)?.map(time),
             })
         })?;
         for e in rows {
@@ -413,6 +433,40 @@ impl DisputeStore for SqliteDisputes {
         Ok(())
     }
 
+    fn reinstate(
+        &mut self,
+        dispute_id: &str,
+        reference: &str,
+        offer: &str,
+        at: UnixTime,
+    ) -> Result<(), DisputeStoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state: Option<(Option<i64>, Option<i64>, i64)> = tx
+            .query_row(
+                "SELECT e.answered_at, e.reinstated_at, d.answer_by FROM entries e JOIN disputes d \
+                 ON d.id = e.dispute_id WHERE e.dispute_id = ?1 AND e.reference = ?2",
+                params![dispute_id, reference],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        match state {
+            None => return Err(DisputeStoreError::NotFound),
+            Some((Some(answered), None, answer_by)) if answered > answer_by => {}
+            Some(_) => return Err(DisputeStoreError::NotLate),
+        }
+        tx.execute(
+            "UPDATE entries SET reinstated_at = ?3, offer = ?4 WHERE dispute_id = ?1 AND reference = ?2",
+            params![dispute_id, reference, secs(at), offer],
+        )?;
+        tx.execute(
+            "INSERT INTO events (at, dispute_id, action, reference, detail) \
+             VALUES (?1, ?2, 'reinstated', ?3, 'answered late; re-scored with the entry and re-issued')",
+            params![secs(at), dispute_id, reference],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn get(&self, id: &str) -> Result<Option<StoredDispute>, DisputeStoreError> {
         self.load(id)
     }
@@ -456,5 +510,101 @@ impl DisputeStore for SqliteDisputes {
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::policy::shipped;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("creditproof-disputes-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("disputes.sqlite")
+    }
+
+    fn new<'a>(id: &'a str, jti: &'a str, entries: &'a [(String, String)], now: UnixTime) -> NewDispute<'a> {
+        NewDispute {
+            id,
+            holder: "thumb",
+            subject: "person-1",
+            policy: ("sesame-style", "1"),
+            entries,
+            received_at: now,
+            answer_by: UnixTime(now.as_secs() + 30 * DAY),
+            receipt: "receipt",
+            evidence: Some(b"letter"),
+            jti,
+            jti_expires_at: UnixTime(now.as_secs() + 600),
+        }
+    }
+
+    #[test]
+    fn file_answer_replay_limit_and_reopen() {
+        let path = tmp("basic");
+        let now = UnixTime(1_767_225_600);
+        let entries = vec![("loan-17".to_owned(), "not mine".to_owned()), ("card-1".to_owned(), "paid".to_owned())];
+        let mut store = SqliteDisputes::open(&path).unwrap();
+        store.file(&new("d1", "jti-1", &entries, now), now).unwrap();
+        // A replayed jti changes nothing.
+        assert_eq!(store.file(&new("d2", "jti-1", &entries, now), now), Err(DisputeStoreError::Replayed));
+        assert!(store.get("d2").unwrap().is_none());
+        // A duplicate id fails inside the transaction, and its jti is not used up.
+        assert!(store.file(&new("d1", "jti-2", &entries, now), now).is_err());
+        store.file(&new("d2", "jti-2", &entries, now), now).unwrap();
+        let d = store.get("d1").unwrap().unwrap();
+        assert!(d.is_open() && d.has_evidence && !d.is_overdue(now));
+        assert!(d.is_overdue(UnixTime(now.as_secs() + 30 * DAY + 1)));
+        let answer = |reference, at| Answer {
+            dispute_id: "d1",
+            reference,
+            outcome: Outcome::Rejected,
+            reason: "confirmed",
+            resolution: "signed",
+            offer: None,
+            at,
+        };
+        store.answer(&answer("loan-17", UnixTime(now.as_secs() + DAY))).unwrap();
+        assert_eq!(store.answer(&answer("loan-17", now)), Err(DisputeStoreError::AlreadyAnswered));
+        assert_eq!(store.answer(&answer("loan-99", now)), Err(DisputeStoreError::NotFound));
+        // In time: nothing to reinstate. Late: reinstated once.
+        assert_eq!(store.reinstate("d1", "loan-17", "offer", now), Err(DisputeStoreError::NotLate));
+        store.answer(&answer("card-1", UnixTime(now.as_secs() + 40 * DAY))).unwrap();
+        let p = shipped("sesame-style").unwrap().unwrap();
+        let late = UnixTime(now.as_secs() + 41 * DAY);
+        let clocks = store.clocks_of("person-1").unwrap();
+        let card = clocks.iter().find(|c| c.reference == "card-1").unwrap();
+        assert!(!card.counts(late), "answered late: out");
+        store.reinstate("d1", "card-1", "offer", late).unwrap();
+        assert_eq!(store.reinstate("d1", "card-1", "offer", late), Err(DisputeStoreError::NotLate));
+        let clocks = store.clocks_of("person-1").unwrap();
+        assert!(clocks.iter().find(|c| c.reference == "card-1").unwrap().counts(late));
+        // Reports are kept per person, replaced by the next.
+        let report =
+            crate::profile::policy::score(&p, &[], crate::profile::policy::Date::parse("2025-12-31").unwrap()).unwrap();
+        store.keep_report("person-1", &report, now).unwrap();
+        assert_eq!(store.report_of("person-1").unwrap(), Some(report));
+        assert_eq!(store.report_of("person-2").unwrap(), None);
+        // The per-person limit: 2 filed, 8 more fit, the 11th is refused.
+        for i in 3..=MAX_DISPUTES_PER_WINDOW {
+            let (id, jti) = (format!("d{i}"), format!("jti-{i}"));
+            store.file(&new(&id, &jti, &entries, now), now).unwrap();
+        }
+        assert_eq!(store.file(&new("dx", "jti-x", &entries, now), now), Err(DisputeStoreError::RateLimited));
+        // A day later the window has moved on.
+        let next_day = UnixTime(now.as_secs() + DAY + 1);
+        store.file(&new("dy", "jti-y", &entries, next_day), next_day).unwrap();
+        // Everything survives a reopen; the history has every step.
+        drop(store);
+        let store = SqliteDisputes::open(&path).unwrap();
+        assert_eq!(store.all().unwrap().len(), MAX_DISPUTES_PER_WINDOW as usize + 1);
+        let actions: Vec<String> = store.history().unwrap().into_iter().map(|e| e.action).collect();
+        assert!(actions.starts_with(&["received".to_owned(), "received".to_owned()]), "{actions:?}");
+        for a in ["rejected", "rejected_late", "reinstated"] {
+            assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+        }
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

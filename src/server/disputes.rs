@@ -8,6 +8,7 @@
 //! POST /disputes            {"request", "evidence"?}  → 201 {"dispute_id", "receipt"}
 //! POST /disputes/mine       {"query"}                 → 200 {"disputes": [{"dispute_id", "receipt",
 //!                                                        "entries": [{"reference", "state", "resolution"?, "offer"?}]}]}
+//!                           state: open | overdue | upheld | rejected | reinstated
 //! ```
 //!
 //! Errors are `{"error", "error_description"}`: 400 `invalid_request`
@@ -283,6 +284,7 @@ async fn mine(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
                     .iter()
                     .map(|e| {
                         let state = match e.outcome {
+                            Some(_) if e.reinstated_at.is_some() => "reinstated".to_owned(),
                             Some(o) => o.to_string(),
                             None if now > d.answer_by => "overdue".to_owned(),
                             None => "open".to_owned(),

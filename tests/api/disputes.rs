@@ -209,10 +209,72 @@ fn reject_uphold_and_silence_over_loopback() {
     assert!(table.contains("court-2025-9: disputed on") && table.contains(": not counted"), "{table}");
     // The rejected entry was answered in time: it still counts.
     assert!(last.references().any(|r| r == "card-2025-03"));
+
+    // A late rejection does not bring the entry back by itself...
+    let when = (later + DAY).to_string();
+    let late = [
+        "issuer",
+        "resolve",
+        "--dispute",
+        &silent,
+        "--entry",
+        "court-2025-9",
+        "--reject",
+        "--reason",
+        "The court confirms it",
+        "--now",
+        &when,
+    ];
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = late.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+    args.extend([&"--dir" as &dyn AsRef<std::ffi::OsStr>, &s.dir]);
+    let o = run(&args);
+    ok(&o);
+    assert!(stdout(&o).contains("after the deadline"), "{}", stdout(&o));
+    offer(&s, &t.path("corrected.json"), Some(later + 2 * DAY));
+    assert_eq!(breakdown(&s, &wallet).not_counted.len(), 1, "still out after a late rejection");
+    let seen = stdout(&run(&[&"holder", &"disputes", &"--wallet", &wallet]));
+    assert!(seen.contains("court-2025-9: rejected late: the entry stays out"), "{seen}");
+    // ...only an explicit re-score and re-issue, which the history shows.
+    let when = (later + 3 * DAY).to_string();
+    let back = run(&[
+        &"issuer",
+        &"resolve",
+        &"--dir",
+        &s.dir,
+        &"--dispute",
+        &silent,
+        &"--entry",
+        &"court-2025-9",
+        &"--reinstate",
+        &"--records",
+        &t.path("corrected.json"),
+        &"--as-of",
+        &"2025-12-31",
+        &"--now",
+        &when,
+    ]);
+    ok(&back);
+    let reinstated = breakdown(&s, &wallet);
+    assert!(reinstated.not_counted.is_empty() && reinstated.references().any(|r| r == "court-2025-9"));
+    assert_eq!(reinstated.score, after_uphold.score);
+    let again = run(&[
+        &"issuer",
+        &"resolve",
+        &"--dir",
+        &s.dir,
+        &"--dispute",
+        &rejected,
+        &"--entry",
+        &"card-2025-03",
+        &"--reinstate",
+        &"--records",
+        &t.path("corrected.json"),
+    ]);
+    assert!(fails_with_2(&again).contains("not answered late"), "an answer in time has nothing to reinstate");
     let history = run(&[&"issuer", &"disputes", &"--dir", &s.dir, &"--history"]);
     ok(&history);
     let history = stdout(&history);
-    for action in ["received", "rejected", "upheld"] {
+    for action in ["received", "rejected", "upheld", "rejected_late", "reinstated"] {
         assert!(history.contains(&format!(" {action} ")), "{action}: {history}");
     }
 }

@@ -43,6 +43,18 @@ pub(crate) fn score_for(
     args: &ScoreArgs,
     now: UnixTime,
 ) -> Result<(Policy, ScoreReport), CliError> {
+    score_reinstating(dir, subject, args, now, None)
+}
+
+/// [`score_for`], counting the entry `(dispute id, reference)` again as
+/// reinstated at `now`.
+fn score_reinstating(
+    dir: &Path,
+    subject: Option<&str>,
+    args: &ScoreArgs,
+    now: UnixTime,
+    reinstate: Option<(&str, &str)>,
+) -> Result<(Policy, ScoreReport), CliError> {
     let limits = Limits::default();
     let (policy, _) = read_policy(&args.policy, &limits)?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
@@ -58,7 +70,15 @@ pub(crate) fn score_for(
         return Ok((policy, report));
     };
     let mut store = open_store(dir)?;
-    let clocks = store.clocks_of(subject).map_err(|e| CliError(e.to_string()))?;
+    let mut clocks = Vec::new();
+    for d in store.of_subject(subject).map_err(|e| CliError(e.to_string()))? {
+        for mut c in d.clocks() {
+            if reinstate == Some((d.id.as_str(), c.reference.as_str())) {
+                c.reinstated_at = Some(now);
+            }
+            clocks.push(c);
+        }
+    }
     let report = score_with_disputes(&policy, records.as_slice(), as_of, &clocks, now)
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
     store.keep_report(subject, &report, now).map_err(|e| CliError(e.to_string()))?;
@@ -107,6 +127,7 @@ pub(crate) fn list(a: &ListArgs) -> Result<ExitCode, CliError> {
     for d in &shown {
         for e in &d.entries {
             let state = match e.outcome {
+                Some(_) if e.reinstated_at.is_some() => "reinstated".to_owned(),
                 Some(o) => o.to_string(),
                 None if now > d.answer_by => "OVERDUE".to_owned(),
                 None => "open".to_owned(),
@@ -157,6 +178,11 @@ pub(crate) struct Decision {
     /// The entry stands; --reason says why (signed, delivered to the holder).
     #[arg(long, requires = "reason")]
     reject: bool,
+    /// After answering an entry late (it stays out of the score), count it
+    /// again: re-score with --records, revoke the holder's credentials and
+    /// make a new offer. The history shows it (`reinstated`).
+    #[arg(long, requires = "records")]
+    reinstate: bool,
 }
 
 /// Arguments of `issuer resolve`.
@@ -204,42 +230,26 @@ pub(crate) fn resolve(a: &ResolveArgs) -> Result<ExitCode, CliError> {
         .iter()
         .find(|e| e.reference == a.entry)
         .ok_or_else(|| CliError(format!("--entry {}: not an entry of dispute {}", a.entry, a.dispute)))?;
+    if a.decision.reinstate {
+        let (_, report, link) = reissue(a, &d, Some((&d.id, &a.entry)), "reinstated after a late answer", now)?;
+        store.reinstate(&d.id, &a.entry, &link, now).map_err(|e| CliError(e.to_string()))?;
+        println!(
+            "reinstated: re-scored {} ({}) with the entry counted; a new offer waits for the holder",
+            report.score, report.tier
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if entry.outcome.is_some() {
         return Err(CliError(format!("--entry {}: already answered", a.entry)));
     }
     let late = now > d.answer_by;
     let (outcome, reason, offer) = if a.decision.uphold {
-        let records = a.records.clone().ok_or_else(|| CliError("--uphold needs --records".into()))?;
-        let policy = state::kept_policy(&a.dir, &d.policy.0, &d.policy.1)?;
-        let book_file = state::policy_book(&a.dir).dir().join(format!("{}@{}.json", d.policy.0, d.policy.1));
-        let args = ScoreArgs { policy: book_file, records, as_of: a.as_of.clone() };
-        // The entry is answered in the store last; the re-score counts it
-        // answered now, so its clock does not leave it out.
-        let (_, report) = score_for(&a.dir, Some(&d.subject), &args, now)?;
-        let claims = Claims::from_score(&policy, &report).map_err(|e| CliError(e.to_string()))?;
-        let why = format!(
-            "corrected: dispute {} entry {} upheld{}",
-            d.id,
-            a.entry,
-            a.reason.as_deref().map_or(String::new(), |r| format!(": {r}"))
-        );
-        let mut reg = state::open_registry(&a.dir, insecure)?;
-        let revoked = match reg.set_status(Target::Holder(&d.holder), Status::Revoked, &why, now.as_secs()) {
-            Ok(n) => n,
-            Err(RegistryError::AlreadyRevoked) => 0,
-            Err(e) => return Err(CliError::from((a.dir.as_path(), e))),
-        };
-        let config = Oid4vciConfig::default().with_offer_lifetime_secs(86_400);
-        let vci = Oid4vciIssuer::new(state::load_issuer(&a.dir, insecure)?, config)
-            .map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
-        let mut ostore = state::open_store(&a.dir, insecure)?;
-        let made = make_offer(&vci, &mut ostore, NewOffer::new(d.subject.clone(), claims), now, &mut SystemRng::new())
-            .map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
+        let (revoked, report, link) = reissue(a, &d, None, "upheld", now)?;
         println!(
             "upheld: {revoked} credential(s) revoked; re-scored {} ({}); a new offer is delivered with the resolution",
             report.score, report.tier
         );
-        (Outcome::Upheld, a.reason.clone().unwrap_or_else(|| "the entry was corrected".into()), Some(made.link))
+        (Outcome::Upheld, a.reason.clone().unwrap_or_else(|| "the entry was corrected".into()), Some(link))
     } else {
         let reason = a.reason.clone().unwrap_or_default();
         if reason.trim().is_empty() || reason.len() > 4096 {
@@ -271,6 +281,45 @@ pub(crate) fn resolve(a: &ResolveArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError(e.to_string()))?;
     println!("the signed resolution waits for the holder (`holder disputes`)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Re-scores the person of dispute `d` with `--records` (counting the
+/// reinstated entry, if any), revokes the holder's credentials and makes a
+/// new offer of the corrected claims. Returns how many credentials were
+/// revoked, the report and the offer link.
+fn reissue(
+    a: &ResolveArgs,
+    d: &StoredDispute,
+    reinstate: Option<(&str, &str)>,
+    what: &str,
+    now: UnixTime,
+) -> Result<(usize, ScoreReport, String), CliError> {
+    let insecure = a.insecure.allow_insecure_permissions;
+    let records = a.records.clone().ok_or_else(|| CliError("--records is needed".into()))?;
+    let policy = state::kept_policy(&a.dir, &d.policy.0, &d.policy.1)?;
+    let book_file = state::policy_book(&a.dir).dir().join(format!("{}@{}.json", d.policy.0, d.policy.1));
+    let args = ScoreArgs { policy: book_file, records, as_of: a.as_of.clone() };
+    let (_, report) = score_reinstating(&a.dir, Some(&d.subject), &args, now, reinstate)?;
+    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError(e.to_string()))?;
+    let why = format!(
+        "corrected: dispute {} entry {} {what}{}",
+        d.id,
+        a.entry,
+        a.reason.as_deref().map_or(String::new(), |r| format!(": {r}"))
+    );
+    let mut reg = state::open_registry(&a.dir, insecure)?;
+    let revoked = match reg.set_status(Target::Holder(&d.holder), Status::Revoked, &why, now.as_secs()) {
+        Ok(n) => n,
+        Err(RegistryError::AlreadyRevoked) => 0,
+        Err(e) => return Err(CliError::from((a.dir.as_path(), e))),
+    };
+    let config = Oid4vciConfig::default().with_offer_lifetime_secs(86_400);
+    let vci = Oid4vciIssuer::new(state::load_issuer(&a.dir, insecure)?, config)
+        .map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
+    let mut ostore = state::open_store(&a.dir, insecure)?;
+    let made = make_offer(&vci, &mut ostore, NewOffer::new(d.subject.clone(), claims), now, &mut SystemRng::new())
+        .map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
+    Ok((revoked, report, made.link))
 }
 
 /// The wallet's record of its disputes: `disputes.json` next to it.
@@ -387,7 +436,11 @@ pub(crate) fn disputes(wallet: &Path) -> Result<ExitCode, CliError> {
                     Some(t) => {
                         let (_, r): (String, Resolution) = verify_signed(t, RESOLUTION_TYP, &trust, &limits)
                             .map_err(|e| CliError(format!("a resolution from {issuer}: {e}")))?;
-                        let late = if r.late { " (late)" } else { "" };
+                        let late = match (r.late, state) {
+                            (_, "reinstated") => " late, then re-scored with the entry counted",
+                            (true, _) => " late: the entry stays out until the bureau re-scores with it",
+                            _ => "",
+                        };
                         println!(
                             "  {}: {}{late} on {}, signed: {}",
                             clean(reference),
