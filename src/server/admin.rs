@@ -16,6 +16,10 @@
 //!                       → 201 {"revoked": n, "offer", "credential_offer_uri", "tx_code"?, "expires_at"}
 //! GET  /admin/history[?holder=THUMBPRINT]
 //!                       → 200 [{"at", "action", "uri", "idx", "holder", "batch_id", "reason"}]
+//! GET  /admin/disputes[?state=open|overdue]
+//!                       → 200 [{"dispute_id", "holder", "subject", "policy", "received_at", "answer_by", "entries"}]
+//! POST /admin/disputes/resolve {"dispute", "entry", "decision": "uphold"|"reject"|"reinstate", "reason"?, "records"?}
+//!                       → 200 {"late", "revoked", "score"?, "offer"?} (see server::disputes)
 //! ```
 //!
 //! A correction revokes, at once, every live credential of the person the
@@ -98,6 +102,8 @@ pub(crate) fn routes(prefix: &str, service: Arc<IssuerService>) -> Router<Arc<Is
         .route(&format!("{prefix}/admin/status"), post(status))
         .route(&format!("{prefix}/admin/corrections"), post(corrections))
         .route(&format!("{prefix}/admin/history"), get(history))
+        .route(&format!("{prefix}/admin/disputes"), get(super::disputes::admin_list))
+        .route(&format!("{prefix}/admin/disputes/resolve"), post(super::disputes::admin_resolve))
         .route_layer(middleware::from_fn_with_state(service, authenticate))
 }
 

@@ -32,18 +32,24 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::http::{media_type, no_store_json, read_body, too_large, BodyError};
+use super::policies::PolicyBook;
 use super::IssuerService;
+use super::{make_offer, MadeOffer, SqliteStore};
 use crate::format::encoding::{b64_decode, b64_encode};
 use crate::format::rng::{SecureRng, SystemRng};
 use crate::format::time::UnixTime;
 use crate::format::trust::TrustStore;
-use crate::issuer::dispute_store::{DisputeStore, DisputeStoreError, NewDispute, SqliteDisputes};
-use crate::issuer::registry::IssuerRegistry;
-use crate::profile::dispute::{
-    check_dispute_request, check_holder_query, DisputeError, Receipt, DISPUTE_MAX_AGE_SECS, MAX_DISPUTE_REQUEST_BYTES,
-    MAX_EVIDENCE_BYTES,
+use crate::issuer::dispute_store::{
+    Answer, DisputeStore, DisputeStoreError, NewDispute, SqliteDisputes, StoredDispute,
 };
-use crate::profile::policy::answer_by;
+use crate::issuer::registry::{IssuerRegistry, RegistryError, Status, Target};
+use crate::issuer::Claims;
+use crate::profile::dispute::{
+    check_dispute_request, check_holder_query, DisputeError, Outcome, Receipt, Resolution, DISPUTE_MAX_AGE_SECS,
+    MAX_DISPUTE_REQUEST_BYTES, MAX_EVIDENCE_BYTES,
+};
+use crate::profile::policy::{answer_by, score_with_disputes, Date, Record, ScoreReport};
+use crate::protocol::oid4vci::{NewOffer, Oid4vciIssuer};
 use crate::Limits;
 
 type Shared = State<Arc<IssuerService>>;
@@ -303,6 +309,314 @@ async fn mine(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
             })
             .collect();
         Ok(json!({"disputes": out}))
+    })
+    .await;
+    match done {
+        Ok(v) => no_store_json(StatusCode::OK, v.to_string()),
+        Err(f) => f.respond(&s),
+    }
+}
+
+/// How the bureau answers one disputed entry.
+#[derive(Debug, Clone, Copy)]
+pub enum Decision<'a> {
+    /// The holder is right: re-score with these corrected records, revoke
+    /// the holder's credentials and make a new offer.
+    Uphold(&'a [Record]),
+    /// The entry stands, for the reason given.
+    Reject,
+    /// After a late answer (the entry stays out of the score), count it
+    /// again: re-score with these records, revoke and make a new offer.
+    Reinstate(&'a [Record]),
+}
+
+/// One answer to one disputed entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolve<'a> {
+    /// The dispute's id.
+    pub dispute: &'a str,
+    /// The entry's reference.
+    pub entry: &'a str,
+    /// Uphold, reject or reinstate.
+    pub decision: Decision<'a>,
+    /// Why (required to reject; a note otherwise), 1 to 4096 bytes.
+    pub reason: Option<&'a str>,
+    /// The scoring date of a re-score (default: the day of `now`).
+    pub as_of: Option<Date>,
+    /// The time of the answer.
+    pub now: UnixTime,
+}
+
+/// What [`resolve`] did.
+#[derive(Debug)]
+pub struct Resolved {
+    /// Whether the answer came after the deadline.
+    pub late: bool,
+    /// How many credentials were revoked (uphold, reinstate).
+    pub revoked: usize,
+    /// The re-score (uphold, reinstate).
+    pub report: Option<ScoreReport>,
+    /// The new offer (uphold, reinstate).
+    pub offer: Option<MadeOffer>,
+    /// The signed resolution delivered to the holder (uphold, reject).
+    pub resolution: Option<String>,
+}
+
+/// The state [`resolve`] works on: the issuer, its registry, its
+/// OpenID4VCI store (for the new offer), its dispute store and its policy
+/// book.
+pub struct ResolveState<'a> {
+    /// The OpenID4VCI issuer (signing, offers).
+    pub vci: &'a Oid4vciIssuer,
+    /// The registry (revocation).
+    pub registry: &'a mut dyn IssuerRegistry,
+    /// The OpenID4VCI store (the new offer).
+    pub offers: &'a mut SqliteStore,
+    /// The dispute store.
+    pub disputes: &'a mut dyn DisputeStore,
+    /// The published policies.
+    pub book: &'a PolicyBook,
+}
+
+impl std::fmt::Debug for ResolveState<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolveState").finish_non_exhaustive()
+    }
+}
+
+/// Answers one disputed entry: what `issuer resolve` and `POST
+/// /admin/disputes/resolve` do. An upheld or reinstated entry is re-scored
+/// under the dispute's published policy through the dispute store (other
+/// overdue entries stay out), every credential of the person is revoked
+/// (history reason `corrected: dispute ID entry REF upheld|reinstated…`),
+/// a new offer of the corrected claims is made, and the answer is recorded
+/// with the signed resolution; a rejection records the signed reason. The
+/// three stores change in that order, each in its own transaction; a re-run
+/// after a failure in between revokes nothing more and offers again.
+pub fn resolve(st: &mut ResolveState<'_>, r: &Resolve<'_>) -> Result<Resolved, String> {
+    let d = st.disputes.get(r.dispute).map_err(|e| e.to_string())?.ok_or("no such dispute")?;
+    let entry = d.entries.iter().find(|e| e.reference == r.entry).ok_or("no such entry in the dispute")?;
+    if let Some(reason) = r.reason {
+        if reason.trim().is_empty() || reason.len() > 4096 {
+            return Err("the reason must be 1 to 4096 bytes".into());
+        }
+    }
+    let late = r.now > d.answer_by;
+    let reissue = |st: &mut ResolveState<'_>, records: &[Record], reinstate: bool, what: &str| {
+        let policy = st
+            .book
+            .get(&d.policy.0, &d.policy.1)
+            .map_err(|e| e.to_string())?
+            .ok_or("the dispute's policy is not published")?;
+        let mut clocks = Vec::new();
+        for other in st.disputes.of_subject(&d.subject).map_err(|e| e.to_string())? {
+            for mut c in other.clocks() {
+                if reinstate && other.id == d.id && c.reference == r.entry {
+                    c.reinstated_at = Some(r.now);
+                }
+                clocks.push(c);
+            }
+        }
+        let as_of = match r.as_of {
+            Some(a) => a,
+            None => Date::from_unix(r.now).ok_or("the clock is out of range")?,
+        };
+        let report = score_with_disputes(&policy, records, as_of, &clocks, r.now).map_err(|e| e.to_string())?;
+        let claims = Claims::from_score(&policy, &report).map_err(|e| e.to_string())?;
+        let why = format!(
+            "corrected: dispute {} entry {} {what}{}",
+            d.id,
+            r.entry,
+            r.reason.map_or(String::new(), |x| format!(": {x}"))
+        );
+        let revoked = match st.registry.set_status(Target::Holder(&d.holder), Status::Revoked, &why, r.now.as_secs()) {
+            Ok(n) => n,
+            Err(RegistryError::AlreadyRevoked) => 0,
+            Err(e) => return Err(e.to_string()),
+        };
+        st.disputes.keep_report(&d.subject, &report, r.now).map_err(|e| e.to_string())?;
+        let made =
+            make_offer(st.vci, st.offers, NewOffer::new(d.subject.clone(), claims), r.now, &mut SystemRng::new())
+                .map_err(|e| e.to_string())?;
+        Ok::<_, String>((revoked, report, made))
+    };
+    if let Decision::Reinstate(records) = r.decision {
+        if !(entry.outcome.is_some()
+            && entry.answered_at.is_some_and(|a| a > d.answer_by)
+            && entry.reinstated_at.is_none())
+        {
+            return Err("the entry was not answered late, or is reinstated already".into());
+        }
+        let (revoked, report, made) = reissue(st, records, true, "reinstated after a late answer")?;
+        st.disputes.reinstate(&d.id, r.entry, &made.link, r.now).map_err(|e| e.to_string())?;
+        return Ok(Resolved { late, revoked, report: Some(report), offer: Some(made), resolution: None });
+    }
+    if entry.outcome.is_some() {
+        return Err("the entry is already answered".into());
+    }
+    let (outcome, revoked, report, made) = match r.decision {
+        Decision::Uphold(records) => {
+            let (revoked, report, made) = reissue(st, records, false, "upheld")?;
+            (Outcome::Upheld, revoked, Some(report), Some(made))
+        }
+        _ => {
+            if r.reason.is_none() {
+                return Err("a rejection needs a reason".into());
+            }
+            (Outcome::Rejected, 0, None, None)
+        }
+    };
+    let reason = r.reason.map_or_else(|| "the entry was corrected".to_owned(), str::to_owned);
+    let resolution = Resolution {
+        dispute_id: d.id.clone(),
+        sub: d.holder.clone(),
+        reference: r.entry.to_owned(),
+        outcome,
+        reason: reason.clone(),
+        resolved_at: r.now.as_secs(),
+        late,
+    };
+    let signed = st.vci.issuer().sign_resolution(&resolution);
+    st.disputes
+        .answer(&Answer {
+            dispute_id: &d.id,
+            reference: r.entry,
+            outcome,
+            reason: &reason,
+            resolution: &signed,
+            offer: made.as_ref().map(|m| m.link.as_str()),
+            at: r.now,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(Resolved { late, revoked, report, offer: made, resolution: Some(signed) })
+}
+
+/// The disputes as the back office lists them; `state` `open` or
+/// `overdue` filters.
+pub(crate) fn list_json(all: &[StoredDispute], state: Option<&str>, now: UnixTime) -> Value {
+    let shown = all.iter().filter(|d| match state {
+        Some("open") => d.is_open(),
+        Some("overdue") => d.is_overdue(now),
+        _ => true,
+    });
+    Value::Array(
+        shown
+            .map(|d| {
+                let entries: Vec<Value> = d
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let state = match e.outcome {
+                            Some(_) if e.reinstated_at.is_some() => "reinstated".to_owned(),
+                            Some(o) => o.to_string(),
+                            None if now > d.answer_by => "overdue".to_owned(),
+                            None => "open".to_owned(),
+                        };
+                        json!({"reference": e.reference, "reason": e.reason, "state": state, "answer": e.answer})
+                    })
+                    .collect();
+                json!({"dispute_id": d.id, "holder": d.holder, "subject": d.subject,
+                       "policy": format!("{}@{}", d.policy.0, d.policy.1),
+                       "received_at": d.received_at.as_secs(), "answer_by": d.answer_by.as_secs(),
+                       "evidence": d.has_evidence, "entries": entries})
+            })
+            .collect(),
+    )
+}
+
+/// `GET /admin/disputes[?state=open|overdue]` (behind the back office's
+/// token): every dispute, its deadline and each entry's state.
+pub(crate) async fn admin_list(
+    State(s): Shared,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let shared = s.clone();
+    let done = run(move || {
+        let store = SqliteDisputes::open(&store_path(&shared)?).map_err(internal)?;
+        let all = store.all().map_err(internal)?;
+        match q.get("state").map(String::as_str) {
+            None | Some("open" | "overdue" | "all") => {}
+            Some(_) => return Err(request("`state` must be open, overdue or all")),
+        }
+        Ok(list_json(&all, q.get("state").map(String::as_str), UnixTime::now()))
+    })
+    .await;
+    match done {
+        Ok(v) => no_store_json(StatusCode::OK, v.to_string()),
+        Err(f) => f.respond(&s),
+    }
+}
+
+/// `POST /admin/disputes/resolve` (behind the back office's token):
+/// `{"dispute", "entry", "decision": "uphold"|"reject"|"reinstate",
+/// "reason"?, "records"? (uphold, reinstate), "as_of"?}` → 200
+/// `{"late", "revoked", "score"?, "offer"?, "credential_offer_uri"?,
+/// "expires_at"?}`; see [`resolve`].
+pub(crate) async fn admin_resolve(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
+    let m = json_or_respond!(s, headers, body, 4 * 1024 * 1024);
+    let shared = s.clone();
+    let done = run(move || {
+        let path = store_path(&shared)?;
+        let book = shared.config.policies.clone().ok_or_else(|| request("this service publishes no policies"))?;
+        let limits = Limits::default();
+        let records = match m.get("records") {
+            None => None,
+            Some(r) => Some(
+                crate::profile::policy::Records::from_json_slice(
+                    r.to_string().as_bytes(),
+                    limits.max_records_bytes(),
+                    limits.max_records(),
+                )
+                .map_err(|e| request(format!("records: {e}")))?,
+            ),
+        };
+        let decision = match (string(&m, "decision")?, &records) {
+            ("uphold", Some(r)) => Decision::Uphold(r.as_slice()),
+            ("reinstate", Some(r)) => Decision::Reinstate(r.as_slice()),
+            ("reject", None) => Decision::Reject,
+            _ => return Err(request("`decision` is uphold or reinstate (with `records`) or reject (without)")),
+        };
+        let as_of = match m.get("as_of") {
+            None => None,
+            Some(Value::String(d)) => Some(Date::parse(d).map_err(|e| request(format!("as_of: {e}")))?),
+            Some(_) => return Err(request("`as_of` must be a YYYY-MM-DD string")),
+        };
+        let reason = match m.get("reason") {
+            None => None,
+            Some(Value::String(r)) => Some(r.as_str()),
+            Some(_) => return Err(request("`reason` must be a string")),
+        };
+        let r = Resolve {
+            dispute: string(&m, "dispute")?,
+            entry: string(&m, "entry")?,
+            decision,
+            reason,
+            as_of,
+            now: UnixTime::now(),
+        };
+        let vci = shared.vci().map_err(internal)?;
+        let mut disputes = SqliteDisputes::open(&path).map_err(internal)?;
+        let resolved = shared
+            .registries
+            .with(|registry| {
+                shared.stores.with(|offers| {
+                    let mut st = ResolveState { vci: &vci, registry, offers, disputes: &mut disputes, book: &book };
+                    resolve(&mut st, &r)
+                })
+            })
+            .map_err(internal)?
+            .map_err(internal)?
+            .map_err(request)?;
+        let mut v = json!({"late": resolved.late, "revoked": resolved.revoked});
+        if let Some(rep) = &resolved.report {
+            v["score"] = json!(rep.score);
+        }
+        if let Some(o) = &resolved.offer {
+            v["offer"] = json!(o.link);
+            v["credential_offer_uri"] = json!(o.offer_uri);
+            v["expires_at"] = json!(o.expires_at.as_secs());
+        }
+        Ok(v)
     })
     .await;
     match done {

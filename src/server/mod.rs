@@ -65,6 +65,7 @@ use crate::protocol::oid4vci::{
 };
 use crate::IssuedCredential;
 
+pub use self::disputes::{resolve, Decision, Resolve, ResolveState, Resolved};
 use self::listen::HttpSettings;
 pub use self::listen::{serve, shutdown_signal};
 pub use self::policies::{PolicyBook, PolicyBookError, PublishedVersion};

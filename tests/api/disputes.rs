@@ -342,4 +342,27 @@ fn bad_disputes_get_their_error_and_change_nothing() {
     let r = post_json(&s, "/disputes", &json!({"request": req}));
     assert_eq!((r.status, r.json()["error"].as_str()), (429, Some("too_many_requests")), "{}", r.text());
     assert_eq!(count(), format!("{limit} dispute(s)"));
+
+    // The back office lists and answers them too.
+    let auth = format!("Bearer {}", s.token);
+    let open = s.get("/admin/disputes?state=open", &[("Authorization", &auth)]);
+    assert_eq!(open.status, 200, "{}", open.text());
+    let open = open.json();
+    assert_eq!(open.as_array().unwrap().len(), limit);
+    assert_eq!(open[0]["entries"][0]["state"], "open");
+    assert_eq!(open[0]["evidence"], false);
+    assert_eq!(s.get("/admin/disputes?state=overdue", &[("Authorization", &auth)]).json(), json!([]));
+    assert_eq!(s.get("/admin/disputes", &[]).status, 401);
+    let id = open[0]["dispute_id"].as_str().unwrap();
+    let reject =
+        json!({"dispute": id, "entry": "loan-17", "decision": "reject", "reason": "The loan file is signed by you"});
+    let r = s.admin("/admin/disputes/resolve", &reject);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["late"], false);
+    let r = s.admin("/admin/disputes/resolve", &reject);
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("invalid_request")), "answered once");
+    let r = s.admin("/admin/disputes/resolve", &json!({"dispute": id, "entry": "loan-17", "decision": "uphold"}));
+    assert_eq!(r.status, 400, "uphold needs records");
+    let seen = stdout(&run(&[&"holder", &"disputes", &"--wallet", &wallet]));
+    assert!(seen.contains("loan-17: rejected on") && seen.contains("signed: The loan file is signed by you"), "{seen}");
 }

@@ -9,13 +9,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use creditproof::dispute::{verify_signed, Outcome, Receipt, Resolution, RECEIPT_TYP, RESOLUTION_TYP};
-use creditproof::dispute_store::{Answer, DisputeStore as _, SqliteDisputes, StoredDispute};
-use creditproof::oid4vci::{NewOffer, Oid4vciConfig, Oid4vciIssuer};
+use creditproof::dispute::{verify_signed, Receipt, Resolution, RECEIPT_TYP, RESOLUTION_TYP};
+use creditproof::dispute_store::{DisputeStore as _, SqliteDisputes, StoredDispute};
+use creditproof::oid4vci::{Oid4vciConfig, Oid4vciIssuer};
 use creditproof::policy::{score_with_disputes, Date, DisputeEntry, Policy, Records, ScoreReport};
-use creditproof::registry::{IssuerRegistry as _, RegistryError, Status, Target};
-use creditproof::server::make_offer;
-use creditproof::{Claims, Limits, SystemRng, TrustStore, UnixTime};
+use creditproof::server;
+use creditproof::{Limits, SystemRng, TrustStore, UnixTime};
 use serde_json::{json, Value};
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
@@ -43,18 +42,6 @@ pub(crate) fn score_for(
     args: &ScoreArgs,
     now: UnixTime,
 ) -> Result<(Policy, ScoreReport), CliError> {
-    score_reinstating(dir, subject, args, now, None)
-}
-
-/// [`score_for`], counting the entry `(dispute id, reference)` again as
-/// reinstated at `now`.
-fn score_reinstating(
-    dir: &Path,
-    subject: Option<&str>,
-    args: &ScoreArgs,
-    now: UnixTime,
-    reinstate: Option<(&str, &str)>,
-) -> Result<(Policy, ScoreReport), CliError> {
     let limits = Limits::default();
     let (policy, _) = read_policy(&args.policy, &limits)?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
@@ -70,15 +57,7 @@ fn score_reinstating(
         return Ok((policy, report));
     };
     let mut store = open_store(dir)?;
-    let mut clocks = Vec::new();
-    for d in store.of_subject(subject).map_err(|e| CliError(e.to_string()))? {
-        for mut c in d.clocks() {
-            if reinstate == Some((d.id.as_str(), c.reference.as_str())) {
-                c.reinstated_at = Some(now);
-            }
-            clocks.push(c);
-        }
-    }
+    let clocks = store.clocks_of(subject).map_err(|e| CliError(e.to_string()))?;
     let report = score_with_disputes(&policy, records.as_slice(), as_of, &clocks, now)
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
     store.keep_report(subject, &report, now).map_err(|e| CliError(e.to_string()))?;
@@ -215,111 +194,60 @@ pub(crate) struct ResolveArgs {
     insecure: Insecure,
 }
 
-/// `issuer resolve`: answers one entry, signed for the holder.
+/// `issuer resolve`: answers one entry through the library's
+/// `creditproof::server::resolve`, signed for the holder.
 pub(crate) fn resolve(a: &ResolveArgs) -> Result<ExitCode, CliError> {
     let insecure = a.insecure.allow_insecure_permissions;
     let now = time(a.now);
-    let issuer = state::load_issuer(&a.dir, insecure)?;
-    let mut store = open_store(&a.dir)?;
-    let d = store
-        .get(&a.dispute)
-        .map_err(|e| CliError(e.to_string()))?
-        .ok_or_else(|| CliError(format!("--dispute {}: no such dispute", a.dispute)))?;
-    let entry = d
-        .entries
-        .iter()
-        .find(|e| e.reference == a.entry)
-        .ok_or_else(|| CliError(format!("--entry {}: not an entry of dispute {}", a.entry, a.dispute)))?;
-    if a.decision.reinstate {
-        let (_, report, link) = reissue(a, &d, Some((&d.id, &a.entry)), "reinstated after a late answer", now)?;
-        store.reinstate(&d.id, &a.entry, &link, now).map_err(|e| CliError(e.to_string()))?;
-        println!(
-            "reinstated: re-scored {} ({}) with the entry counted; a new offer waits for the holder",
-            report.score, report.tier
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if entry.outcome.is_some() {
-        return Err(CliError(format!("--entry {}: already answered", a.entry)));
-    }
-    let late = now > d.answer_by;
-    let (outcome, reason, offer) = if a.decision.uphold {
-        let (revoked, report, link) = reissue(a, &d, None, "upheld", now)?;
-        println!(
-            "upheld: {revoked} credential(s) revoked; re-scored {} ({}); a new offer is delivered with the resolution",
-            report.score, report.tier
-        );
-        (Outcome::Upheld, a.reason.clone().unwrap_or_else(|| "the entry was corrected".into()), Some(link))
-    } else {
-        let reason = a.reason.clone().unwrap_or_default();
-        if reason.trim().is_empty() || reason.len() > 4096 {
-            return Err(CliError("--reason: 1 to 4096 bytes".into()));
-        }
-        println!("rejected{}", if late { " (after the deadline: the entry stays out until re-scored)" } else { "" });
-        (Outcome::Rejected, reason, None)
+    let limits = Limits::default();
+    let records = match &a.records {
+        Some(p) => Some(
+            Records::from_json_slice(&read_bounded(p, MAX_FILE)?, limits.max_records_bytes(), limits.max_records())
+                .map_err(|e| CliError::from((p.as_path(), e)))?,
+        ),
+        None => None,
     };
-    let resolution = Resolution {
-        dispute_id: d.id.clone(),
-        sub: d.holder.clone(),
-        reference: a.entry.clone(),
-        outcome,
-        reason: reason.clone(),
-        resolved_at: now.as_secs(),
-        late,
+    let decision = match (&a.decision, &records) {
+        (Decision { uphold: true, .. }, Some(r)) => server::Decision::Uphold(r.as_slice()),
+        (Decision { reinstate: true, .. }, Some(r)) => server::Decision::Reinstate(r.as_slice()),
+        (Decision { reject: true, .. }, _) => server::Decision::Reject,
+        _ => return Err(CliError("give --uphold or --reinstate with --records, or --reject with --reason".into())),
     };
-    let signed = issuer.sign_resolution(&resolution);
-    store
-        .answer(&Answer {
-            dispute_id: &d.id,
-            reference: &a.entry,
-            outcome,
-            reason: &reason,
-            resolution: &signed,
-            offer: offer.as_deref(),
-            at: now,
-        })
-        .map_err(|e| CliError(e.to_string()))?;
-    println!("the signed resolution waits for the holder (`holder disputes`)");
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Re-scores the person of dispute `d` with `--records` (counting the
-/// reinstated entry, if any), revokes the holder's credentials and makes a
-/// new offer of the corrected claims. Returns how many credentials were
-/// revoked, the report and the offer link.
-fn reissue(
-    a: &ResolveArgs,
-    d: &StoredDispute,
-    reinstate: Option<(&str, &str)>,
-    what: &str,
-    now: UnixTime,
-) -> Result<(usize, ScoreReport, String), CliError> {
-    let insecure = a.insecure.allow_insecure_permissions;
-    let records = a.records.clone().ok_or_else(|| CliError("--records is needed".into()))?;
-    let policy = state::kept_policy(&a.dir, &d.policy.0, &d.policy.1)?;
-    let book_file = state::policy_book(&a.dir).dir().join(format!("{}@{}.json", d.policy.0, d.policy.1));
-    let args = ScoreArgs { policy: book_file, records, as_of: a.as_of.clone() };
-    let (_, report) = score_reinstating(&a.dir, Some(&d.subject), &args, now, reinstate)?;
-    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError(e.to_string()))?;
-    let why = format!(
-        "corrected: dispute {} entry {} {what}{}",
-        d.id,
-        a.entry,
-        a.reason.as_deref().map_or(String::new(), |r| format!(": {r}"))
-    );
-    let mut reg = state::open_registry(&a.dir, insecure)?;
-    let revoked = match reg.set_status(Target::Holder(&d.holder), Status::Revoked, &why, now.as_secs()) {
-        Ok(n) => n,
-        Err(RegistryError::AlreadyRevoked) => 0,
-        Err(e) => return Err(CliError::from((a.dir.as_path(), e))),
-    };
+    let as_of = a.as_of.as_deref().map(Date::parse).transpose().map_err(|e| CliError(format!("--as-of: {e}")))?;
     let config = Oid4vciConfig::default().with_offer_lifetime_secs(86_400);
     let vci = Oid4vciIssuer::new(state::load_issuer(&a.dir, insecure)?, config)
         .map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
-    let mut ostore = state::open_store(&a.dir, insecure)?;
-    let made = make_offer(&vci, &mut ostore, NewOffer::new(d.subject.clone(), claims), now, &mut SystemRng::new())
-        .map_err(|e| CliError(format!("{}: {e}", a.dir.display())))?;
-    Ok((revoked, report, made.link))
+    let mut registry = state::open_registry(&a.dir, insecure)?;
+    let mut offers = state::open_store(&a.dir, insecure)?;
+    let mut disputes = open_store(&a.dir)?;
+    let book = state::policy_book(&a.dir);
+    let mut st = server::ResolveState {
+        vci: &vci,
+        registry: &mut registry,
+        offers: &mut offers,
+        disputes: &mut disputes,
+        book: &book,
+    };
+    let r = server::Resolve { dispute: &a.dispute, entry: &a.entry, decision, reason: a.reason.as_deref(), as_of, now };
+    let done = server::resolve(&mut st, &r)
+        .map_err(|e| CliError(format!("--dispute {} --entry {}: {e}", a.dispute, a.entry)))?;
+    match (decision, &done.report) {
+        (server::Decision::Reject, _) => println!(
+            "rejected{}",
+            if done.late { " (after the deadline: the entry stays out until re-scored with --reinstate)" } else { "" }
+        ),
+        (server::Decision::Uphold(_), Some(rep)) => println!(
+            "upheld: {} credential(s) revoked; re-scored {} ({}); a new offer is delivered with the resolution",
+            done.revoked, rep.score, rep.tier
+        ),
+        (_, Some(rep)) => println!(
+            "reinstated: {} credential(s) revoked; re-scored {} ({}) with the entry counted; a new offer waits for the holder",
+            done.revoked, rep.score, rep.tier
+        ),
+        (_, None) => {}
+    }
+    println!("the signed answer waits for the holder (`holder disputes`)");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The wallet's record of its disputes: `disputes.json` next to it.
@@ -403,23 +331,35 @@ pub(crate) fn disputes(wallet: &Path) -> Result<ExitCode, CliError> {
     let w = state::load_wallet(wallet, false)?;
     let kept: Vec<Value> =
         std::fs::read(wallet_disputes(wallet)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    let mut issuers: Vec<&str> = kept.iter().filter_map(|v| v.get("issuer").and_then(Value::as_str)).collect();
-    issuers.sort_unstable();
-    issuers.dedup();
-    if issuers.is_empty() {
-        println!("no disputes");
-        return Ok(ExitCode::SUCCESS);
-    }
+    // The issuers this wallet disputed with, and every issuer it holds
+    // credentials of (a dispute may have been filed from another device
+    // with the same keys); only the first must answer.
+    let mut issuers: Vec<(String, bool)> =
+        kept.iter().filter_map(|v| v.get("issuer").and_then(Value::as_str)).map(|i| (i.to_owned(), true)).collect();
+    issuers.extend(w.inventory(UnixTime::now()).into_iter().map(|i| (i.issuer, false)));
+    issuers.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    issuers.dedup_by(|a, b| a.0 == b.0);
     let http = Http::new(Duration::from_secs(20));
     let mut rng = SystemRng::new();
     let limits = Limits::default();
-    for issuer in issuers {
-        let trust = trust_of(&http, issuer)?;
-        let query = w
-            .sign_holder_query(issuer, UnixTime::now(), &mut rng)
-            .ok_or_else(|| CliError(format!("the wallet holds no credential of {issuer}")))?;
-        let v = post(&http, &format!("{}/disputes/mine", issuer.trim_end_matches('/')), &json!({"query": query}))?;
+    let mut any = false;
+    for (issuer, must) in &issuers {
+        let issuer = issuer.as_str();
+        let asked = (|| {
+            let trust = trust_of(&http, issuer)?;
+            let query = w
+                .sign_holder_query(issuer, UnixTime::now(), &mut rng)
+                .ok_or_else(|| CliError(format!("the wallet holds no credential of {issuer}")))?;
+            let url = format!("{}/disputes/mine", issuer.trim_end_matches('/'));
+            Ok::<_, CliError>((trust, post(&http, &url, &json!({"query": query}))?))
+        })();
+        let (trust, v) = match asked {
+            Ok(x) => x,
+            Err(e) if *must => return Err(e),
+            Err(_) => continue,
+        };
         for d in v.get("disputes").and_then(Value::as_array).into_iter().flatten() {
+            any = true;
             let token = d.get("receipt").and_then(Value::as_str).unwrap_or_default();
             let (_, receipt): (String, Receipt) = verify_signed(token, RECEIPT_TYP, &trust, &limits)
                 .map_err(|e| CliError(format!("a receipt from {issuer}: {e}")))?;
@@ -461,6 +401,9 @@ pub(crate) fn disputes(wallet: &Path) -> Result<ExitCode, CliError> {
                 }
             }
         }
+    }
+    if !any {
+        println!("no disputes");
     }
     Ok(ExitCode::SUCCESS)
 }
