@@ -355,7 +355,12 @@ async fn corrections(State(s): Shared, headers: HeaderMap, body: Body) -> Respon
             _ => return Err(bad("`holder` must be a holder key thumbprint")),
         };
         let reason = reason_of(&m)?;
-        let (claims, _) = claims_of(&m, shared.config.policies.as_ref(), None)?;
+        // Scored through the dispute store for the holder's person, like an
+        // offer with a subject: overdue disputed entries stay out.
+        let person =
+            shared.registries.with(|reg| reg.subject_of(&holder)).map_err(internal)?.map_err(registry_error)?;
+        let disputes = shared.config.disputes.as_deref().map(|p| (p, person.as_str()));
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref(), disputes)?;
         let tx = tx_code_wanted(&m)?;
         let now = UnixTime::now();
         let (subject, revoked) = shared
