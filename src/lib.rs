@@ -42,8 +42,10 @@ mod verifier;
 
 pub use format::{hazmat, keys, sd_jwt, status_list};
 #[cfg(feature = "registry")]
+pub use issuer::dispute_store;
+#[cfg(feature = "registry")]
 pub use issuer::registry;
-pub use profile::policy;
+pub use profile::{dispute, policy};
 pub use protocol::{dcql, oid4vci, oid4vp};
 
 pub use error::Error;

@@ -44,9 +44,11 @@
 //! changes, so a key rotation by the CLI reaches the running service.
 
 mod admin;
+mod disputes;
 mod http;
 mod listen;
 mod metrics;
+mod policies;
 mod routes;
 mod status;
 mod store;
@@ -71,8 +73,10 @@ use crate::protocol::oid4vci::{
 };
 use crate::IssuedCredential;
 
+pub use self::disputes::{resolve, Decision, Resolve, ResolveState, Resolved};
 use self::listen::HttpSettings;
 pub use self::listen::{serve, shutdown_signal};
+pub use self::policies::{PolicyBook, PolicyBookError, PublishedVersion};
 pub use self::routes::router;
 pub use self::store::SqliteStore;
 pub use self::store_pg::{IssuerStore, PgStore};
@@ -131,6 +135,8 @@ pub struct ServiceConfig {
     pub(crate) status_ttl_secs: u64,
     pub(crate) status_validity_secs: u64,
     pub(crate) http: HttpSettings,
+    pub(crate) policies: Option<PolicyBook>,
+    pub(crate) disputes: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -150,6 +156,8 @@ impl ServiceConfig {
             status_ttl_secs: 3600,
             status_validity_secs: 86_400,
             http: HttpSettings::default(),
+            policies: None,
+            disputes: None,
         }
     }
 
@@ -161,6 +169,28 @@ impl ServiceConfig {
     #[must_use]
     pub fn with_registry(mut self, location: RegistryLocation) -> Self {
         self.registry = location;
+        self
+    }
+
+    /// Takes disputes over the network (`POST /disputes`, `/disputes/mine`,
+    /// `/disputes/breakdown`), kept in the SQLite dispute store at `path`
+    /// (`disputes.sqlite` in the issuer directory; see
+    /// [`crate::dispute_store`]), and scores through it: the back office's
+    /// scorings leave out the entries whose dispute went unanswered past
+    /// its deadline, and are kept as the breakdown a holder can dispute.
+    #[must_use]
+    pub fn with_dispute_store(mut self, path: &Path) -> Self {
+        self.disputes = Some(path.to_owned());
+        self
+    }
+
+    /// Publishes the issuer's policy book (`GET /policies`, `GET
+    /// /policies/{id}/{version}`), and lets the back office score under a
+    /// policy, publishing it there first. Without a book the service serves
+    /// no policies and scores under none.
+    #[must_use]
+    pub fn with_policy_book(mut self, book: PolicyBook) -> Self {
+        self.policies = Some(book);
         self
     }
 

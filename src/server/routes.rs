@@ -18,7 +18,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use super::http::{error_response, media_type, no_store_json, not_found, read_body, too_large, BodyError};
 use super::status::{ListAnswer, ListTiming};
-use super::{admin, origin_of, prefix_of, IssuerService, RegistryStatus};
+use super::{admin, disputes, origin_of, policies, prefix_of, IssuerService, RegistryStatus};
 use crate::format::rng::SystemRng;
 use crate::format::time::UnixTime;
 use crate::protocol::oid4vci::proof::MAX_PROOF_BYTES;
@@ -52,6 +52,8 @@ pub fn router(service: Arc<IssuerService>) -> Router {
         .route(&at("/token"), post(token))
         .route(&at("/nonce"), post(nonce))
         .route(&at("/credential"), post(credential))
+        .merge(policies::routes(&p))
+        .merge(disputes::routes(&p))
         .fallback(status_list_or_404)
         .layer(cors);
     let ops = Router::new().route(&at("/health"), get(health)).route(&at("/metrics"), get(metrics));

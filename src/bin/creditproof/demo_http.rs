@@ -137,6 +137,8 @@ impl RunningService {
         let config = ServiceConfig::new(&url, &state::registry_path(dir), &state::store_path(dir))
             .with_oid4vci(Oid4vciConfig::default().with_batch_size(BATCH))
             .with_admin_token(admin.clone())
+            .with_policy_book(state::policy_book(dir))
+            .with_dispute_store(&crate::dispute_cmd::store_path(dir))
             .with_shutdown_grace(Duration::from_secs(5));
         let source = Box::new(DirSource { dir: dir.to_owned(), insecure: false });
         let service = Arc::new(IssuerService::new(config, source).map_err(|e| CliError(format!("demo failed: {e}")))?);

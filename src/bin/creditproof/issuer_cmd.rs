@@ -175,6 +175,13 @@ pub(crate) enum IssuerCmd {
     /// on its own line when --tx-code is given. The issuer service serves
     /// the offer (it may run at the same time, or start later).
     Offer(crate::offer_cmd::OfferArgs),
+    /// List disputes filed over the network: every entry, its deadline and
+    /// state (open, OVERDUE: it no longer counts, upheld, rejected).
+    Disputes(crate::dispute_cmd::ListArgs),
+    /// Answer one disputed entry: --uphold re-scores with corrected
+    /// --records, revokes the holder's credentials and makes a new offer;
+    /// --reject --reason gives the holder a signed reason.
+    Resolve(crate::dispute_cmd::ResolveArgs),
     /// Print a fresh nonce for holders' proofs of possession (valid 1 hour).
     Nonce {
         /// Issuer directory.
@@ -309,6 +316,8 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
         )
         .map(|()| ExitCode::SUCCESS),
         IssuerCmd::Offer(args) => crate::offer_cmd::run(&args),
+        IssuerCmd::Disputes(args) => crate::dispute_cmd::list(&args),
+        IssuerCmd::Resolve(args) => crate::dispute_cmd::resolve(&args),
         IssuerCmd::Nonce { dir, insecure } => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             println!("{}", issuer.nonce(UnixTime::now(), &mut rng));
@@ -354,8 +363,8 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 }
                 (None, Some(policy), Some(records)) => {
                     let args = ScoreArgs { policy: policy.clone(), records, as_of };
-                    let (p, pbytes, report) = score(&args)?;
-                    state::keep_policy(&dir, p.id(), p.version(), &pbytes)?;
+                    let (p, _, report) = score(&args)?;
+                    state::keep_policy(&dir, &p)?;
                     let name = format!("{}/{}", p.id(), p.version());
                     (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
                 }

@@ -17,11 +17,13 @@ mod ask_cmd;
 mod deliver;
 mod demo;
 mod demo_http;
+mod dispute_cmd;
 mod files;
 mod holder_cmd;
 mod http_client;
 mod issuer_cmd;
 mod offer_cmd;
+mod policy_cmd;
 mod receive_cmd;
 mod registry_cmd;
 mod respond_cmd;
@@ -73,6 +75,10 @@ enum Command {
     /// office) or `serve verifier` (OpenID4VP, for a relying party).
     #[command(subcommand)]
     Serve(serve_cmd::ServeCmd),
+    /// Published scoring policies: `policy show` prints one in plain
+    /// words, `policy diff` what changed between two versions.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCmd),
 }
 
 pub(crate) fn parse_alg(s: &str) -> Result<Algorithm, String> {
@@ -212,6 +218,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         Command::Verifier(c) => verifier_cmd::run(c),
         Command::SdJwt(c) => verifier_cmd::run_sd_jwt(c),
         Command::Serve(c) => serve_cmd::run(c),
+        Command::Policy(c) => policy_cmd::run(c),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use creditproof::policy::{score, Date, Dispute, Policy, Records, ScoreReport};
+use creditproof::policy::{score, Date, Dispute, Records, ScoreReport};
 use creditproof::registry::{IssuerRegistry, Status, Target};
 use creditproof::status_list::StatusList;
 use creditproof::{Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
@@ -244,10 +244,7 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         .ok_or_else(|| CliError::from((c.dispute, "has no valid dispute")))?;
     let mut reg = state::open_registry(c.dir, c.registry, c.insecure)?;
     let subject = reg.subject_of(holder).map_err(|e| CliError::from((c.dispute, e)))?;
-    let policy_path: PathBuf = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
-    let pbytes = read_bounded(&policy_path, MAX_FILE)?;
-    let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
-        .map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let policy = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
     let rbytes = read_bounded(c.records, MAX_FILE)?;
     let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
         .map_err(|e| CliError::from((c.records, e)))?;
@@ -257,7 +254,7 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         None => Date::from_unix(now).ok_or_else(|| CliError("the system clock is out of range".into()))?,
     };
     let report = score(&policy, records.as_slice(), as_of).map_err(|e| CliError::from((c.records, e)))?;
-    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError::from((c.dispute, e)))?;
     let request =
         KeyRequest::from_json(&read_bounded(c.keys, MAX_FILE)?, &issuer, NoncePolicy::IfPresent, now, &limits)
             .map_err(|e| CliError::from((c.keys, e)))?;

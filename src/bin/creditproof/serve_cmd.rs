@@ -248,7 +248,9 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
         .with_status_timing(status_ttl_secs, status_validity_secs)
         .with_timeouts(Duration::from_secs(request_timeout_secs), Duration::from_secs(header_timeout_secs))
         .with_limits(max_concurrent_requests, 1024)
-        .with_shutdown_grace(Duration::from_secs(shutdown_grace_secs));
+        .with_shutdown_grace(Duration::from_secs(shutdown_grace_secs))
+        .with_policy_book(state::policy_book(&dir))
+        .with_dispute_store(&crate::dispute_cmd::store_path(&dir));
     if let Some(path) = &admin_token_file {
         config = config.with_admin_token(read_admin_token(path, insecure)?);
     }

@@ -333,34 +333,28 @@ pub fn open_registry(dir: &Path, registry_url: Option<&str>, allow_insecure: boo
     RegistryLocation::Sqlite(path.clone()).open().map_err(|e| CliError::from((path.as_path(), e)))
 }
 
-/// Keeps a copy of a policy the issuer scored with, so corrections can
-/// re-score under exactly the same rules.
-pub fn keep_policy(dir: &Path, id: &str, version: &str, bytes: &[u8]) -> Result<(), CliError> {
-    let pdir = dir.join("policies");
-    std::fs::create_dir_all(&pdir).map_err(|e| CliError::from((pdir.as_path(), e)))?;
-    let path = pdir.join(policy_file(id, version));
-    if path.exists() {
-        return Ok(());
-    }
-    write_file(&path, bytes, Access::Public, false)
+/// The issuer's policy book: `policies/` in the issuer directory.
+pub fn policy_book(dir: &Path) -> creditproof::server::PolicyBook {
+    creditproof::server::PolicyBook::new(dir.join("policies"))
 }
 
-/// The kept copy of a policy, by id and version.
-pub fn kept_policy(dir: &Path, id: &str, version: &str) -> Result<std::path::PathBuf, CliError> {
-    let path = dir.join("policies").join(policy_file(id, version));
-    if !path.exists() {
-        return Err((dir, format!("has no kept copy of policy {id}/{version}")).into());
-    }
-    Ok(path)
+/// Publishes a policy the issuer scores with in its policy book, before
+/// anything is scored: so corrections re-score under exactly the same
+/// rules, the service serves it, and a version already published with
+/// other rules is refused (versions are append-only).
+pub fn keep_policy(dir: &Path, policy: &creditproof::policy::Policy) -> Result<(), CliError> {
+    let book = policy_book(dir);
+    book.publish(policy).map(|_| ()).map_err(|e| CliError::from((book.dir(), e.to_string())))
 }
 
-fn policy_file(id: &str, version: &str) -> String {
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-            .collect::<String>()
-    };
-    format!("{}@{}.json", clean(id), clean(version))
+/// The published policy `id@version` from the issuer's policy book.
+pub fn kept_policy(dir: &Path, id: &str, version: &str) -> Result<creditproof::policy::Policy, CliError> {
+    let book = policy_book(dir);
+    match book.get(id, version) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err((dir, format!("has not published policy {id}@{version}")).into()),
+        Err(e) => Err(CliError::from((book.dir(), e.to_string()))),
+    }
 }
 
 fn set_private(path: &Path) -> Result<(), CliError> {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
 use crate::{id_value, lib_err, read_policy, read_request, time};
 
+use creditproof::policy::PolicyPin;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
     verdict_json, Grid, IssuerMetadata, IssuerPublicKey, Limits, Predicate, PresentationRequest, SystemRng, TrustStore,
@@ -83,6 +84,13 @@ pub(crate) enum VerifierCmd {
         /// revoked). Refused by default (`status.missing`).
         #[arg(long)]
         allow_missing_status: bool,
+        /// Accept only credentials scored under this policy version:
+        /// `ID@VERSION`, or `sha256:HEX` of its published document
+        /// (repeatable; default: any). The request must ask for
+        /// `--disclose policy`; another version is rejected with
+        /// `request.policy`.
+        #[arg(long, value_name = "ID@VERSION|sha256:HEX")]
+        accept_policy: Vec<String>,
         /// Verification time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
@@ -152,9 +160,14 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             status_list,
             status_max_age,
             allow_missing_status,
+            accept_policy,
             now,
         } => {
             let now = time(now);
+            let pins = accept_policy
+                .iter()
+                .map(|p| PolicyPin::parse(p).map_err(|e| CliError(format!("--accept-policy: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut store = TrustStore::new();
             for t in &trust {
                 let bytes = read_bounded(t, MAX_FILE)?;
@@ -167,6 +180,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
                 options = options.allow_missing_status();
             }
             let mut verifier = Verifier::with_options(store, options);
+            verifier.accept_policies(pins);
             let mut outcome = Ok(());
             for path in &status_list {
                 let token = read_text(path, MAX_STATUS_LIST)?;
