@@ -122,7 +122,16 @@ impl PolicyBook {
         let io = |e: std::io::Error| PolicyBookError::Io(e.to_string());
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let path = self.path(policy.id(), policy.version());
-        let tmp = self.dir.join(format!(".{}@{}.json.tmp", policy.id(), policy.version()));
+        // A name of this writer's own: concurrent publishers (several CLI
+        // processes, a service's threads) must not share a temporary file.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self.dir.join(format!(
+            ".{}@{}.json.{}.{n}.tmp",
+            policy.id(),
+            policy.version(),
+            std::process::id()
+        ));
         {
             use std::io::Write as _;
             let mut f = std::fs::File::create(&tmp).map_err(io)?;
