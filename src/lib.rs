@@ -11,8 +11,11 @@
 //             status_list, hazmat/range
 // profile/    the score-credential profile shared by the roles: claim names,
 //             range claims, threshold grids, predicates, requests, key
-//             requests, status, breakdowns, policy/
-// issuer/     issuing, batches, breakdowns, status-list signing, registry/
+//             requests, status, breakdowns, policy/ (with published
+//             versions and the dispute deadline), dispute (the signed
+//             dispute request, receipt and resolution)
+// issuer/     issuing, batches, breakdowns, status-list signing, registry/,
+//             dispute_store (disputes.sqlite)
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
@@ -22,7 +25,8 @@
 //             helpers
 // server/     the services (feature `server`): axum bindings of the
 //             protocol layer — the issuer service (status lists, the back
-//             office) and verifier/, the OpenID4VP verifier service
+//             office, published policies, disputes) and verifier/, the
+//             OpenID4VP verifier service
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
