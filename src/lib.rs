@@ -11,9 +11,12 @@
 //             status_list, hazmat/range
 // profile/    the score-credential profile shared by the roles: claim names,
 //             range claims, threshold grids, predicates, requests, key
-//             requests, status, breakdowns, policy/
+//             requests, status, breakdowns, policy/ (with published
+//             versions and the dispute deadline), dispute (the signed
+//             dispute request, receipt and resolution)
 // issuer/     issuing, batches, breakdowns, status-list signing, registry/
-//             (SQLite, and PostgreSQL with feature `postgres`)
+//             (SQLite, and PostgreSQL with feature `postgres`),
+//             dispute_store (disputes.sqlite)
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
@@ -23,8 +26,9 @@
 //             helpers
 // server/     the services (feature `server`): axum bindings of the
 //             protocol layer — the issuer service (status lists, the back
-//             office; its OpenID4VCI state in SQLite or PostgreSQL) and
-//             verifier/, the OpenID4VP verifier service
+//             office, published policies, disputes; its OpenID4VCI state
+//             in SQLite or PostgreSQL) and verifier/, the OpenID4VP
+//             verifier service
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,

@@ -176,7 +176,8 @@ impl PolicyBook {
         }
     }
 
-    /// Every published version, by id then version.
+    /// Every published version, by id, then by version in natural order
+    /// (`2` before `10`, `1.2` before `1.10`).
     pub fn list(&self) -> Result<Vec<PublishedVersion>, PolicyBookError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
@@ -192,9 +193,38 @@ impl PolicyBook {
                 out.push(PublishedVersion { id: id.to_owned(), version: version.to_owned(), sha256: p.sha256() });
             }
         }
-        out.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
+        out.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| natural(&a.version, &b.version)));
         Ok(out)
     }
+}
+
+/// Compares versions with their digit runs as numbers.
+fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    fn runs(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ra, rb) = (runs(a), runs(b));
+    for ((da, x), (db, y)) in ra.iter().zip(&rb) {
+        let o = if *da && *db {
+            let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+        } else {
+            x.cmp(y)
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    ra.len().cmp(&rb.len()).then_with(|| a.cmp(b))
 }
 
 fn valid_name(s: &str) -> bool {
@@ -260,5 +290,39 @@ async fn version(State(s): Shared, Path((id, version)): Path<(String, String)>) 
         Ok(Ok(None)) => not_found(),
         Ok(Err(e)) => unavailable(e),
         Err(e) => unavailable(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::policy::shipped;
+
+    #[test]
+    fn versions_sort_naturally() {
+        let mut v = vec!["10", "2", "1.10", "1.2", "1", "b", "a"];
+        v.sort_by(|a, b| natural(a, b));
+        assert_eq!(v, ["1", "1.2", "1.10", "2", "10", "a", "b"]);
+    }
+
+    #[test]
+    fn the_book_is_append_only() {
+        let dir = std::env::temp_dir().join(format!("creditproof-book-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let book = PolicyBook::new(&dir);
+        let p = shipped("sesame-style").unwrap().unwrap();
+        assert_eq!(book.require(&p), Err(PolicyBookError::NotPublished("sesame-style@1".into())));
+        assert!(book.publish(&p).unwrap());
+        assert!(!book.publish(&p).unwrap(), "the same document again is a no-op");
+        let mut spec = p.spec().clone();
+        spec.scale.start = 601;
+        let changed = Policy::new(spec).unwrap();
+        assert!(matches!(book.publish(&changed), Err(PolicyBookError::Conflict { .. })));
+        assert!(matches!(book.require(&changed), Err(PolicyBookError::Conflict { .. })));
+        assert_eq!(book.get("sesame-style", "1").unwrap().unwrap().sha256(), p.sha256(), "unchanged");
+        book.require(&p).unwrap();
+        assert_eq!(book.get("../x", "1").unwrap(), None, "no path outside the book");
+        assert_eq!(book.list().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -240,7 +240,7 @@ fn journalist(issuer: &Issuer, policy: &Policy, now: UnixTime, rng: &mut SystemR
         return Err(CliError("demo failed: an unanswered disputed entry still counted".into()));
     }
     println!(
-        "score {} -> {}, tier {} -> {}: silence is not a verdict; a late answer does not bring the entry back",
+        "score {} -> {}, tier {} -> {}: silence is not a verdict; a late answer alone does not bring the entry back",
         report.score, rescored.score, report.tier, rescored.tier
     );
     Ok(())
