@@ -11,7 +11,7 @@
 //! result. Used keys are claimed with `INSERT … ON CONFLICT DO NOTHING`
 //! under their primary key, all or nothing.
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 use zeroize::Zeroizing;
 
 use crate::format::rng::SecureRng;
@@ -79,8 +79,7 @@ impl PgStore {
         if !crate::issuer::registry::is_postgres_url(url) {
             return Err(StoreError { reason: "a PostgreSQL URL starts with postgres:// or postgresql://".into() });
         }
-        let mut client = Client::connect(url, NoTls).map_err(pg)?;
-        client.batch_execute("SET search_path TO creditproof; SET application_name TO 'creditproof'").map_err(pg)?;
+        let mut client = crate::issuer::registry::pg_connect(url).map_err(pg)?;
         let mut tx = client.transaction().map_err(pg)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).map_err(pg)?;
         tx.batch_execute(SCHEMA).map_err(pg)?;

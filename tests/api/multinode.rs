@@ -438,3 +438,89 @@ fn killing_a_node_under_load_loses_and_duplicates_nothing() {
 fn kill_test_20() {
     kill_run("kill20", 20);
 }
+
+/// `--registry URL` on the issuer commands: a directory holding only the
+/// issuer's key (no registry of its own) works on the database named on
+/// the command line; without the flag it has no registry.
+#[test]
+fn the_registry_flag_selects_postgresql_on_every_issuer_command() {
+    let Ok(admin) = std::env::var(PG_ENV) else {
+        skipped_postgres();
+        return;
+    };
+    let db = TestDb::new(admin.trim());
+    let t = Tmp::new("registry-flag");
+    let (home, bare) = (t.path("home"), t.path("bare"));
+    ok(&run(&[&"issuer", &"init", &"--iss", &"https://bureau.example", &"--dir", &home, &"--registry", &db.url]));
+    std::fs::create_dir_all(&bare).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&bare, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    std::fs::copy(home.join("issuer.json"), bare.join("issuer.json")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(bare.join("issuer.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let wallet = t.path("wallet");
+    ok(&run(&[&"holder", &"init", &"--wallet", &wallet]));
+    ok(&run(&[&"holder", &"keys", &"--wallet", &wallet, &"--count", &"2", &"--out", &t.path("keys.json")]));
+    std::fs::write(t.path("claims.json"), r#"{"tier":"A"}"#).unwrap();
+    let url: &dyn AsRef<std::ffi::OsStr> = &db.url;
+    let (keys, claims, out) = (t.path("keys.json"), t.path("claims.json"), t.path("batch.json"));
+    // Without the flag, the bare directory has no registry.
+    let o = run(&[&"issuer", &"history", &"--dir", &bare]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has no issuer registry"), "{o:?}");
+    ok(&run(&[
+        &"issuer",
+        &"issue",
+        &"--dir",
+        &bare,
+        &"--keys",
+        &keys,
+        &"--claims",
+        &claims,
+        &"--out",
+        &out,
+        &"--registry",
+        url,
+    ]));
+    let h = run(&[&"issuer", &"history", &"--dir", &bare, &"--registry", url]);
+    ok(&h);
+    let text = String::from_utf8(h.stdout).unwrap();
+    assert_eq!(text.lines().filter(|l| l.contains(" issued ")).count(), 2, "{text}");
+    let holder = text.lines().next().unwrap().split("holder ").nth(1).unwrap().split_whitespace().next().unwrap();
+    for (cmd, word) in [("suspend", "suspended"), ("reinstate", "reinstated"), ("revoke", "revoked")] {
+        ok(&run(&[&"issuer", &cmd, &"--dir", &bare, &"--holder", &holder, &"--reason", &"test", &"--registry", url]));
+        let h = run(&[&"issuer", &"history", &"--dir", &home]);
+        assert!(String::from_utf8_lossy(&h.stdout).contains(word), "{cmd} reached the database");
+    }
+    ok(&run(&[&"issuer", &"status-list", &"--dir", &bare, &"--out-dir", &t.path("lists"), &"--registry", url]));
+    assert!(t.path("lists").join("list-1.jwt").exists());
+    // serve issuer --registry: the bare directory's service serves the list.
+    let port = free_port();
+    let mut child = bin()
+        .args(["serve", "issuer", "--listen", &format!("127.0.0.1:{port}"), "--public-url", "https://bureau.example"])
+        .arg("--dir")
+        .arg(&bare)
+        .args(["--registry", &db.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+    let node = Node { child, addr: format!("127.0.0.1:{port}"), dir: bare.clone() };
+    assert!(line.starts_with("listening on"), "{line}");
+    let list = raw(&node.addr, &request("GET", "/status/1", &[], b""));
+    assert_eq!(list.status, 200);
+    assert!(lst(&list.body) == lst(&std::fs::read(t.path("lists").join("list-1.jwt")).unwrap()));
+    drop(node);
+    // A URL that is not PostgreSQL is refused.
+    let o = run(&[&"issuer", &"history", &"--dir", &bare, &"--registry", &"sqlite:///x"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("postgres://"), "{o:?}");
+}

@@ -42,9 +42,9 @@ mod sqlite;
 mod tests;
 
 #[cfg(feature = "postgres")]
-pub(crate) use self::postgres::pg_message as pg_error_message;
-#[cfg(feature = "postgres")]
 pub use self::postgres::{is_postgres_url, PgRegistry, PG_SCHEMA_VERSION};
+#[cfg(feature = "postgres")]
+pub(crate) use self::postgres::{pg_connect, pg_message as pg_error_message};
 pub use sqlite::{SqliteRegistry, DEFAULT_LIST_CAPACITY, MAX_LIST_CAPACITY, SCHEMA_VERSION};
 
 /// The RFC 7638 JWK thumbprint of a holder key (base64url text).

@@ -98,8 +98,26 @@ pub(crate) fn connect(url: &str) -> Result<Client, RegistryError> {
     if !is_postgres_url(url) {
         return Err(RegistryError::InvalidArgument("a PostgreSQL URL starts with postgres:// or postgresql://"));
     }
-    let mut client = Client::connect(url, NoTls)?;
-    client.batch_execute("SET search_path TO creditproof; SET application_name TO 'creditproof'")?;
+    Ok(pg_connect(url)?)
+}
+
+/// A connection to `url` (10 s to connect unless the URL says otherwise)
+/// whose session has `search_path` set to the schema `creditproof`, gives
+/// up waiting for a lock after 30 s (`lock_timeout`), and is cut by the
+/// server if it idles 60 s inside a transaction
+/// (`idle_in_transaction_session_timeout`): a stalled node never holds the
+/// writers' lock for long. Shared with the OpenID4VCI store.
+pub(crate) fn pg_connect(url: &str) -> Result<Client, postgres::Error> {
+    let mut config: postgres::Config = url.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    config.application_name("creditproof");
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(
+        "SET search_path TO creditproof; SET lock_timeout TO '30s';
+         SET idle_in_transaction_session_timeout TO '60s'",
+    )?;
     Ok(client)
 }
 

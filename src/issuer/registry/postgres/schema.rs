@@ -83,6 +83,7 @@ CREATE TABLE creditproof.credentials (
 CREATE INDEX credentials_by_batch ON creditproof.credentials (batch);
 CREATE UNIQUE INDEX credentials_live_holder ON creditproof.credentials (holder) WHERE NOT voided;
 CREATE INDEX credentials_voided_holder ON creditproof.credentials (holder) WHERE voided;
+CREATE INDEX credentials_not_valid ON creditproof.credentials (list_n, idx) WHERE status <> 0;
 CREATE TABLE creditproof.history (
     seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at     BIGINT NOT NULL,

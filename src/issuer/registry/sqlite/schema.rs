@@ -18,8 +18,9 @@ use super::{invariant, RegistryError, MAX_URI_LEN};
 /// list's unused indexes (`free_slots`: O(1) a draw, no scan at any fill
 /// level) and keeps each holder thumbprint in one index only (live
 /// credentials: unique; voided ones: their own partial index) instead of
-/// two. Older files are migrated version by version, each step one
-/// transaction.
+/// two; an index of the credentials that are not valid lets the lists be
+/// read in time proportional to the revoked and suspended ones. Older
+/// files are migrated version by version, each step one transaction.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// `PRAGMA application_id` of a registry file: ASCII "CPRG".
@@ -79,6 +80,7 @@ macro_rules! v2_to_v3 {
         "
 DROP INDEX credentials_by_holder;
 CREATE INDEX credentials_voided_holder ON credentials (holder) WHERE voided = 1;
+CREATE INDEX credentials_not_valid ON credentials (list_n, idx) WHERE status != 0;
 CREATE TABLE free_slots (
     list_n INTEGER NOT NULL REFERENCES lists (n),
     pos    INTEGER NOT NULL CHECK (pos >= 0),

@@ -273,7 +273,7 @@ fn version_2_files_are_migrated() {
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE free_slots; DROP INDEX credentials_voided_holder;
+            "DROP TABLE free_slots; DROP INDEX credentials_voided_holder; DROP INDEX credentials_not_valid;
              CREATE INDEX credentials_by_holder ON credentials (holder, voided);
              PRAGMA user_version = 2;",
         )
