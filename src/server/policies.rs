@@ -126,12 +126,7 @@ impl PolicyBook {
         // processes, a service's threads) must not share a temporary file.
         static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = self.dir.join(format!(
-            ".{}@{}.json.{}.{n}.tmp",
-            policy.id(),
-            policy.version(),
-            std::process::id()
-        ));
+        let tmp = self.dir.join(format!(".{}@{}.json.{}.{n}.tmp", policy.id(), policy.version(), std::process::id()));
         {
             use std::io::Write as _;
             let mut f = std::fs::File::create(&tmp).map_err(io)?;
@@ -323,6 +318,27 @@ mod tests {
         book.require(&p).unwrap();
         assert_eq!(book.get("../x", "1").unwrap(), None, "no path outside the book");
         assert_eq!(book.list().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Writers publishing the same version at once (several CLI processes
+    /// or service threads) all succeed, and exactly one adds it.
+    #[test]
+    fn concurrent_publications_of_one_version_all_succeed() {
+        let dir = std::env::temp_dir().join(format!("creditproof-book-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = shipped("sesame-style").unwrap().unwrap();
+        for _ in 0..20 {
+            let _ = std::fs::remove_dir_all(&dir);
+            let added: Vec<bool> = std::thread::scope(|s| {
+                let writers: Vec<_> = (0..8).map(|_| s.spawn(|| PolicyBook::new(&dir).publish(&p))).collect();
+                writers.into_iter().map(|w| w.join().unwrap().unwrap()).collect()
+            });
+            assert_eq!(added.iter().filter(|&&a| a).count(), 1, "{added:?}");
+            assert_eq!(PolicyBook::new(&dir).list().unwrap().len(), 1);
+            let leftovers = std::fs::read_dir(&dir).unwrap().count();
+            assert_eq!(leftovers, 1, "no temporary file is left behind");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
