@@ -46,6 +46,7 @@ mod routes;
 mod status;
 mod store;
 pub mod verifier;
+pub mod wallet_site;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
