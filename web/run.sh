@@ -66,6 +66,19 @@ cli issuer offer --dir "$dir" --claims "$work/claims.json" --tx-code >"$work/off
 offer="$(sed -n 1p "$work/offer.txt")"
 tx_code="$(sed -n 2p "$work/offer.txt")"
 
+# A signed score breakdown for the wallet's breakdown page (the OpenID4VCI
+# flow carries none): a batch from a paper bureau, scored under the
+# shipped sesame-style policy.
+cli issuer init --iss https://bureau.example --dir "$work/paper" >/dev/null
+cli holder init --wallet "$work/paper-wallet" >/dev/null
+nonce="$(cli issuer nonce --dir "$work/paper")"
+cli holder keys --wallet "$work/paper-wallet" --count 1 --issuer https://bureau.example --nonce "$nonce" \
+    --out "$work/paper-keys.json" >/dev/null
+cli issuer issue --dir "$work/paper" --keys "$work/paper-keys.json" --policy sesame-style \
+    --records "$root/policies/examples/records-sesame-style.json" --require-nonce --out "$work/paper-batch.json" >/dev/null
+node -e 'process.stdout.write(JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).breakdown)' \
+    "$work/paper-batch.json" >"$work/breakdown.jwt"
+
 # The rental company's verifier with its desk page (asks score>=650).
 head -c 32 /dev/urandom | base64 >"$work/api.token"
 chmod 600 "$work/api.token"
@@ -88,7 +101,7 @@ fi
 
 if ! CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" timeout 300 node "$here/e2e.mjs" \
     --issuer "$issuer" --verifier "$verifier" --wallet "$wallet" --offer "$offer" --tx-code "$tx_code" \
-    --admin-token-file "$work/admin.token" --api-token-file "$work/api.token" --out "$out" \
+    --admin-token-file "$work/admin.token" --api-token-file "$work/api.token" --breakdown-file "$work/breakdown.jwt" --out "$out" \
     >"$work/e2e.out" 2>"$work/e2e.err"; then
     echo "browser: the end-to-end run failed" >&2
     cat "$work/e2e.err" "$work/e2e.out" >&2

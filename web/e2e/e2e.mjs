@@ -11,6 +11,7 @@ const { values: a } = parseArgs({
     issuer: { type: 'string' }, verifier: { type: 'string' }, wallet: { type: 'string' },
     offer: { type: 'string' }, 'tx-code': { type: 'string' },
     'admin-token-file': { type: 'string' }, 'api-token-file': { type: 'string' }, out: { type: 'string' },
+    'breakdown-file': { type: 'string' },
   },
 });
 const adminToken = readFileSync(a['admin-token-file'], 'utf8').trim();
@@ -118,6 +119,27 @@ try {
   await shot(desk, '06-desk-revoked');
   await again.locator('#sent').waitFor({ state: 'visible' });
   await shot(again, '07-wallet-after');
+
+  // 5. The holder's signed breakdown: a table, a chart against the tier bands, a dispute of one entry.
+  const b = await context.newPage();
+  await b.goto(`${a.wallet}/wallet/`);
+  await b.locator('body[data-ready="1"]').waitFor();
+  await b.fill('#breakdown-input', readFileSync(a['breakdown-file'], 'utf8').trim());
+  await b.click('#breakdown-open');
+  await b.locator('#breakdown').waitFor({ state: 'visible' });
+  const policy = await b.textContent('#breakdown-policy');
+  check(/Policy sesame-style, version 1/.test(policy), `the breakdown names its policy: ${policy}`);
+  const rows = await b.locator('#breakdown-table tbody tr').count();
+  check(rows === 7, `the breakdown table has one row per record (${rows})`);
+  const chartPoints = await b.locator('#chart svg circle').count();
+  const bands = await b.locator('#chart svg rect').count();
+  check(chartPoints === rows + 1 && bands >= 2, `the chart plots the running total (${chartPoints} points) against the tier bands (${bands})`);
+  b.once('dialog', (d) => d.accept('This late payment is not mine.'));
+  await b.locator('#breakdown-table tbody tr').last().locator('button').click();
+  await b.locator('#dispute').waitFor({ state: 'visible' });
+  const dispute = JSON.parse(await b.textContent('#dispute-json'));
+  check(dispute.entries.length === 1 && dispute.entries[0].reference === 'loan-17', 'a dispute of one entry is drafted (loan-17)');
+  await shot(b, '08-breakdown');
 
   check(errors.length === 0, `no console errors${errors.length ? `:\n${errors.join('\n')}` : ''}`);
   console.log(`figures: time to present score>=650 in the browser (wasm, incl. range proof and KB-JWT): ${presentMs.toFixed(1)} ms (goal <= 50 ms)`);

@@ -12,7 +12,7 @@ function el(name, attrs, text) {
 const BAND_COLOURS = ['#fde2e1', '#fdf0d9', '#fbf7d6', '#e6f4e0', '#d9efe6', '#dbe9f7', '#e6e0f5'];
 
 export function chart(report, tiers) {
-  const W = 640, H = 280, L = 48, R = 90, T = 12, B = 32;
+  const W = 660, H = 280, L = 48, R = 120, T = 12, B = 32;
   const lo = report.scale_min, hi = report.scale_max;
   const items = report.items;
   const points = [{ label: 'start', total: report.start }]

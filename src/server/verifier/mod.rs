@@ -16,6 +16,7 @@
 //! | `GET`, `POST /request/{request id}` | the wallet | the request object (`application/oauth-authz-req+jwt`; unsigned for `redirect_uri:`, signed for `x509_san_dns:`), served once |
 //! | `POST /response` | the wallet | `direct_post`: `vp_token` + `state` → 200 `{}`, the verdict recorded |
 //! | `GET /health`, `GET /metrics` | operations | liveness, Prometheus text |
+//! | `GET /desk/`, `POST /desk/check`, `GET /desk/check/{id}` | the relying party's staff (only with [`VerifierConfig::with_desk`]) | the rental-desk page: see the `desk` module |
 //!
 //! The API's errors are `{"error", "error_description"}`: 400
 //! `invalid_request`, 401 `invalid_token` (with `WWW-Authenticate`), 404
