@@ -42,11 +42,18 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 /// Now, from the browser's clock.
+#[cfg(target_arch = "wasm32")]
 fn now() -> UnixTime {
     let ms = js_sys::Date::now();
     // Date.now() is a non-negative integer of milliseconds (< 2^53).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     UnixTime(if ms.is_finite() && ms > 0.0 { (ms / 1000.0) as u64 } else { 0 })
+}
+
+/// Now, from the system clock (native builds: the binding's tests).
+#[cfg(not(target_arch = "wasm32"))]
+fn now() -> UnixTime {
+    UnixTime::now()
 }
 
 fn err(message: impl std::fmt::Display) -> JsError {
@@ -398,23 +405,28 @@ impl Receiving {
     }
 }
 
-/// A predicate in plain words.
+/// A predicate in plain words (the library's parse of it).
 fn predicate_words(p: &str) -> String {
-    if let Some(perk) = p.strip_prefix("perk:") {
-        return format!("You qualify for: {}", perk.replace('_', " "));
-    }
-    for (op, words) in [(">=", "is at least"), ("<=", "is at most"), (">", "is above"), ("<", "is below")] {
-        if let Some((claim, n)) = p.split_once(op) {
-            return format!("Your {} {words} {n}", claim.replace('_', " "));
+    let words = |a: &str| a.replace('_', " ");
+    match p.parse::<creditproof::Predicate>() {
+        Ok(creditproof::Predicate::AtLeast { attribute, threshold }) => {
+            format!("Your {} is at least {threshold}", words(&attribute))
         }
+        Ok(creditproof::Predicate::AtMost { attribute, threshold }) => {
+            format!("Your {} is at most {threshold}", words(&attribute))
+        }
+        Ok(creditproof::Predicate::Between { attribute, low, high }) => {
+            format!("Your {} is between {low} and {high}", words(&attribute))
+        }
+        Ok(creditproof::Predicate::Perk { name }) => format!("You qualify for: {}", words(&name)),
+        _ => format!("This is true of your credential: {p}"),
     }
-    format!("This is true of your credential: {p}")
 }
 
 enum Vp {
     Start { link: String },
     Fetching { pending: PendingRequest },
-    Consent { plan: PresentationPlan },
+    Consent { plan: Box<PresentationPlan> },
     Sent,
     Done,
 }
@@ -466,7 +478,7 @@ impl Answering {
         match plan(request.clone(), &wallet.wallet, PresentOptions::default(), now()) {
             Ok(plan) => {
                 let consent = consent_json(&plan);
-                self.state = Vp::Consent { plan };
+                self.state = Vp::Consent { plan: Box::new(plan) };
                 Ok(json!({ "consent": consent }).to_string())
             }
             Err(e) => {
@@ -561,4 +573,92 @@ fn consent_json(plan: &PresentationPlan) -> Value {
         "response_uri": p.response_uri,
         "credentials": credentials,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The binding natively, against the library's own OpenID4VP verifier:
+    //! the consent preview in words, the presentation accepted, the
+    //! credential spent, and an off-grid threshold refused with its
+    //! reason and an `access_denied` post. (Error paths build a `JsError`,
+    //! which needs JavaScript: they run in the browser, web/run.sh.)
+    use super::*;
+    use creditproof::dcql::ScoreAsk;
+    use creditproof::oid4vp::{ClientId, MemoryStore, NewTransaction, Oid4vpVerifier};
+    use creditproof::{Claims, Issuer, IssuerSigningKey, Verifier, VerifierOptions};
+
+    const RESPONSE_URI: &str = "https://desk.example/response";
+
+    fn holder(score: u64) -> (WalletCore, Verifier<TrustStore>) {
+        let mut rng = SystemRng::new();
+        let issuer = Issuer::new("https://bureau.example", IssuerSigningKey::generate(&mut rng)).unwrap();
+        let mut w = WalletCore::new();
+        let key = w.wallet.generate_key(&mut rng);
+        let mut claims = Claims::new();
+        claims.commit("score", score, 950).unwrap();
+        claims.insert("tier", "A").unwrap();
+        w.wallet.store(issuer.issue(&key, &claims, UnixTime::now(), &mut rng).unwrap()).unwrap();
+        let mut trust = TrustStore::new();
+        trust.add(issuer.id(), issuer.public_key());
+        (w, Verifier::with_options(trust, VerifierOptions::default().allow_missing_status()))
+    }
+
+    fn ask(predicate: &str) -> (Oid4vpVerifier, MemoryStore, String) {
+        let v =
+            Oid4vpVerifier::new(ClientId::redirect_uri(RESPONSE_URI).unwrap(), "https://desk.example/request").unwrap();
+        let mut store = MemoryStore::default();
+        let new = NewTransaction::from_ask(&ScoreAsk::new().predicate(predicate.parse().unwrap())).unwrap().by_value();
+        let created = v.create(&mut store, new, UnixTime::now(), &mut SystemRng::new()).unwrap();
+        (v, store, created.link)
+    }
+
+    fn step(s: Result<String, JsError>) -> Value {
+        serde_json::from_str(&s.unwrap_or_else(|_| panic!("a step failed"))).unwrap()
+    }
+
+    #[test]
+    fn consent_names_the_facts_then_the_answer_is_accepted_and_spent() {
+        let (mut w, checks) = holder(712);
+        let (v, mut store, link) = ask("score>=650");
+        let mut a = Answering::new(&link);
+        let r = step(a.next(&w, 0, &[]));
+        let c = &r["consent"];
+        assert_eq!(c["verifier"], format!("redirect_uri:{RESPONSE_URI}"));
+        assert_eq!(c["authenticated"], false);
+        assert_eq!(c["credentials"][0]["facts"][0]["words"], "Your score is at least 650");
+        assert_eq!(c["credentials"][0]["disclosed"], json!([]));
+        assert_eq!(c["credentials"][0]["private"][0], "Your exact score");
+        assert_eq!(w.unspent(), 1);
+        let out = step(a.consent(&mut w));
+        assert_eq!(out["fetch"]["url"], RESPONSE_URI);
+        assert_eq!(w.unspent(), 0, "spent before it is sent");
+        let body = out["fetch"]["body"].as_str().unwrap();
+        let verdict = v.direct_post(&mut store, &checks, body.as_bytes(), UnixTime::now()).unwrap();
+        assert!(verdict.is_accepted(), "{}", verdict.to_json());
+        let done = step(a.next(&w, 200, b"{}"));
+        assert_eq!(done["done"]["redirect_uri"], Value::Null);
+    }
+
+    #[test]
+    fn an_off_grid_threshold_is_refused_with_the_reason() {
+        let (w, checks) = holder(712);
+        let (v, mut store, link) = ask("score>=651");
+        let mut a = Answering::new(&link);
+        let r = step(a.next(&w, 0, &[]));
+        assert_eq!(r["refused"]["check"], "holder.off_grid", "{r}");
+        assert!(r["refused"]["reason"].as_str().unwrap().contains("grid"), "{r}");
+        let body = r["fetch"]["body"].as_str().unwrap();
+        assert!(body.contains("error=access_denied"), "{body}");
+        let verdict = v.direct_post(&mut store, &checks, body.as_bytes(), UnixTime::now()).unwrap();
+        assert!(!verdict.is_accepted());
+        assert_eq!(w.unspent(), 1, "nothing spent");
+    }
+
+    #[test]
+    fn predicates_in_plain_words() {
+        assert_eq!(predicate_words("score>=650"), "Your score is at least 650");
+        assert_eq!(predicate_words("score<=800"), "Your score is at most 800");
+        assert_eq!(predicate_words("600<=score<=800"), "Your score is between 600 and 800");
+        assert_eq!(predicate_words("perk:no_deposit_rental"), "You qualify for: no deposit rental");
+    }
 }

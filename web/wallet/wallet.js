@@ -195,6 +195,9 @@ function show_breakdown(token) {
 async function open_link(link) {
   show('error', false);
   link = link.trim();
+  // A pasted offer object becomes the by-value link it stands for (the
+  // library reads and checks it).
+  if (link.startsWith('{')) link = `openid-credential-offer://?credential_offer=${encodeURIComponent(link)}`;
   try {
     if (link.startsWith('openid-credential-offer:')) await receive(link);
     else if (link.startsWith('openid4vp:')) await answer(link);
