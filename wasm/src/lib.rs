@@ -194,6 +194,52 @@ impl WalletCore {
         Value::Array(items).to_string()
     }
 
+    /// The status lists to fetch to learn the credentials' status: for
+    /// each (issuer, list), the list's URL and the issuer's
+    /// `jwt-vc-issuer` metadata URL (its keys), both passing the wallet's
+    /// fetch rules (https, or http to loopback).
+    #[wasm_bindgen(js_name = statusSources)]
+    pub fn status_sources(&self) -> String {
+        let items: Vec<Value> = self
+            .wallet
+            .status_sources()
+            .into_iter()
+            .filter_map(|(issuer, uri)| {
+                let keys = jwt_vc_issuer_metadata_url(&issuer).ok()?;
+                creditproof::oid4vci::check_fetch_url(&uri).ok()?;
+                Some(json!({"issuer": issuer, "uri": uri, "keys": keys}))
+            })
+            .collect();
+        Value::Array(items).to_string()
+    }
+
+    /// Applies a status list token fetched from `uri` for `issuer`'s
+    /// credentials, checked against the keys of the issuer's
+    /// `jwt-vc-issuer` metadata (`metadata_json`, fetched from it) as a
+    /// verifier checks one. Answers how many credentials' known status
+    /// changed.
+    #[wasm_bindgen(js_name = applyStatusList)]
+    pub fn apply_status_list(
+        &mut self,
+        issuer: &str,
+        uri: &str,
+        token: &str,
+        metadata_json: &[u8],
+    ) -> Result<usize, JsError> {
+        let limits = Limits::default();
+        let published = IssuerMetadata::from_json(metadata_json, &limits).map_err(err)?;
+        if published.issuer() != issuer {
+            return Err(err(format!("the keys are published for {}, not for {issuer}", published.issuer())));
+        }
+        let mut trust = TrustStore::new();
+        trust.add_metadata(metadata_json, &limits).map_err(err)?;
+        let mut lists = creditproof::StatusLists::new();
+        lists
+            .add_fetched(issuer, uri, token.trim(), &trust, &creditproof::VerifierOptions::default(), now())
+            .map_err(err)?;
+        Ok(self.wallet.set_status_lists(&lists))
+    }
+
     /// How many credentials could still be presented.
     pub fn unspent(&self) -> usize {
         self.wallet.list(now()).iter().filter(|c| c.state == CredentialState::Unused).count()

@@ -118,6 +118,14 @@ try {
   check(/revoked/.test(revokedWords), `the desk shows: ${revokedWords}`);
   await shot(desk, '06-desk-revoked');
   await again.locator('#sent').waitFor({ state: 'visible' });
+  // The wallet learns the revocation from the issuer's status list.
+  await again.click('#check-status');
+  await again.locator('#status-note:has-text("status list(s) checked")').waitFor();
+  const table = await again.textContent('#credentials');
+  const refill = await again.textContent('#refill');
+  check(/revoked/.test(table) && (await again.locator('#credentials').getAttribute('data-unspent')) === '0',
+    'the wallet shows its credentials revoked after checking the status list');
+  check(/ask it for a new batch/.test(refill), `the wallet says when to ask for more: ${refill.trim()}`);
   await shot(again, '07-wallet-after');
 
   // 5. The holder's signed breakdown: a table, a chart against the tier bands, a dispute of one entry.

@@ -165,6 +165,22 @@ function render() {
   $('credentials').dataset.unspent = String(wallet.unspent());
 }
 
+// Fetches each status list the credentials point at, and the issuer's
+// keys; the library checks the list and updates what the wallet knows.
+async function check_status() {
+  let changed = 0, lists = 0;
+  for (const src of JSON.parse(wallet.statusSources())) {
+    const [ks, keys] = await perform({ method: 'GET', url: src.keys, headers: { Accept: 'application/json' } });
+    const [ls, list] = await perform({ method: 'GET', url: src.uri, headers: { Accept: 'application/statuslist+jwt' } });
+    if (ks !== 200 || ls !== 200) throw new Error(`${src.issuer}: the status list or the keys could not be fetched (${ls}, ${ks})`);
+    changed += wallet.applyStatusList(src.issuer, src.uri, new TextDecoder().decode(list), keys);
+    lists += 1;
+  }
+  await persist();
+  text('status-note', `${lists} status list(s) checked; ${changed} credential(s) changed.`);
+  render();
+}
+
 function show_breakdown(token) {
   const b = JSON.parse(readBreakdown(token));
   const rep = b.report;
@@ -214,6 +230,7 @@ async function main() {
   render();
   text('status', 'Ready.');
   $('open').onclick = () => open_link($('link').value);
+  $('check-status').onclick = () => { check_status().catch((e) => fail(String(e.message ?? e))); };
   $('breakdown-open').onclick = () => { try { show_breakdown($('breakdown-input').value); } catch (e) { fail(String(e.message ?? e)); } };
   document.body.dataset.ready = '1';
   // Same-device links: /wallet/#offer=<link> or /wallet/#request=<link>
