@@ -701,6 +701,20 @@ mod tests {
     }
 
     #[test]
+    fn a_declined_request_spends_nothing_and_posts_access_denied() {
+        let (w, checks) = holder(712);
+        let (v, mut store, link) = ask("score>=650");
+        let mut a = Answering::new(&link);
+        assert!(step(a.next(&w, 0, &[])).get("consent").is_some());
+        let out = step(a.decline());
+        let body = out["fetch"]["body"].as_str().unwrap();
+        assert!(body.contains("error=access_denied"), "{body}");
+        assert_eq!(w.unspent(), 1);
+        let verdict = v.direct_post(&mut store, &checks, body.as_bytes(), UnixTime::now()).unwrap();
+        assert!(!verdict.is_accepted());
+    }
+
+    #[test]
     fn predicates_in_plain_words() {
         assert_eq!(predicate_words("score>=650"), "Your score is at least 650");
         assert_eq!(predicate_words("score<=800"), "Your score is at most 800");
