@@ -668,6 +668,20 @@ impl Wallet {
         changed
     }
 
+    /// The status lists the held credentials point at, as (issuer, list
+    /// URI) pairs, each once: what a wallet fetches to learn their status
+    /// ([`Wallet::set_status_lists`]).
+    pub fn status_sources(&self) -> Vec<(String, String)> {
+        let mut sources: Vec<(String, String)> = self
+            .credentials
+            .iter()
+            .filter_map(|e| e.parsed.status.as_ref().map(|r| (e.parsed.iss.clone(), r.uri.clone())))
+            .collect();
+        sources.sort();
+        sources.dedup();
+        sources
+    }
+
     /// Removes the credentials `which` names, and the keys only they used.
     /// Returns how many credentials were removed.
     pub fn remove(&mut self, which: Removal<'_>, now: UnixTime) -> usize {

@@ -54,6 +54,7 @@ mod status;
 mod store;
 mod store_pg;
 pub mod verifier;
+pub mod wallet_site;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

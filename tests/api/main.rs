@@ -9,6 +9,7 @@ mod cli_edges;
 mod cli_interop;
 mod cli_issue;
 mod demo;
+mod desk;
 mod disputes;
 mod fixture;
 mod flow;

@@ -83,6 +83,19 @@ pub(crate) enum ServeCmd {
     /// SIGTERM or Ctrl-C after finishing the requests in flight.
     /// Transactions live in memory: one node, lost on restart.
     Verifier(VerifierArgs),
+    /// The web wallet (issue 19): its pages, embedded in this binary, and
+    /// the WebAssembly holder from `--module-dir` (built by `bash
+    /// web/run.sh`, which also runs the browser demo). Prints `listening
+    /// on http://ADDR`; open /wallet/.
+    Wallet {
+        /// Address to listen on, e.g. 127.0.0.1:8090 (port 0: any free port).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The `wasm-bindgen --target web` output: creditproof_wasm.js and
+        /// creditproof_wasm_bg.wasm.
+        #[arg(long)]
+        module_dir: PathBuf,
+    },
 }
 
 /// The client identifier prefix of `serve verifier`.
@@ -175,6 +188,14 @@ pub(crate) struct VerifierArgs {
     /// Log level: error, warn, info or debug.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// Serve the rental-desk page at /desk/: a button that creates a
+    /// transaction, its link as a QR code and a same-device link, and the
+    /// verdict in plain words. Not behind the API token: guard /desk/.
+    #[arg(long)]
+    desk: bool,
+    /// What the desk asks (repeatable; default: score>=650).
+    #[arg(long, value_name = "PREDICATE", requires = "desk")]
+    desk_predicate: Vec<String>,
     /// Open secret files even if others can read them.
     #[arg(long)]
     allow_insecure_permissions: bool,
@@ -216,6 +237,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
     let cmd = match cmd {
         ServeCmd::Verifier(args) => return run_verifier(args),
+        ServeCmd::Wallet { listen, module_dir } => return run_wallet(listen, &module_dir),
         issuer => issuer,
     };
     let ServeCmd::Issuer {
@@ -331,6 +353,14 @@ fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
     if a.allow_missing_status {
         config = config.allow_missing_status();
     }
+    if a.desk {
+        let predicates = if a.desk_predicate.is_empty() {
+            creditproof::server::verifier::DEFAULT_DESK_PREDICATES.iter().map(|p| (*p).to_owned()).collect()
+        } else {
+            a.desk_predicate.clone()
+        };
+        config = config.with_desk(predicates);
+    }
     if let Some(signer) = signer {
         config = config.with_request_signer(signer);
     }
@@ -357,6 +387,21 @@ fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
         creditproof::server::verifier::serve(listener, service, shutdown_signal())
             .await
             .map_err(|e| CliError(format!("serving: {e}")))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_wallet(listen: SocketAddr, module_dir: &Path) -> Result<ExitCode, CliError> {
+    use creditproof::server::wallet_site::{serve_wallet, WalletModule};
+    let module = WalletModule::from_dir(module_dir).map_err(CliError)?;
+    runtime()?.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
+        let bound = listener.local_addr().map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
+        println!("listening on http://{bound}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        serve_wallet(listener, module, shutdown_signal()).await.map_err(|e| CliError(format!("serving: {e}")))
     })?;
     Ok(ExitCode::SUCCESS)
 }
