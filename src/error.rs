@@ -56,6 +56,12 @@ pub enum RequestError {
     IssuerNotAccepted,
     /// The credential's type (`vct`) is not among the request's `vct_values`.
     VctNotAccepted,
+    /// The verifier pins policy versions and the credential was scored
+    /// under another one.
+    PolicyNotAccepted,
+    /// The verifier pins policy versions and the `policy` claim was not
+    /// disclosed.
+    PolicyNotDisclosed,
 }
 
 impl fmt::Display for RequestError {
@@ -63,6 +69,10 @@ impl fmt::Display for RequestError {
         f.write_str(match self {
             Self::IssuerNotAccepted => "the credential's issuer is not one the request accepts",
             Self::VctNotAccepted => "the credential's type (vct) is not one the request accepts",
+            Self::PolicyNotAccepted => "the credential was scored under a policy version the verifier does not accept",
+            Self::PolicyNotDisclosed => {
+                "the verifier accepts only some policy versions, and the policy was not disclosed"
+            }
         })
     }
 }
@@ -635,6 +645,8 @@ impl Error {
             E::Request(e) => match e {
                 RequestError::IssuerNotAccepted => "request.issuer",
                 RequestError::VctNotAccepted => "request.vct",
+                RequestError::PolicyNotAccepted => "request.policy",
+                RequestError::PolicyNotDisclosed => "request.policy_not_disclosed",
             },
         }
     }

@@ -11,8 +11,12 @@
 //             status_list, hazmat/range
 // profile/    the score-credential profile shared by the roles: claim names,
 //             range claims, threshold grids, predicates, requests, key
-//             requests, status, breakdowns, policy/
+//             requests, status, breakdowns, policy/ (with published
+//             versions and the dispute deadline), dispute (the signed
+//             dispute request, receipt and resolution)
 // issuer/     issuing, batches, breakdowns, status-list signing, registry/
+//             (SQLite, and PostgreSQL with feature `postgres`),
+//             dispute_store (disputes.sqlite)
 // holder/     the wallet and its key requests
 // verifier/   the ordered checks, ending in a VerifiedPresentation
 // protocol/   sans-IO OpenID4VC above the roles: oid4vci/ (offers, token,
@@ -22,7 +26,9 @@
 //             helpers
 // server/     the services (feature `server`): axum bindings of the
 //             protocol layer — the issuer service (status lists, the back
-//             office) and verifier/, the OpenID4VP verifier service
+//             office, published policies, disputes; its OpenID4VCI state
+//             in SQLite or PostgreSQL) and verifier/, the OpenID4VP
+//             verifier service
 // bin/        the CLI: arguments and files only
 //
 // Data flows issuer → holder → verifier; a role imports the layers below it,
@@ -40,8 +46,10 @@ mod verifier;
 
 pub use format::{hazmat, keys, sd_jwt, status_list};
 #[cfg(feature = "registry")]
+pub use issuer::dispute_store;
+#[cfg(feature = "registry")]
 pub use issuer::registry;
-pub use profile::policy;
+pub use profile::{dispute, policy};
 pub use protocol::{dcql, oid4vci, oid4vp};
 
 pub use error::Error;

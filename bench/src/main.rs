@@ -82,6 +82,7 @@ mod harness;
 mod library;
 #[cfg(feature = "load")]
 mod load;
+mod oid4vp;
 #[cfg(feature = "peers")]
 mod peers;
 mod report;
@@ -186,6 +187,7 @@ fn main() -> Result<(), BoxError> {
         })
     };
     library::batch_verify(&h, &report, &mut fx, &verify_floor)?;
+    oid4vp::direct_post(&h, &report, &mut fx)?;
     library::present_and_issue(&h, &report, &mut fx, &sign_floor)?;
     library::sizes(&report, &mut fx)?;
 

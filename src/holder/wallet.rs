@@ -71,13 +71,21 @@ struct Entry {
     status: Option<SeenStatus>,
 }
 
+/// A `policy` claim as the wallet shows it: `id/version`.
+fn policy_name(claim: Option<&Value>) -> Option<String> {
+    let r = crate::profile::policy::PolicyRef::from_claim(claim?)?;
+    Some(format!("{}/{}", r.id, r.version))
+}
+
 impl Entry {
     fn new(issued: IssuedCredential, parsed: ParsedCredential) -> Self {
         Self { issued, parsed, spent: false, batch: None, superseded_by: None, status: None }
     }
 
-    fn policy(&self) -> Option<&str> {
-        self.parsed.disclosure("policy").and_then(|d| d.value().as_str())
+    /// The `policy` claim as `id/version` (the object form and the older
+    /// string form alike).
+    fn policy(&self) -> Option<String> {
+        policy_name(self.parsed.disclosure("policy").map(|d| d.value()))
     }
 
     /// Why this credential must not be presented, spent or not.
@@ -453,6 +461,41 @@ impl Wallet {
         public
     }
 
+    /// The key a holder disputes with at `issuer`: the key of the newest
+    /// credential that issuer bound to this wallet (its thumbprint is one
+    /// the issuer knows, so the issuer learns nothing new from it).
+    fn dispute_key(&self, issuer: &str) -> Option<&HolderSigningKey> {
+        self.credentials
+            .iter()
+            .filter(|e| e.parsed.iss == issuer)
+            .max_by_key(|e| (e.parsed.iat, e.parsed.holder_key.thumbprint()))
+            .and_then(|e| self.keys.get(&e.parsed.holder_key.thumbprint()))
+    }
+
+    /// Signs a query to `issuer` (for the breakdown it keeps, or the state
+    /// of this holder's disputes) with [the dispute key](crate::dispute);
+    /// `None` if the wallet holds no credential of that issuer.
+    pub fn sign_holder_query(&self, issuer: &str, now: UnixTime, rng: &mut dyn SecureRng) -> Option<String> {
+        self.dispute_key(issuer).map(|k| crate::profile::dispute::sign_holder_query(k, issuer, now, rng))
+    }
+
+    /// Signs a dispute of `entries` of `breakdown` (a breakdown `issuer`
+    /// signed for the dispute key, e.g. fetched with
+    /// [`Wallet::sign_holder_query`]) for `issuer`; `None` if the wallet
+    /// holds no credential of that issuer.
+    pub fn sign_dispute(
+        &self,
+        issuer: &str,
+        breakdown: &str,
+        entries: &[crate::profile::policy::DisputeEntry],
+        evidence: Option<&[u8]>,
+        now: UnixTime,
+        rng: &mut dyn SecureRng,
+    ) -> Option<String> {
+        self.dispute_key(issuer)
+            .map(|k| crate::profile::dispute::sign_dispute_request(k, issuer, breakdown, entries, evidence, now, rng))
+    }
+
     /// Signs a JWS with the secret of `public`, if this wallet holds it.
     pub(crate) fn sign_with(&self, public: &HolderPublicKey, header: &Value, payload: &Value) -> Option<String> {
         self.keys.get(&public.thumbprint()).map(|k| jws::sign(header, payload, k))
@@ -508,8 +551,7 @@ impl Wallet {
         if checked.iter().any(|p| p.iss != iss) || batch.issuer().is_some_and(|i| i != iss) {
             return Err(bad_credential("the batch's credentials are not all from the issuer it names"));
         }
-        let policy = checked.first().and_then(|p| p.disclosure("policy")).and_then(|d| d.value().as_str());
-        let policy = policy.map(str::to_owned);
+        let policy = policy_name(checked.first().and_then(|p| p.disclosure("policy")).map(|d| d.value()));
         let issued_at = checked.iter().map(|p| p.iat).max().unwrap_or(0);
         let id = batch.id().map(str::to_owned);
         let supersedes = batch.supersedes().to_vec();
@@ -532,7 +574,7 @@ impl Wallet {
                 // Stored without a batch id: the correction replaces the
                 // holder's credentials of this issuer and policy issued
                 // before it.
-                let legacy = e.batch.is_none() && e.policy() == policy.as_deref() && e.parsed.iat <= issued_at;
+                let legacy = e.batch.is_none() && e.policy() == policy && e.parsed.iat <= issued_at;
                 if listed || legacy {
                     e.superseded_by = Some(id.clone());
                     stored.superseded += 1;
@@ -626,6 +668,20 @@ impl Wallet {
         changed
     }
 
+    /// The status lists the held credentials point at, as (issuer, list
+    /// URI) pairs, each once: what a wallet fetches to learn their status
+    /// ([`Wallet::set_status_lists`]).
+    pub fn status_sources(&self) -> Vec<(String, String)> {
+        let mut sources: Vec<(String, String)> = self
+            .credentials
+            .iter()
+            .filter_map(|e| e.parsed.status.as_ref().map(|r| (e.parsed.iss.clone(), r.uri.clone())))
+            .collect();
+        sources.sort();
+        sources.dedup();
+        sources
+    }
+
     /// Removes the credentials `which` names, and the keys only they used.
     /// Returns how many credentials were removed.
     pub fn remove(&mut self, which: Removal<'_>, now: UnixTime) -> usize {
@@ -661,7 +717,7 @@ impl Wallet {
                 HeldCredential {
                     issuer: e.parsed.iss.clone(),
                     vct: e.parsed.vct.clone(),
-                    policy: e.policy().map(str::to_owned),
+                    policy: e.policy(),
                     batch: e.batch.clone(),
                     issued: UnixTime(e.parsed.iat),
                     expires: UnixTime(e.parsed.exp),
@@ -679,12 +735,12 @@ impl Wallet {
     /// expired, revoked, superseded and suspended at `now` (each counted
     /// once, see [`CredentialState`]).
     pub fn inventory(&self, now: UnixTime) -> Vec<Inventory> {
-        let mut by_issuer: BTreeMap<(&str, Option<&str>), Inventory> = BTreeMap::new();
+        let mut by_issuer: BTreeMap<(&str, Option<String>), Inventory> = BTreeMap::new();
         for e in &self.credentials {
             let policy = e.policy();
-            let inv = by_issuer.entry((&e.parsed.iss, policy)).or_insert_with(|| Inventory {
+            let inv = by_issuer.entry((&e.parsed.iss, policy.clone())).or_insert_with(|| Inventory {
                 issuer: e.parsed.iss.clone(),
-                policy: policy.map(str::to_owned),
+                policy,
                 unspent: 0,
                 spent: 0,
                 expired: 0,

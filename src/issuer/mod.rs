@@ -5,6 +5,9 @@
 mod batch;
 mod breakdown;
 #[cfg(feature = "registry")]
+pub mod dispute_store;
+mod published;
+#[cfg(feature = "registry")]
 pub mod registry;
 mod status;
 mod stored_claims;
@@ -24,7 +27,7 @@ use crate::format::time::{UnixTime, DAY};
 use crate::format::{jws, trust};
 use crate::profile::credential::{IssuedCredential, SCORE_VCT};
 use crate::profile::grid::Grid;
-use crate::profile::policy::{Policy, ScoreReport};
+use crate::profile::policy::{Policy, PolicyRef, ScoreReport};
 use crate::profile::predicate::is_identifier;
 use crate::profile::range_claim::{commit, RangeSecrets};
 use crate::profile::status::StatusRef;
@@ -282,7 +285,8 @@ impl Claims {
     /// The claims for a credential issued from a policy score: a commitment
     /// to the score (never in the clear) on the policy's threshold grid
     /// ([`Policy::grid`]), and as selectively disclosable
-    /// claims the `tier`, the `policy` (`id/version`), the `score_scale`
+    /// claims the `tier`, the `policy` (`{"id", "version", "sha256"}`,
+    /// [`PolicyRef::to_claim`]), the `score_scale`
     /// and, inside `perks`, one boolean flag per perk of the policy.
     pub fn from_score(policy: &Policy, report: &ScoreReport) -> Result<Self, Error> {
         if report.policy_id != policy.id() || report.policy_version != policy.version() {
@@ -293,7 +297,7 @@ impl Claims {
         claims.commit("score", report.score, scale.max)?;
         claims.set_grid("score", policy.grid().clone())?;
         claims.insert("tier", report.tier.as_str())?;
-        claims.insert("policy", format!("{}/{}", policy.id(), policy.version()))?;
+        claims.insert("policy", PolicyRef::of(policy).to_claim())?;
         claims.insert("score_scale", json!({"min": scale.min, "max": scale.max}))?;
         for (name, perk) in policy.perks() {
             let granted = report.perks.contains(name);

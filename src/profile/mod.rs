@@ -9,6 +9,7 @@
 
 pub(crate) mod breakdown;
 pub(crate) mod credential;
+pub mod dispute;
 pub(crate) mod grid;
 pub(crate) mod key_request;
 pub mod policy;

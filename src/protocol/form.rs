@@ -6,8 +6,8 @@
 //! `=`, there are no empty fields (`a=1&&b=2`, a trailing `&`), and a name
 //! may occur once (RFC 6749 §3.2: parameters "MUST NOT be included more
 //! than once"). `+` decodes to a space, as in every form. Bounded: the
-//! input's length and the number of fields are checked before anything is
-//! decoded.
+//! input's length is checked before anything is decoded, and no more than
+//! the allowed number of fields is decoded.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,10 +61,11 @@ pub(crate) fn parse(
     if input.is_empty() {
         return Ok(out);
     }
-    if input.iter().filter(|&&b| b == b'&').count() >= max_fields {
-        return Err(FormError::TooManyFields);
-    }
-    for field in input.split(|&b| b == b'&') {
+    for (n, field) in input.split(|&b| b == b'&').enumerate() {
+        // Counted before the field is decoded: at most `max_fields` are.
+        if n >= max_fields {
+            return Err(FormError::TooManyFields);
+        }
         if field.is_empty() {
             return Err(FormError::EmptyField);
         }
@@ -83,6 +84,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<String, FormError> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        // A run of bytes that decode to themselves is copied at once (a
+        // presentation is mostly base64url, which forms leave as it is).
+        let run = bytes[i..].iter().position(|&c| c == b'%' || c == b'+').unwrap_or(bytes.len() - i);
+        if run > 0 {
+            out.extend_from_slice(&bytes[i..i + run]);
+            i += run;
+            continue;
+        }
         match b {
             b'%' => {
                 let hi = bytes.get(i + 1).and_then(|c| hex(*c));

@@ -16,6 +16,10 @@
 //!                       → 201 {"revoked": n, "offer", "credential_offer_uri", "tx_code"?, "expires_at"}
 //! GET  /admin/history[?holder=THUMBPRINT]
 //!                       → 200 [{"at", "action", "uri", "idx", "holder", "batch_id", "reason"}]
+//! GET  /admin/disputes[?state=open|overdue]
+//!                       → 200 [{"dispute_id", "holder", "subject", "policy", "received_at", "answer_by", "entries"}]
+//! POST /admin/disputes/resolve {"dispute", "entry", "decision": "uphold"|"reject"|"reinstate", "reason"?, "records"?}
+//!                       → 200 {"late", "revoked", "score"?, "offer"?} (see server::disputes)
 //! ```
 //!
 //! A correction revokes, at once, every live credential of the person the
@@ -34,12 +38,14 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::http::{bearer_api_error, media_type, no_store_json, not_found, read_body, BodyError};
+use super::policies::{PolicyBook, PolicyBookError};
 use super::{make_offer, IssuerService, MadeOffer};
 use crate::format::rng::{SecureRng, SystemRng};
 use crate::format::time::UnixTime;
-use crate::issuer::registry::{IssuerRegistry, RegistryError, Status, Target};
+use crate::issuer::dispute_store::{DisputeStore as _, SqliteDisputes};
+use crate::issuer::registry::{RegistryError, Status, Target};
 use crate::issuer::Claims;
-use crate::profile::policy::{score, shipped, Date, Policy, Records};
+use crate::profile::policy::{score, score_with_disputes, shipped, Date, Policy, Records};
 use crate::protocol::oid4vci::NewOffer;
 use crate::Limits;
 
@@ -96,6 +102,8 @@ pub(crate) fn routes(prefix: &str, service: Arc<IssuerService>) -> Router<Arc<Is
         .route(&format!("{prefix}/admin/status"), post(status))
         .route(&format!("{prefix}/admin/corrections"), post(corrections))
         .route(&format!("{prefix}/admin/history"), get(history))
+        .route(&format!("{prefix}/admin/disputes"), get(super::disputes::admin_list))
+        .route(&format!("{prefix}/admin/disputes/resolve"), post(super::disputes::admin_resolve))
         .route_layer(middleware::from_fn_with_state(service, authenticate))
 }
 
@@ -143,8 +151,20 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
 }
 
 /// Reads the claims of an offer: `claims`, or `policy` + `records` (+
-/// `as_of`, default today) scored here.
-fn claims_of(m: &Map<String, Value>) -> Result<(Claims, Option<String>), AdminError> {
+/// `as_of`, default today) scored here. A policy is published in the
+/// service's policy book first (append-only: a version already published
+/// with another document is refused with 409); a service without a book
+/// scores under no policy.
+///
+/// With a dispute store and the person (`disputes`), the scoring leaves out
+/// the person's entries whose dispute went unanswered past its deadline
+/// (and says so in the breakdown), and is kept as the breakdown the holder
+/// can fetch and dispute.
+fn claims_of(
+    m: &Map<String, Value>,
+    book: Option<&PolicyBook>,
+    disputes: Option<(&std::path::Path, &str)>,
+) -> Result<(Claims, Option<String>), AdminError> {
     let limits = Limits::default();
     match (m.get("claims"), m.get("policy"), m.get("records")) {
         (Some(c), None, None) => {
@@ -160,6 +180,13 @@ fn claims_of(m: &Map<String, Value>) -> Result<(Claims, Option<String>), AdminEr
                     .map_err(|e| bad(format!("policy: {e}")))?,
                 _ => return Err(bad("`policy` must be a shipped policy's id or a policy object")),
             };
+            let book = book.ok_or_else(|| bad("this service publishes no policies, so it scores under none"))?;
+            book.publish(&policy).map_err(|e| match e {
+                PolicyBookError::Conflict { .. } => {
+                    AdminError { status: StatusCode::CONFLICT, code: "conflict", description: e.to_string() }
+                }
+                _ => internal(e.to_string()),
+            })?;
             let records =
                 Records::from_json_slice(r.to_string().as_bytes(), limits.max_records_bytes(), limits.max_records())
                     .map_err(|e| bad(format!("records: {e}")))?;
@@ -168,7 +195,22 @@ fn claims_of(m: &Map<String, Value>) -> Result<(Claims, Option<String>), AdminEr
                 Some(Value::String(d)) => Date::parse(d).map_err(|e| bad(format!("as_of: {e}")))?,
                 Some(_) => return Err(bad("`as_of` must be a YYYY-MM-DD string")),
             };
-            let report = score(&policy, records.as_slice(), as_of).map_err(|e| bad(format!("scoring: {e}")))?;
+            let now = UnixTime::now();
+            let report = match disputes {
+                None => score(&policy, records.as_slice(), as_of),
+                Some((path, subject)) => {
+                    let clocks = SqliteDisputes::open(path)
+                        .and_then(|st| st.clocks_of(subject))
+                        .map_err(|e| internal(e.to_string()))?;
+                    score_with_disputes(&policy, records.as_slice(), as_of, &clocks, now)
+                }
+            }
+            .map_err(|e| bad(format!("scoring: {e}")))?;
+            if let Some((path, subject)) = disputes {
+                SqliteDisputes::open(path)
+                    .and_then(|mut st| st.keep_report(subject, &report, now))
+                    .map_err(|e| internal(e.to_string()))?;
+            }
             let claims = Claims::from_score(&policy, &report).map_err(|e| bad(format!("claims: {e}")))?;
             Ok((claims, Some(format!("{}/{}", policy.id(), policy.version()))))
         }
@@ -237,13 +279,14 @@ async fn offers(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
     let m = body_or_respond!(s, headers, body);
     let shared = s.clone();
     let made = run_blocking(move || {
-        let (claims, _) = claims_of(&m)?;
-        let tx = tx_code_wanted(&m)?;
         let subject = match m.get("subject") {
             None => random_subject(&mut SystemRng::new()),
             Some(Value::String(x)) if !x.is_empty() && x.len() <= 512 => x.clone(),
             Some(_) => return Err(bad("`subject` must be a string of 1 to 512 bytes")),
         };
+        let disputes = shared.config.disputes.as_deref().map(|p| (p, subject.as_str()));
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref(), disputes)?;
+        let tx = tx_code_wanted(&m)?;
         offer_to(&shared, subject, claims, tx)
     })
     .await;
@@ -312,7 +355,12 @@ async fn corrections(State(s): Shared, headers: HeaderMap, body: Body) -> Respon
             _ => return Err(bad("`holder` must be a holder key thumbprint")),
         };
         let reason = reason_of(&m)?;
-        let (claims, _) = claims_of(&m)?;
+        // Scored through the dispute store for the holder's person, like an
+        // offer with a subject: overdue disputed entries stay out.
+        let person =
+            shared.registries.with(|reg| reg.subject_of(&holder)).map_err(internal)?.map_err(registry_error)?;
+        let disputes = shared.config.disputes.as_deref().map(|p| (p, person.as_str()));
+        let (claims, _) = claims_of(&m, shared.config.policies.as_ref(), disputes)?;
         let tx = tx_code_wanted(&m)?;
         let now = UnixTime::now();
         let (subject, revoked) = shared

@@ -34,18 +34,27 @@
 //! OpenID4VCI state ([`SqliteStore`], `oid4vci.sqlite`: offers, grants,
 //! used keys) are SQLite files in WAL mode, shared safely with CLI commands
 //! running at the same time (`issuer offer`, `issuer revoke`): every change
-//! is one transaction, and the service re-reads what others changed. The
+//! is one transaction, and the service re-reads what others changed. With
+//! [`ServiceConfig::with_registry`] and a PostgreSQL database, both live
+//! there instead ([`PgRegistry`](crate::issuer::registry::PgRegistry),
+//! [`PgStore`]), and several services (nodes) share them: an index is
+//! never allocated twice, an offer is redeemed once across nodes, and each
+//! node's status lists follow the database. The
 //! issuer (its keys) comes from an [`IssuerSource`], re-read when it
 //! changes, so a key rotation by the CLI reaches the running service.
 
 mod admin;
+mod disputes;
 mod http;
 mod listen;
 mod metrics;
+mod policies;
 mod routes;
 mod status;
 mod store;
+mod store_pg;
 pub mod verifier;
+pub mod wallet_site;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -54,7 +63,9 @@ use std::time::{Duration, Instant};
 
 use crate::format::rng::SecureRng;
 use crate::format::time::UnixTime;
-use crate::issuer::registry::{Delivery, IssuerRegistry, NewBatch, RegistryError, SqliteRegistry, Thumbprint};
+use crate::issuer::registry::{
+    AnyRegistry, Delivery, IssuerRegistry, NewBatch, RegistryError, RegistryLocation, Thumbprint,
+};
 use crate::issuer::Issuer;
 use crate::profile::status::StatusRef;
 use crate::protocol::oid4vci::{
@@ -63,10 +74,13 @@ use crate::protocol::oid4vci::{
 };
 use crate::IssuedCredential;
 
+pub use self::disputes::{resolve, Decision, Resolve, ResolveState, Resolved};
 use self::listen::HttpSettings;
 pub use self::listen::{serve, shutdown_signal};
+pub use self::policies::{PolicyBook, PolicyBookError, PublishedVersion};
 pub use self::routes::router;
 pub use self::store::SqliteStore;
+pub use self::store_pg::{IssuerStore, PgStore};
 
 /// Where the service gets its issuer (signing key, retired keys still
 /// published) from: the CLI reads the issuer directory's `issuer.json`.
@@ -115,13 +129,15 @@ impl fmt::Debug for AdminToken {
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     pub(crate) public_url: String,
-    pub(crate) registry_path: PathBuf,
+    pub(crate) registry: RegistryLocation,
     pub(crate) store_path: PathBuf,
     pub(crate) oid4vci: Oid4vciConfig,
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) status_ttl_secs: u64,
     pub(crate) status_validity_secs: u64,
     pub(crate) http: HttpSettings,
+    pub(crate) policies: Option<PolicyBook>,
+    pub(crate) disputes: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -134,14 +150,49 @@ impl ServiceConfig {
     pub fn new(public_url: impl Into<String>, registry_path: &Path, store_path: &Path) -> Self {
         Self {
             public_url: public_url.into(),
-            registry_path: registry_path.to_owned(),
+            registry: RegistryLocation::Sqlite(registry_path.to_owned()),
             store_path: store_path.to_owned(),
             oid4vci: Oid4vciConfig::default(),
             admin_token: None,
             status_ttl_secs: 3600,
             status_validity_secs: 86_400,
             http: HttpSettings::default(),
+            policies: None,
+            disputes: None,
         }
+    }
+
+    /// Keeps the registry at `location` instead of the SQLite file given to
+    /// [`ServiceConfig::new`]: with a PostgreSQL database, several
+    /// services (nodes) share it, and the OpenID4VCI state (offers,
+    /// grants, used keys) lives there too, so that an offer is redeemed
+    /// once across all nodes.
+    #[must_use]
+    pub fn with_registry(mut self, location: RegistryLocation) -> Self {
+        self.registry = location;
+        self
+    }
+
+    /// Takes disputes over the network (`POST /disputes`, `/disputes/mine`,
+    /// `/disputes/breakdown`), kept in the SQLite dispute store at `path`
+    /// (`disputes.sqlite` in the issuer directory; see
+    /// [`crate::dispute_store`]), and scores through it: the back office's
+    /// scorings leave out the entries whose dispute went unanswered past
+    /// its deadline, and are kept as the breakdown a holder can dispute.
+    #[must_use]
+    pub fn with_dispute_store(mut self, path: &Path) -> Self {
+        self.disputes = Some(path.to_owned());
+        self
+    }
+
+    /// Publishes the issuer's policy book (`GET /policies`, `GET
+    /// /policies/{id}/{version}`), and lets the back office score under a
+    /// policy, publishing it there first. Without a book the service serves
+    /// no policies and scores under none.
+    #[must_use]
+    pub fn with_policy_book(mut self, book: PolicyBook) -> Self {
+        self.policies = Some(book);
+        self
     }
 
     /// Sets the OpenID4VCI settings (batch size, lifetimes, display).
@@ -207,31 +258,88 @@ impl ServiceConfig {
     }
 }
 
-/// A small pool of SQLite handles (each is one connection).
+/// Most database handles (connections) one pool keeps open: a busy node
+/// holds at most this many per pool (registry, OpenID4VCI store), so
+/// several nodes stay within PostgreSQL's `max_connections` (100 by
+/// default); more callers wait for a handle.
+const MAX_OPEN_HANDLES: usize = 24;
+
+/// How long a caller waits for a free handle before failing.
+const HANDLE_WAIT: Duration = Duration::from_secs(30);
+
+/// A small pool of database handles (each is one connection), at most
+/// [`MAX_OPEN_HANDLES`] open; a handle whose connection was lost is
+/// dropped rather than reused.
 struct Pool<T> {
-    idle: Mutex<Vec<T>>,
+    state: Mutex<PoolState<T>>,
+    returned: std::sync::Condvar,
     open: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
+    usable: fn(&T) -> bool,
+}
+
+struct PoolState<T> {
+    idle: Vec<T>,
+    /// Handles open: idle or in use.
+    count: usize,
+}
+
+/// A handle in use; given back (or, if unusable or dropped in a panic,
+/// closed) when dropped.
+struct Lease<'a, T> {
+    pool: &'a Pool<T>,
+    handle: Option<T>,
+}
+
+impl<T> Drop for Lease<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.pool.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self.handle.take() {
+            Some(h) if !std::thread::panicking() && (self.pool.usable)(&h) => state.idle.push(h),
+            _ => state.count = state.count.saturating_sub(1),
+        }
+        self.pool.returned.notify_one();
+    }
 }
 
 impl<T> Pool<T> {
-    fn new(open: impl Fn() -> Result<T, String> + Send + Sync + 'static) -> Self {
-        Self { idle: Mutex::new(Vec::new()), open: Box::new(open) }
+    fn new(open: impl Fn() -> Result<T, String> + Send + Sync + 'static, usable: fn(&T) -> bool) -> Self {
+        Self {
+            state: Mutex::new(PoolState { idle: Vec::new(), count: 0 }),
+            returned: std::sync::Condvar::new(),
+            open: Box::new(open),
+            usable,
+        }
     }
 
-    /// Runs `f` with a handle (an idle one, or a new one), and keeps the
-    /// handle for the next caller.
+    /// Runs `f` with a handle (an idle one, a new one while fewer than
+    /// [`MAX_OPEN_HANDLES`] are open, else the next one given back), and
+    /// keeps the handle for the next caller.
     fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, String> {
-        let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        let mut handle = match idle {
-            Some(h) => h,
-            None => (self.open)()?,
+        let idle = {
+            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let deadline = Instant::now() + HANDLE_WAIT;
+            loop {
+                if let Some(h) = state.idle.pop() {
+                    break Some(h);
+                }
+                if state.count < MAX_OPEN_HANDLES {
+                    state.count += 1;
+                    break None;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err("no database connection became free in time".into());
+                }
+                state = self.returned.wait_timeout(state, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            }
         };
-        let out = f(&mut handle);
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if idle.len() < 8 {
-            idle.push(handle);
+        let mut lease = Lease { pool: self, handle: idle };
+        if lease.handle.is_none() {
+            // Counted already: a failed open gives the place back on drop.
+            lease.handle = Some((self.open)()?);
         }
-        Ok(out)
+        let handle = lease.handle.as_mut().ok_or("the pool lost a handle")?;
+        Ok(f(handle))
     }
 }
 
@@ -248,8 +356,8 @@ pub struct IssuerService {
     config: ServiceConfig,
     source: Box<dyn IssuerSource>,
     loaded: RwLock<Loaded>,
-    stores: Pool<SqliteStore>,
-    registries: Pool<SqliteRegistry>,
+    stores: Pool<IssuerStore>,
+    registries: Pool<AnyRegistry>,
     lists: Mutex<status::StatusCache>,
     metrics: metrics::Metrics,
 }
@@ -272,15 +380,28 @@ impl IssuerService {
         config.check()?;
         let version = source.version();
         let vci = build(&config, source.as_ref())?;
-        let registry_path = config.registry_path.clone();
+        let registry = config.registry.clone();
         let store_path = config.store_path.clone();
+        // With a PostgreSQL registry the OpenID4VCI state lives beside it,
+        // shared by every node.
+        let store_location = config.registry.clone();
         let service = Self {
             loaded: RwLock::new(Loaded { vci: Arc::new(vci), version, at: Instant::now() }),
             source,
-            stores: Pool::new(move || SqliteStore::open(&store_path).map_err(|e| e.to_string())),
-            registries: Pool::new(move || {
-                SqliteRegistry::open(&registry_path).map_err(|e| format!("{}: {e}", registry_path.display()))
-            }),
+            stores: Pool::new(
+                move || {
+                    match &store_location {
+                        RegistryLocation::Postgres(url) => PgStore::open(url).map(IssuerStore::Postgres),
+                        RegistryLocation::Sqlite(_) => SqliteStore::open(&store_path).map(IssuerStore::Sqlite),
+                    }
+                    .map_err(|e| e.to_string())
+                },
+                IssuerStore::is_usable,
+            ),
+            registries: Pool::new(
+                move || registry.open().map_err(|e| format!("{registry}: {e}")),
+                |r: &AnyRegistry| r.is_usable(),
+            ),
             lists: Mutex::new(status::StatusCache::default()),
             metrics: metrics::Metrics::default(),
             config,
@@ -391,7 +512,7 @@ impl fmt::Debug for MadeOffer {
 /// service need not run: it serves the offer from the same store.
 pub fn make_offer(
     vci: &Oid4vciIssuer,
-    store: &mut SqliteStore,
+    store: &mut IssuerStore,
     offer: NewOffer,
     now: UnixTime,
     rng: &mut dyn SecureRng,
@@ -414,14 +535,14 @@ pub fn make_offer(
 /// signed inside the registry's transaction, and its history says
 /// `issued` with `reason`.
 pub struct RegistryStatus<'a> {
-    registry: &'a mut SqliteRegistry,
+    registry: &'a mut dyn IssuerRegistry,
     rng: &'a mut dyn SecureRng,
     reason: &'a str,
 }
 
 impl<'a> RegistryStatus<'a> {
     /// Issues through `registry`, drawing indexes with `rng`.
-    pub fn new(registry: &'a mut SqliteRegistry, rng: &'a mut dyn SecureRng, reason: &'a str) -> Self {
+    pub fn new(registry: &'a mut dyn IssuerRegistry, rng: &'a mut dyn SecureRng, reason: &'a str) -> Self {
         Self { registry, rng, reason }
     }
 }
@@ -482,6 +603,42 @@ mod tests {
         assert!(!format!("{config:?}").contains(secret));
         assert!(AdminToken::new("short").is_err());
         assert!(AdminToken::new(&format!("{secret} with space")).is_err());
+    }
+
+    #[test]
+    fn pools_cap_open_handles_and_drop_unusable_ones() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static OPENED: AtomicUsize = AtomicUsize::new(0);
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        // A handle is (its number, whether it still works).
+        let pool = Arc::new(Pool::new(|| Ok((OPENED.fetch_add(1, Ordering::SeqCst), true)), |h: &(usize, bool)| h.1));
+        let threads: Vec<_> = (0..64)
+            .map(|i| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    pool.with(|h| {
+                        let live = LIVE.fetch_add(1, Ordering::SeqCst) + 1;
+                        PEAK.fetch_max(live, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(5));
+                        LIVE.fetch_sub(1, Ordering::SeqCst);
+                        // Every 8th caller loses its connection.
+                        if i % 8 == 0 {
+                            h.1 = false;
+                        }
+                    })
+                    .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(PEAK.load(Ordering::SeqCst) <= MAX_OPEN_HANDLES);
+        let state = pool.state.lock().unwrap();
+        assert!(state.idle.iter().all(|h| h.1), "an unusable handle was kept");
+        assert_eq!(state.count, state.idle.len(), "every handle given back");
+        assert!(OPENED.load(Ordering::SeqCst) <= MAX_OPEN_HANDLES + 8, "handles reused, not reopened");
     }
 
     #[test]

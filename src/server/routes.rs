@@ -18,7 +18,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use super::http::{error_response, media_type, no_store_json, not_found, read_body, too_large, BodyError};
 use super::status::{ListAnswer, ListTiming};
-use super::{admin, origin_of, prefix_of, IssuerService, RegistryStatus};
+use super::{admin, disputes, origin_of, policies, prefix_of, IssuerService, RegistryStatus};
 use crate::format::rng::SystemRng;
 use crate::format::time::UnixTime;
 use crate::protocol::oid4vci::proof::MAX_PROOF_BYTES;
@@ -52,6 +52,8 @@ pub fn router(service: Arc<IssuerService>) -> Router {
         .route(&at("/token"), post(token))
         .route(&at("/nonce"), post(nonce))
         .route(&at("/credential"), post(credential))
+        .merge(policies::routes(&p))
+        .merge(disputes::routes(&p))
         .fallback(status_list_or_404)
         .layer(cors);
     let ops = Router::new().route(&at("/health"), get(health)).route(&at("/metrics"), get(metrics));
@@ -211,7 +213,7 @@ async fn credential(State(s): Shared, headers: HeaderMap, body: Body) -> Respons
             .with(|store| {
                 shared.registries.with(|registry| {
                     let mut index_rng = SystemRng::new();
-                    let mut statuses = RegistryStatus::new(registry, &mut index_rng, "issued over OpenID4VCI");
+                    let mut statuses = RegistryStatus::new(&mut **registry, &mut index_rng, "issued over OpenID4VCI");
                     vci.credential(store, &mut statuses, authorization.as_deref(), &body, now, &mut SystemRng::new())
                 })
             })
@@ -246,7 +248,7 @@ async fn status_list_or_404(State(s): Shared, method: Method, uri: Uri) -> Respo
         let mut cache = shared.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         shared
             .registries
-            .with(|registry| cache.token(&list_uri, registry, vci.issuer(), timing, UnixTime::now()))
+            .with(|registry| cache.token(&list_uri, &mut **registry, vci.issuer(), timing, UnixTime::now()))
             .map_err(server_error)?
             .map_err(|e| server_error(format!("registry: {e}")))
     })

@@ -2,7 +2,7 @@
 //! list, cached and re-signed only when needed.
 //!
 //! A token is re-signed when its list changed (the registry's
-//! [`SqliteRegistry::revision`] moved and the list's bytes differ), when
+//! [`IssuerRegistry::revision`] moved and the list's bytes differ), when
 //! fewer than `ttl` seconds of its `exp` are left (so a cached copy never
 //! outlives its token), when half its `ttl` has passed since its `iat`, or
 //! when the signing key changed — not on every request. A verifier counts a
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use crate::format::status_list::StatusList;
 use crate::format::time::UnixTime;
-use crate::issuer::registry::{IssuerRegistry, RegistryError, SqliteRegistry};
+use crate::issuer::registry::{IssuerRegistry, RegistryError};
 use crate::issuer::Issuer;
 
 /// One signed list.
@@ -60,7 +60,7 @@ impl StatusCache {
     pub(crate) fn token(
         &mut self,
         uri: &str,
-        registry: &SqliteRegistry,
+        registry: &mut dyn IssuerRegistry,
         issuer: &Issuer,
         timing: ListTiming,
         now: UnixTime,

@@ -76,7 +76,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError { reason: format!("a stored {what} is malformed") }
 }
 
-fn db_time(t: UnixTime) -> i64 {
+pub(super) fn db_time(t: UnixTime) -> i64 {
     i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
@@ -144,14 +144,11 @@ impl SqliteStore {
         expires_at: UnixTime,
         rng: &mut dyn SecureRng,
     ) -> Result<String, StoreError> {
-        let raw = Zeroizing::new(random_array::<32>(rng));
-        let id = b64_encode(raw.as_ref());
-        let plain = Zeroizing::new(to_json(&offer.to_json()).into_bytes());
-        let sealed = seal(&id, &plain).ok_or_else(|| StoreError { reason: "sealing the offer failed".into() })?;
+        let (id, digest, sealed) = seal_offer(offer, rng)?;
         self.conn
             .execute(
                 "INSERT INTO offer_refs (id, sealed, expires_at) VALUES (?1, ?2, ?3)",
-                params![ref_digest(&id).as_slice(), sealed, db_time(expires_at)],
+                params![digest.as_slice(), sealed, db_time(expires_at)],
             )
             .map_err(sql)?;
         Ok(id)
@@ -180,8 +177,22 @@ impl SqliteStore {
     }
 }
 
+/// A fresh random id for `offer`, its lookup digest, and the offer sealed
+/// under a key only the id gives.
+pub(super) fn seal_offer(
+    offer: &CredentialOffer,
+    rng: &mut dyn SecureRng,
+) -> Result<(String, [u8; 32], Vec<u8>), StoreError> {
+    let raw = Zeroizing::new(random_array::<32>(rng));
+    let id = b64_encode(raw.as_ref());
+    let plain = Zeroizing::new(to_json(&offer.to_json()).into_bytes());
+    let sealed = seal(&id, &plain).ok_or_else(|| StoreError { reason: "sealing the offer failed".into() })?;
+    let digest = ref_digest(&id);
+    Ok((id, digest, sealed))
+}
+
 /// The lookup key of a published offer: a digest of its id.
-fn ref_digest(id: &str) -> [u8; 32] {
+pub(super) fn ref_digest(id: &str) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(b"creditproof/oid4vci/v1/offer_ref/id\0");
     ctx.update(id.as_bytes());
@@ -215,7 +226,7 @@ fn seal(id: &str, plain: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-fn open_sealed(id: &str, mut sealed: Vec<u8>) -> Option<Zeroizing<Vec<u8>>> {
+pub(super) fn open_sealed(id: &str, mut sealed: Vec<u8>) -> Option<Zeroizing<Vec<u8>>> {
     let key = ref_key(id)?;
     let nonce = ring::aead::Nonce::assume_unique_for_key([0u8; 12]);
     let plain = key.open_in_place(nonce, ring::aead::Aad::from(ref_digest(id)), &mut sealed).ok()?.to_vec();
@@ -259,7 +270,7 @@ fn record_limits() -> Limits {
     Limits::default().with_max_json_depth(16)
 }
 
-fn offer_to_record(o: &Offer) -> String {
+pub(super) fn offer_to_record(o: &Offer) -> String {
     to_json(&json!({
         "subject": o.subject,
         "claims": claims_json(&o.claims),
@@ -271,7 +282,7 @@ fn offer_to_record(o: &Offer) -> String {
     }))
 }
 
-fn offer_from_record(text: &str) -> Result<Offer, StoreError> {
+pub(super) fn offer_from_record(text: &str) -> Result<Offer, StoreError> {
     let bad = || corrupt("offer");
     if text.len() > MAX_RECORD_BYTES {
         return Err(bad());
@@ -304,7 +315,7 @@ fn offer_from_record(text: &str) -> Result<Offer, StoreError> {
     })
 }
 
-fn grant_to_record(g: &Grant) -> String {
+pub(super) fn grant_to_record(g: &Grant) -> String {
     to_json(&json!({
         "subject": g.subject,
         "claims": claims_json(&g.claims),
@@ -314,7 +325,7 @@ fn grant_to_record(g: &Grant) -> String {
     }))
 }
 
-fn grant_from_record(text: &str) -> Result<Grant, StoreError> {
+pub(super) fn grant_from_record(text: &str) -> Result<Grant, StoreError> {
     let bad = || corrupt("grant");
     if text.len() > MAX_RECORD_BYTES {
         return Err(bad());

@@ -24,6 +24,7 @@ use crate::format::sd_jwt::{check_key_binding_claims, cnf_holder_key, split, Exp
 use crate::format::sd_jwt::{CREDENTIAL_TYP, KB_TYP};
 use crate::format::time::UnixTime;
 use crate::format::trust::KeyProvider;
+use crate::profile::policy::{PolicyPin, PolicyRef};
 use crate::profile::predicate::Predicate;
 use crate::profile::range_claim::{self, parse_range_claim, proofs_of};
 use crate::profile::request::PresentationRequest;
@@ -38,6 +39,8 @@ pub struct Verifier<K: KeyProvider> {
     status_lists: StatusLists,
     /// Precomputed multiples of the trusted Ed25519 keys used so far.
     tables: KeyTables,
+    /// The policy versions accepted; empty: any.
+    policies: Vec<PolicyPin>,
 }
 
 /// A presentation that passed every check. Only [`Verifier::verify`]
@@ -109,7 +112,17 @@ impl<K: KeyProvider> Verifier<K> {
 
     /// A verifier with explicit options.
     pub fn with_options(keys: K, options: VerifierOptions) -> Self {
-        Self { keys, options, status_lists: StatusLists::new(), tables: KeyTables::default() }
+        Self { keys, options, status_lists: StatusLists::new(), tables: KeyTables::default(), policies: Vec::new() }
+    }
+
+    /// Accepts only credentials scored under one of these policy versions
+    /// (by `ID@VERSION` or by the hash of the published document). The
+    /// holder must then disclose the `policy` claim (otherwise
+    /// `request.policy_not_disclosed`), and a credential under any other
+    /// version is refused (`request.policy`). Empty: any policy.
+    pub fn accept_policies(&mut self, pins: Vec<PolicyPin>) -> &mut Self {
+        self.policies = pins;
+        self
     }
 
     /// Loads a status list token the verifier fetched at `now`: its
@@ -401,6 +414,14 @@ impl<K: KeyProvider> Verifier<K> {
                 _ => range_claim::verify(p, &ranges, range_proofs)?,
             }
             proven.push(p.clone());
+        }
+        // 11. The pinned policy versions, if any.
+        if !self.policies.is_empty() {
+            let claimed = disclosed.get("policy").ok_or(RequestError::PolicyNotDisclosed)?;
+            let claimed = PolicyRef::from_claim(claimed).ok_or(RequestError::PolicyNotAccepted)?;
+            if !self.policies.iter().any(|p| p.matches(&claimed)) {
+                return Err(RequestError::PolicyNotAccepted.into());
+            }
         }
         // A perk answers its predicate; the `perks` object is reported as
         // disclosed only when the request asked for it.

@@ -10,6 +10,10 @@ fn demo_runs() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("\"check\": \"status.revoked\""), "{out}");
     assert!(!out.contains("127.0.0.1"), "the plain demo stays in memory: {out}");
+    // The journalist's story: a wrong entry, a dispute, silence, not counted.
+    assert!(out.contains("court-2025-442: disputed on "), "{out}");
+    assert!(out.contains(": not counted"), "{out}");
+    assert!(out.contains("score 510 -> 610, tier poor -> good"), "{out}");
 }
 
 /// Done means: the issuer service in the same process on loopback, an

@@ -243,6 +243,8 @@ fn revoked_and_suspended_credentials_are_skipped_when_a_list_is_given() {
     // (what the preference takes) are revoked; only index 1 is good.
     w.list.set(0, 1).unwrap();
     w.list.set(2, 1).unwrap();
+    // What a wallet fetches to learn their status: the one list, once.
+    assert_eq!(w.wallet.status_sources(), vec![(ISS.to_owned(), URI.to_owned())]);
     assert_eq!(w.wallet.set_status_lists(&w.lists(NOW)), 3);
     let inv = &w.wallet.inventory(NOW)[0];
     assert_eq!((inv.unspent, inv.revoked), (1, 2));

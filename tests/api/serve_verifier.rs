@@ -165,7 +165,7 @@ impl Drop for Verifier {
 }
 
 /// `holder respond` with `extra`.
-fn respond(wallet: &std::path::Path, link: &str, extra: &[&str]) -> Output {
+pub fn respond(wallet: &std::path::Path, link: &str, extra: &[&str]) -> Output {
     let mut c = bin();
     c.args(["holder", "respond", "--request", link]).arg("--wallet").arg(wallet).args(extra);
     c.output().unwrap()
@@ -180,7 +180,7 @@ fn holder(issuer: &Service, n: &str) -> std::path::PathBuf {
     wallet
 }
 
-fn count(metrics: &str, line_start: &str) -> u64 {
+pub fn count(metrics: &str, line_start: &str) -> u64 {
     metrics
         .lines()
         .find(|l| l.starts_with(line_start))
@@ -682,4 +682,50 @@ fn max_transactions_is_the_node_s_bound() {
         &"0",
     ]);
     assert_eq!(o.status.code(), Some(2), "0 is refused: {o:?}");
+}
+
+/// Done means: a transaction nobody answers is posted to the webhook once,
+/// signed, as `expired`, shortly after its lifetime ends; the API says the
+/// same.
+#[test]
+fn an_unanswered_transaction_is_posted_to_the_webhook_as_expired() {
+    let t = Tmp::new("vp-webhook-expiry");
+    let dir = t.path("bureau");
+    ok(&run(&[&"issuer", &"init", &"--iss", &"https://bureau.example", &"--dir", &dir]));
+    ok(&run(&[&"issuer", &"public", &"--dir", &dir, &"--out", &t.path("bureau.pub.json")]));
+    let (hook, received) = receiver();
+    let secret = "webhook-secret-0123456789abcdef-0123456789";
+    let secret_file = t.path("webhook.secret");
+    private_file(&secret_file, secret);
+    let lender = Verifier::start(
+        &t,
+        "expiry",
+        &[t.path("bureau.pub.json").to_str().unwrap()],
+        &[
+            "--webhook-url",
+            &hook,
+            "--webhook-secret-file",
+            secret_file.to_str().unwrap(),
+            "--transaction-lifetime-secs",
+            "30",
+        ],
+    );
+    let (id, _link) = lender.ask(&["--predicate", "perk:no_deposit_rental"]);
+    let asked = Instant::now();
+    assert!(received.recv_timeout(Duration::from_secs(25)).is_err(), "nothing is posted while it is pending");
+    let (head, body) = received.recv_timeout(Duration::from_secs(20)).expect("the expiry was posted");
+    assert!(asked.elapsed() >= Duration::from_secs(30), "not before the transaction expired");
+    let t_and_sig = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("creditproof-signature: ").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no signature: {head}"));
+    let when: u64 = t_and_sig.trim().strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+    let expected = creditproof::server::verifier::Webhook::new(&hook, secret.as_bytes())
+        .unwrap()
+        .signature(creditproof::UnixTime(when), &body);
+    assert_eq!(t_and_sig.trim(), expected);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((v["id"].as_str(), v["state"].as_str()), (Some(id.as_str()), Some("expired")), "{v}");
+    assert_eq!(lender.read(&id, "").json(), v, "the API says the same");
+    assert!(received.recv_timeout(Duration::from_secs(3)).is_err(), "posted once");
 }

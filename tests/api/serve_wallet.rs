@@ -18,19 +18,19 @@ use serde_json::json;
 use super::cli::{ok, run, Tmp};
 
 /// What a handler answers: status, content type, body.
-type Answer = (u16, &'static str, Vec<u8>);
-type Handler = dyn Fn(&str, &str, Option<&str>, &[u8]) -> Answer + Send + Sync;
+pub type Answer = (u16, &'static str, Vec<u8>);
+pub type Handler = dyn Fn(&str, &str, Option<&str>, &[u8]) -> Answer + Send + Sync;
 
 /// A loopback HTTP server answering every request with `handler(method,
 /// path, authorization, body)`; stopped when dropped.
-struct Hostile {
-    url: String,
+pub struct Hostile {
+    pub url: String,
     stop: Arc<AtomicBool>,
     addr: String,
 }
 
 impl Hostile {
-    fn start(handler: Arc<Handler>) -> Self {
+    pub fn start(handler: Arc<Handler>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));

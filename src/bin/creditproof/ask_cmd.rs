@@ -52,6 +52,11 @@ pub(crate) struct Ask {
     /// the service checks it.
     #[arg(long, conflicts_with_all = ["predicate", "disclose"])]
     dcql: Option<PathBuf>,
+    /// The issuer's published policy (a JSON file, or a shipped policy's id
+    /// such as sesame-style): refuse `score` thresholds off its threshold
+    /// grid, which holders' wallets refuse by default.
+    #[arg(long, conflicts_with = "dcql")]
+    policy: Option<PathBuf>,
     /// Put the whole request in the link (no request_uri, no negotiation).
     #[arg(long)]
     by_value: bool,
@@ -118,7 +123,13 @@ pub(crate) fn ask(a: &Ask) -> Result<ExitCode, CliError> {
         None if a.predicate.is_empty() && a.disclose.is_empty() => {
             return Err(CliError("give --predicate or --disclose (repeatable), or --dcql".into()))
         }
-        None => json!({"predicates": a.predicate, "disclose": a.disclose, "by_value": a.by_value}),
+        None => {
+            let grid = crate::verifier_cmd::policy_grid(a.policy.as_deref(), &creditproof::Limits::default())?;
+            for p in &a.predicate {
+                crate::verifier_cmd::on_grid(p, grid.as_ref())?;
+            }
+            json!({"predicates": a.predicate, "disclose": a.disclose, "by_value": a.by_value})
+        }
     };
     let s = &a.service;
     let bearer = s.bearer()?;

@@ -22,8 +22,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 
+use creditproof::dispute_store::DisputeStore as _;
 use creditproof::oid4vci::{NewOffer, Oid4vciIssuer};
-use creditproof::policy::{Date, Policy, Records};
+use creditproof::policy::{score_with_disputes, Date, Policy, Records};
 use creditproof::server::make_offer;
 use creditproof::{Claims, Limits, SystemRng, UnixTime};
 use serde_json::{json, Map, Value};
@@ -251,9 +252,15 @@ pub(crate) fn run(b: Bulk<'_>) -> Result<usize, CliError> {
         Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
         None => Date::from_unix(UnixTime::now()).ok_or_else(|| CliError("the system clock is out of range".into()))?,
     };
-    if let Some((p, bytes)) = &b.policy {
-        state::keep_policy(b.dir, p.id(), p.version(), bytes)?;
+    if let Some((p, _)) = &b.policy {
+        state::keep_policy(b.dir, p)?;
     }
+    // Every subject is scored through the dispute store, as a single
+    // `issuer offer --subject` is: entries whose dispute went unanswered
+    // past its deadline are left out, and the scoring is kept as the
+    // breakdown the holder can dispute.
+    let mut disputes = crate::dispute_cmd::open_store(b.dir)?;
+    let now = UnixTime::now();
     let (done, mut file) = open_offers(b.out, b.insecure)?;
     let skipped = subjects.iter().filter(|s| done.contains(&s.subject)).count();
     let mut store = state::open_store(b.dir, b.insecure)?;
@@ -266,8 +273,10 @@ pub(crate) fn run(b: Bulk<'_>) -> Result<usize, CliError> {
             Content::Claims(c) => c,
             Content::Records(records) => {
                 let p = policy.ok_or_else(|| BulkError::NoPolicy { line: s.line }.at(b.subjects))?;
-                let report = creditproof::policy::score(p, records.as_slice(), as_of)
+                let clocks = disputes.clocks_of(&s.subject).map_err(|e| content(format!("disputes: {e}")))?;
+                let report = score_with_disputes(p, records.as_slice(), as_of, &clocks, now)
                     .map_err(|e| content(format!("scoring: {e}")))?;
+                disputes.keep_report(&s.subject, &report, now).map_err(|e| content(format!("disputes: {e}")))?;
                 Claims::from_score(p, &report).map_err(|e| content(format!("claims: {e}")))?
             }
         };

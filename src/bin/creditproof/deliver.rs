@@ -34,7 +34,6 @@ use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use creditproof::policy::ScoreReport;
-use creditproof::registry::SqliteRegistry;
 use creditproof::registry::{BatchRecord, Delivery, DeliveryState, IssuerRegistry, NewBatch, RegistryError};
 use creditproof::{Batch, Claims, Issuer, KeyRequest, SecureRng, StatusRef, SystemRng, UnixTime};
 use serde_json::{json, Value};
@@ -132,7 +131,7 @@ impl Note {
 
 /// Issues (or corrects) `job` into its output file; see the module
 /// documentation for why a failure at any point is safe to re-run.
-pub fn issue(job: &IssueJob<'_>, reg: &mut SqliteRegistry, rng: &mut SystemRng) -> Result<Issued, CliError> {
+pub fn issue(job: &IssueJob<'_>, reg: &mut dyn IssuerRegistry, rng: &mut SystemRng) -> Result<Issued, CliError> {
     // One issuing command per issuer directory at a time, so that settling
     // leftovers never races another run's delivery.
     let _lock = state::lock_issuer(job.dir)?;
@@ -213,7 +212,7 @@ pub fn issue(job: &IssueJob<'_>, reg: &mut SqliteRegistry, rng: &mut SystemRng) 
 /// or was voided here.
 fn settle(
     job: &IssueJob<'_>,
-    reg: &mut SqliteRegistry,
+    reg: &mut dyn IssuerRegistry,
     holders: &[String],
     p: &BatchRecord,
 ) -> Result<Option<Issued>, CliError> {
@@ -276,7 +275,7 @@ fn settle(
 }
 
 /// Moves the staged copy into place and records the delivery.
-fn finish(reg: &mut SqliteRegistry, staged: &Path, out: &Out, batch_id: &str) -> Result<(), CliError> {
+fn finish(reg: &mut dyn IssuerRegistry, staged: &Path, out: &Out, batch_id: &str) -> Result<(), CliError> {
     fs::rename(staged, &out.path).map_err(|e| {
         CliError(format!(
             "{}: batch {batch_id} is recorded but could not be moved into place ({}); \
@@ -297,7 +296,7 @@ fn finish(reg: &mut SqliteRegistry, staged: &Path, out: &Out, batch_id: &str) ->
 
 /// Deletes staged copies beside `out` whose batch is not pending: their
 /// transaction never committed, so they hold indexes nobody reserved.
-fn remove_orphans(dir: &Path, reg: &SqliteRegistry, out: &Out) -> Result<(), CliError> {
+fn remove_orphans(dir: &Path, reg: &mut dyn IssuerRegistry, out: &Out) -> Result<(), CliError> {
     let prefix = format!(".{}.", out.name.to_string_lossy());
     let Ok(entries) = fs::read_dir(&out.dir) else {
         return Ok(());

@@ -1,10 +1,11 @@
 //! `creditproof demo`: the whole story on built-in defaults.
 
-use creditproof::policy::{score, Date, Policy, Records};
+use creditproof::dispute::{check_dispute_request, sign_dispute_request, Receipt};
+use creditproof::policy::{score, score_with_disputes, Date, DisputeEntry, EntryClock, Policy, Records};
 use creditproof::status_list::{IndexAllocator, StatusList, STATUS_INVALID};
 use creditproof::{
-    verdict_json, Claims, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest, SecureRng as _, StatusRef,
-    SystemRng, TrustStore, UnixTime, Verifier, Wallet, DAY,
+    verdict_json, Claims, HolderSigningKey, Issuer, IssuerSigningKey, PresentOptions, PresentationRequest,
+    SecureRng as _, StatusRef, SystemRng, TrustStore, UnixTime, Verifier, Wallet, DAY,
 };
 use serde_json::Value;
 
@@ -179,6 +180,69 @@ pub fn run() -> Result<(), CliError> {
         }
         _ => return Err(CliError("demo failed: a revoked credential was accepted".into())),
     }
+    journalist(&issuer, &policy, now, &mut rng)
+}
+
+/// The seeds' journalist, blacklisted by mistake, met silence when he
+/// appealed. Here the same story told the other way.
+const JOURNALIST_RECORDS: &str = r#"[
+  {"kind": "repayment_on_time", "date": "2025-02-10", "reference": "loan-2025-02"},
+  {"kind": "repayment_on_time", "date": "2025-06-10", "reference": "loan-2025-06"},
+  {"kind": "court_judgement_unpaid", "date": "2025-09-01", "reference": "court-2025-442"}
+]"#;
+
+fn journalist(issuer: &Issuer, policy: &Policy, now: UnixTime, rng: &mut SystemRng) -> Result<(), CliError> {
+    step(12, "A journalist finds a court judgement on his breakdown that was never his");
+    let key = HolderSigningKey::generate(rng);
+    let records = Records::from_json_slice(JOURNALIST_RECORDS.as_bytes(), JOURNALIST_RECORDS.len(), 100)
+        .map_err(|e| CliError(format!("demo records: {e}")))?;
+    let as_of = Date::from_unix(now).ok_or_else(|| CliError("clock out of range".into()))?;
+    let report = score(policy, records.as_slice(), as_of).map_err(|e| CliError(format!("demo scoring: {e}")))?;
+    print!("{}", report.render_table());
+    let breakdown = issuer.sign_breakdown(&report, &key.public_key(), now);
+
+    step(13, "He disputes it, signed with his own key; the bureau answers with a signed receipt");
+    let entry = DisputeEntry {
+        reference: "court-2025-442".into(),
+        reason: "I was never a party to this case; the court has no judgement against me".into(),
+    };
+    let request = sign_dispute_request(&key, issuer.id(), &breakdown, &[entry], None, now, rng);
+    let mut trust = TrustStore::new();
+    trust.add(issuer.id(), issuer.public_key());
+    let checked = check_dispute_request(&request, None, &trust, issuer.id(), now, &creditproof::Limits::default())
+        .map_err(|e| CliError(format!("demo failed: {e}")))?;
+    let clock = EntryClock::new("court-2025-442", now, policy);
+    let receipt = Receipt {
+        dispute_id: "d-442".into(),
+        sub: checked.holder,
+        entries: vec!["court-2025-442".into()],
+        policy_id: policy.id().into(),
+        policy_version: policy.version().into(),
+        received_at: now.as_secs(),
+        answer_by: clock.answer_by.as_secs(),
+    };
+    let token = issuer.sign_receipt(&receipt);
+    let due = Date::from_unix(clock.answer_by).ok_or_else(|| CliError("clock out of range".into()))?;
+    println!(
+        "receipt {} ({} bytes, signed by the bureau): entry court-2025-442, answer due by {due} \
+         ({} days, the policy's published dispute period, as FCRA section 611 gives a US bureau)",
+        receipt.dispute_id,
+        token.len(),
+        policy.dispute_period_days()
+    );
+
+    step(14, "Silence: the bureau does not answer. The deadline passes, and the entry stops counting");
+    let later = UnixTime(clock.answer_by.as_secs() + DAY);
+    let rescored = score_with_disputes(policy, records.as_slice(), as_of, &[clock], later)
+        .map_err(|e| CliError(format!("demo scoring: {e}")))?;
+    print!("{}", rescored.render_table());
+    if rescored.not_counted.len() != 1 || rescored.references().any(|r| r == "court-2025-442") {
+        return Err(CliError("demo failed: an unanswered disputed entry still counted".into()));
+    }
+    println!(
+        "score {} -> {}, tier {} -> {}: silence is not a verdict; a late answer alone does not bring the entry back",
+        report.score, rescored.score, report.tier, rescored.tier
+    );
     Ok(())
 }
 

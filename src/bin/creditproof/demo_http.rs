@@ -133,10 +133,12 @@ impl RunningService {
             .map_err(|e| CliError(format!("demo failed: cannot listen on 127.0.0.1: {e}")))?;
         let addr = listener.local_addr().map_err(|e| CliError(format!("demo failed: {e}")))?;
         let url = format!("http://{addr}");
-        state::init_issuer(dir, &url, None, false, Algorithm::Ed25519, rng)?;
+        state::init_issuer(dir, &url, None, false, Algorithm::Ed25519, None, rng)?;
         let config = ServiceConfig::new(&url, &state::registry_path(dir), &state::store_path(dir))
             .with_oid4vci(Oid4vciConfig::default().with_batch_size(BATCH))
             .with_admin_token(admin.clone())
+            .with_policy_book(state::policy_book(dir))
+            .with_dispute_store(&crate::dispute_cmd::store_path(dir))
             .with_shutdown_grace(Duration::from_secs(5));
         let source = Box::new(DirSource { dir: dir.to_owned(), insecure: false });
         let service = Arc::new(IssuerService::new(config, source).map_err(|e| CliError(format!("demo failed: {e}")))?);

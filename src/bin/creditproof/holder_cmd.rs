@@ -175,16 +175,39 @@ pub(crate) enum HolderCmd {
         insecure: Insecure,
     },
     /// Dispute entries of the signed score breakdown in a batch.
+    ///
+    /// Over the network (--wallet, --issuer): the wallet fetches its
+    /// breakdown from the issuer service, signs the dispute with a key of
+    /// one of its credentials, and keeps the issuer's signed receipt, whose
+    /// answer-by date is the deadline: an entry not answered by then stops
+    /// counting. By file (--batch, --out): a dispute file to hand over.
     Dispute {
+        /// The wallet (network disputes).
+        #[arg(long, requires = "issuer", conflicts_with_all = ["batch", "out"])]
+        wallet: Option<PathBuf>,
+        /// The issuer service's URL (its credential issuer identifier).
+        #[arg(long, requires = "wallet")]
+        issuer: Option<String>,
         /// Batch file from `issuer issue --policy` (holds the breakdown).
-        #[arg(long)]
-        batch: PathBuf,
+        #[arg(long, required_unless_present = "wallet", requires = "out")]
+        batch: Option<PathBuf>,
         /// An entry to dispute, as REFERENCE=REASON (repeatable).
         #[arg(long, required = true, allow_hyphen_values = true, value_parser = id_value)]
         entry: Vec<String>,
+        /// A file of evidence for the issuer (network disputes; at most 256 KiB).
+        #[arg(long, requires = "wallet")]
+        evidence: Option<PathBuf>,
         /// Output dispute file for the issuer.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
+    },
+    /// Ask each issuer you disputed with how your disputes stand: open,
+    /// overdue (the entry no longer counts), or answered with the issuer's
+    /// signed reason (and, when upheld, the new offer).
+    Disputes {
+        /// The wallet.
+        #[arg(long)]
+        wallet: PathBuf,
     },
     /// Print the signed score breakdown in a batch.
     Breakdown {
@@ -340,7 +363,14 @@ pub(crate) fn run(cmd: HolderCmd) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        HolderCmd::Dispute { batch, entry, out } => {
+        HolderCmd::Disputes { wallet } => crate::dispute_cmd::disputes(&wallet),
+        HolderCmd::Dispute { wallet: Some(wallet), issuer, entry, evidence, .. } => {
+            crate::dispute_cmd::dispute(&wallet, issuer.as_deref().unwrap_or_default(), &entry, evidence.as_deref())
+        }
+        HolderCmd::Dispute { batch, entry, out, .. } => {
+            let (Some(batch), Some(out)) = (batch, out) else {
+                return Err(CliError("give --wallet and --issuer, or --batch and --out".into()));
+            };
             let (holder, report) = read_batch_breakdown(&batch, None)?;
             let mut pairs = Vec::new();
             for e in &entry {

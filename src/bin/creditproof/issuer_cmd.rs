@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
 use crate::{
-    id_value, lib_err, parse_alg, read_policy, time, Force, Insecure, POLICY_HELP, RECORDS_HELP, RECORDS_LONG_HELP,
+    id_value, lib_err, parse_alg, read_policy, time, Force, Insecure, RegistryArg, POLICY_HELP, RECORDS_HELP,
+    RECORDS_LONG_HELP,
 };
 
 use creditproof::policy::{Date, Policy, Records, ScoreReport};
@@ -44,6 +45,13 @@ pub(crate) enum IssuerCmd {
         /// Base URI of the status lists (default: <ISS>/status).
         #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         status_base: Option<String>,
+        /// Keep the registry (and the OpenID4VCI state) in this PostgreSQL
+        /// database (postgres://USER@HOST:PORT/DB) instead of SQLite files
+        /// in the directory; recorded in the directory (registry.url), so
+        /// later commands and `serve issuer` use it. Several issuer nodes
+        /// (directories holding the same issuer key) may share it.
+        #[arg(long, value_name = "URL")]
+        registry: Option<String>,
         #[command(flatten)]
         force: Force,
     },
@@ -114,6 +122,8 @@ pub(crate) enum IssuerCmd {
         #[arg(long)]
         now: Option<u64>,
         #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
         insecure: Insecure,
     },
     /// Correct a disputed score: re-score, revoke the old batches, issue anew.
@@ -142,6 +152,8 @@ pub(crate) enum IssuerCmd {
         #[command(flatten)]
         force: Force,
         #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
         insecure: Insecure,
     },
     /// Show the history of issuance and status changes.
@@ -154,6 +166,8 @@ pub(crate) enum IssuerCmd {
         #[arg(long, allow_hyphen_values = true, value_parser = id_value)]
         holder: Option<String>,
         #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
         insecure: Insecure,
     },
     /// Make a credential offer (OpenID4VCI, pre-authorized code) and print
@@ -161,6 +175,13 @@ pub(crate) enum IssuerCmd {
     /// on its own line when --tx-code is given. The issuer service serves
     /// the offer (it may run at the same time, or start later).
     Offer(crate::offer_cmd::OfferArgs),
+    /// List disputes filed over the network: every entry, its deadline and
+    /// state (open, OVERDUE: it no longer counts, upheld, rejected).
+    Disputes(crate::dispute_cmd::ListArgs),
+    /// Answer one disputed entry: --uphold re-scores with corrected
+    /// --records, revokes the holder's credentials and makes a new offer;
+    /// --reject --reason gives the holder a signed reason.
+    Resolve(crate::dispute_cmd::ResolveArgs),
     /// Print a fresh nonce for holders' proofs of possession (valid 1 hour).
     Nonce {
         /// Issuer directory.
@@ -213,6 +234,8 @@ pub(crate) enum IssuerCmd {
         #[command(flatten)]
         force: Force,
         #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
         insecure: Insecure,
     },
 }
@@ -232,8 +255,8 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
     let mut rng = SystemRng::new();
     let limits = Limits::default();
     match cmd {
-        IssuerCmd::Init { iss, alg, dir, status_base, force } => {
-            state::init_issuer(&dir, &iss, status_base.as_deref(), force.force, alg, &mut rng)?;
+        IssuerCmd::Init { iss, alg, dir, status_base, registry, force } => {
+            state::init_issuer(&dir, &iss, status_base.as_deref(), force.force, alg, registry.as_deref(), &mut rng)?;
             println!("issuer {iss} created in {} ({alg} key)", dir.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -259,18 +282,22 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
         IssuerCmd::Revoke(c) => registry_cmd::set_status(&c, Status::Revoked).map(|()| ExitCode::SUCCESS),
         IssuerCmd::Suspend(c) => registry_cmd::set_status(&c, Status::Suspended).map(|()| ExitCode::SUCCESS),
         IssuerCmd::Reinstate(c) => registry_cmd::set_status(&c, Status::Valid).map(|()| ExitCode::SUCCESS),
-        IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, now, insecure } => registry_cmd::publish(
-            &dir,
-            &out_dir,
-            validity_secs,
-            ttl_secs,
-            time(now),
-            insecure.allow_insecure_permissions,
-        )
-        .map(|()| ExitCode::SUCCESS),
-        IssuerCmd::Correct { dir, dispute, records, keys, out, as_of, force, insecure } => {
+        IssuerCmd::StatusList { dir, out_dir, validity_secs, ttl_secs, now, registry, insecure } => {
+            registry_cmd::publish(
+                &dir,
+                registry.registry.as_deref(),
+                &out_dir,
+                validity_secs,
+                ttl_secs,
+                time(now),
+                insecure.allow_insecure_permissions,
+            )
+            .map(|()| ExitCode::SUCCESS)
+        }
+        IssuerCmd::Correct { dir, dispute, records, keys, out, as_of, force, registry, insecure } => {
             let c = registry_cmd::Correct {
                 dir: &dir,
+                registry: registry.registry.as_deref(),
                 dispute: &dispute,
                 records: &records,
                 keys: &keys,
@@ -281,11 +308,16 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
             };
             registry_cmd::correct(&c, &mut rng).map(|()| ExitCode::SUCCESS)
         }
-        IssuerCmd::History { dir, holder, insecure } => {
-            registry_cmd::history(&dir, holder.as_deref(), insecure.allow_insecure_permissions)
-                .map(|()| ExitCode::SUCCESS)
-        }
+        IssuerCmd::History { dir, holder, registry, insecure } => registry_cmd::history(
+            &dir,
+            registry.registry.as_deref(),
+            holder.as_deref(),
+            insecure.allow_insecure_permissions,
+        )
+        .map(|()| ExitCode::SUCCESS),
         IssuerCmd::Offer(args) => crate::offer_cmd::run(&args),
+        IssuerCmd::Disputes(args) => crate::dispute_cmd::list(&args),
+        IssuerCmd::Resolve(args) => crate::dispute_cmd::resolve(&args),
         IssuerCmd::Nonce { dir, insecure } => {
             let issuer = state::load_issuer(&dir, insecure.allow_insecure_permissions)?;
             println!("{}", issuer.nonce(UnixTime::now(), &mut rng));
@@ -312,6 +344,7 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
             require_nonce,
             subject,
             force,
+            registry,
             insecure,
         } => {
             let out_file = deliver::Out::new(&out)?;
@@ -330,15 +363,16 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
                 }
                 (None, Some(policy), Some(records)) => {
                     let args = ScoreArgs { policy: policy.clone(), records, as_of };
-                    let (p, pbytes, report) = score(&args)?;
-                    state::keep_policy(&dir, p.id(), p.version(), &pbytes)?;
+                    let (p, _, report) = score(&args)?;
+                    state::keep_policy(&dir, &p)?;
                     let name = format!("{}/{}", p.id(), p.version());
                     (Claims::from_score(&p, &report).map_err(lib_err(&policy))?, Some(report), Some(name))
                 }
                 _ => return Err(CliError("give --claims, or --policy with --records".into())),
             };
             let subject = subject.unwrap_or_else(|| format!("holder:{}", holder_keys[0].thumbprint()));
-            let mut reg = state::open_registry(&dir, insecure.allow_insecure_permissions)?;
+            let mut reg =
+                state::open_registry(&dir, registry.registry.as_deref(), insecure.allow_insecure_permissions)?;
             let job = deliver::IssueJob {
                 dir: &dir,
                 issuer: &issuer,

@@ -18,11 +18,13 @@ mod bulk_offer;
 mod deliver;
 mod demo;
 mod demo_http;
+mod dispute_cmd;
 mod files;
 mod holder_cmd;
 mod http_client;
 mod issuer_cmd;
 mod offer_cmd;
+mod policy_cmd;
 mod progress;
 mod receive_cmd;
 mod registry_cmd;
@@ -75,6 +77,10 @@ enum Command {
     /// office) or `serve verifier` (OpenID4VP, for a relying party).
     #[command(subcommand)]
     Serve(serve_cmd::ServeCmd),
+    /// Published scoring policies: `policy show` prints one in plain
+    /// words, `policy diff` what changed between two versions.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCmd),
 }
 
 pub(crate) fn parse_alg(s: &str) -> Result<Algorithm, String> {
@@ -123,6 +129,16 @@ pub(crate) struct Force {
     /// Overwrite an existing file.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// `--registry`: where the issuer registry lives.
+#[derive(Args, Clone, Default)]
+pub(crate) struct RegistryArg {
+    /// The issuer registry in PostgreSQL (postgres://USER@HOST:PORT/DB),
+    /// shared by several issuer nodes. Default: the database `issuer init
+    /// --registry` recorded in the directory, else its registry.sqlite.
+    #[arg(long, value_name = "URL")]
+    pub(crate) registry: Option<String>,
 }
 
 #[derive(Args)]
@@ -204,6 +220,7 @@ fn run(cmd: Command) -> Result<ExitCode, CliError> {
         Command::Verifier(c) => verifier_cmd::run(c),
         Command::SdJwt(c) => verifier_cmd::run_sd_jwt(c),
         Command::Serve(c) => serve_cmd::run(c),
+        Command::Policy(c) => policy_cmd::run(c),
     }
 }
 

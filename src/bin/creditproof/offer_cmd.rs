@@ -12,7 +12,7 @@ use creditproof::server::make_offer;
 use creditproof::{Claims, Limits, SystemRng, UnixTime};
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
-use crate::issuer_cmd::{refuse_other_role, score, ScoreArgs};
+use crate::issuer_cmd::{refuse_other_role, ScoreArgs};
 use crate::{id_value, lib_err, state, Insecure, RECORDS_HELP, RECORDS_LONG_HELP};
 
 /// Arguments of `issuer offer`.
@@ -62,6 +62,11 @@ pub(crate) struct OfferArgs {
     /// Seconds the offer may be redeemed (1 to 86400).
     #[arg(long, default_value_t = 600)]
     lifetime_secs: u64,
+    /// The time dispute deadlines are judged at, in Unix seconds (default:
+    /// now). With --subject, entries whose dispute went unanswered past its
+    /// deadline are not counted.
+    #[arg(long)]
+    now: Option<u64>,
     #[command(flatten)]
     insecure: Insecure,
 }
@@ -102,8 +107,8 @@ pub(crate) fn run(a: &OfferArgs) -> Result<ExitCode, CliError> {
         }
         (None, Some(policy), Some(records)) => {
             let args = ScoreArgs { policy: policy.clone(), records: records.clone(), as_of: a.as_of.clone() };
-            let (p, pbytes, report) = score(&args)?;
-            state::keep_policy(&a.dir, p.id(), p.version(), &pbytes)?;
+            let (p, report) = crate::dispute_cmd::score_for(&a.dir, a.subject.as_deref(), &args, crate::time(a.now))?;
+            state::keep_policy(&a.dir, &p)?;
             Claims::from_score(&p, &report).map_err(lib_err(policy))?
         }
         _ => return Err(CliError("give --claims, or --policy with --records".into())),

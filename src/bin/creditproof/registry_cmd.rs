@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use creditproof::policy::{score, Date, Dispute, Policy, Records, ScoreReport};
+use creditproof::policy::{score, Date, Dispute, Records, ScoreReport};
 use creditproof::registry::{IssuerRegistry, Status, Target};
 use creditproof::status_list::StatusList;
 use creditproof::{Claims, KeyRequest, Limits, NoncePolicy, SystemRng, UnixTime};
@@ -46,6 +46,8 @@ pub struct StatusChange {
     /// Why (kept in the history).
     #[arg(long)]
     reason: String,
+    #[command(flatten)]
+    registry: crate::RegistryArg,
     /// Open secret files even if others can read them.
     #[arg(long)]
     allow_insecure_permissions: bool,
@@ -56,7 +58,7 @@ pub fn set_status(change: &StatusChange, status: Status) -> Result<(), CliError>
     let (dir, target, reason, insecure) =
         (change.dir.as_path(), &change.target, change.reason.as_str(), change.allow_insecure_permissions);
     let issuer = state::load_issuer(dir, insecure)?;
-    let mut reg = state::open_registry(dir, insecure)?;
+    let mut reg = state::open_registry(dir, change.registry.registry.as_deref(), insecure)?;
     let (uri, idx);
     let t = match (&target.index, &target.verdict, &target.holder) {
         (Some(i), None, None) => {
@@ -116,6 +118,7 @@ fn status_word(s: Status) -> &'static str {
 /// Writes one signed status list token per list into `out_dir`.
 pub fn publish(
     dir: &Path,
+    registry: Option<&str>,
     out_dir: &Path,
     validity: u64,
     ttl: u64,
@@ -126,7 +129,7 @@ pub fn publish(
         return Err(CliError(format!("--ttl-secs {ttl} exceeds --validity-secs {validity}: the tokens expire first")));
     }
     let issuer = state::load_issuer(dir, insecure)?;
-    let reg = state::open_registry(dir, insecure)?;
+    let mut reg = state::open_registry(dir, registry, insecure)?;
     std::fs::create_dir_all(out_dir).map_err(|e| CliError::from((out_dir, e)))?;
     let lists = reg.lists().map_err(|e| CliError::from((dir, e)))?;
     // Progress on stderr for a publication of several lists.
@@ -154,8 +157,8 @@ pub fn publish(
 }
 
 /// Prints the history of changes, optionally for one holder.
-pub fn history(dir: &Path, holder: Option<&str>, insecure: bool) -> Result<(), CliError> {
-    let reg = state::open_registry(dir, insecure)?;
+pub fn history(dir: &Path, registry: Option<&str>, holder: Option<&str>, insecure: bool) -> Result<(), CliError> {
+    let mut reg = state::open_registry(dir, registry, insecure)?;
     let rows = reg.history(holder).map_err(|e| CliError::from((dir, e)))?;
     for r in &rows {
         println!(
@@ -218,6 +221,7 @@ pub fn correction_reason(dispute: &Dispute, report: &ScoreReport) -> String {
 /// Arguments of `issuer correct`.
 pub struct Correct<'a> {
     pub dir: &'a Path,
+    pub registry: Option<&'a str>,
     pub dispute: &'a Path,
     pub records: &'a Path,
     pub keys: &'a Path,
@@ -247,12 +251,9 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         .cloned()
         .and_then(|d| serde_json::from_value(d).ok())
         .ok_or_else(|| CliError::from((c.dispute, "has no valid dispute")))?;
-    let mut reg = state::open_registry(c.dir, c.insecure)?;
+    let mut reg = state::open_registry(c.dir, c.registry, c.insecure)?;
     let subject = reg.subject_of(holder).map_err(|e| CliError::from((c.dispute, e)))?;
-    let policy_path: PathBuf = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
-    let pbytes = read_bounded(&policy_path, MAX_FILE)?;
-    let policy = Policy::from_json_slice(&pbytes, limits.max_policy_bytes())
-        .map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let policy = state::kept_policy(c.dir, &dispute.policy_id, &dispute.policy_version)?;
     let rbytes = read_bounded(c.records, MAX_FILE)?;
     let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
         .map_err(|e| CliError::from((c.records, e)))?;
@@ -262,7 +263,7 @@ pub fn correct(c: &Correct<'_>, rng: &mut SystemRng) -> Result<(), CliError> {
         None => Date::from_unix(now).ok_or_else(|| CliError("the system clock is out of range".into()))?,
     };
     let report = score(&policy, records.as_slice(), as_of).map_err(|e| CliError::from((c.records, e)))?;
-    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError::from((policy_path.as_path(), e)))?;
+    let claims = Claims::from_score(&policy, &report).map_err(|e| CliError::from((c.dispute, e)))?;
     let request =
         KeyRequest::from_json(&read_bounded(c.keys, MAX_FILE)?, &issuer, NoncePolicy::IfPresent, now, &limits)
             .map_err(|e| CliError::from((c.keys, e)))?;

@@ -68,6 +68,8 @@ pub(crate) enum ServeCmd {
         /// Log level: error, warn, info or debug.
         #[arg(long, default_value = "info")]
         log_level: tracing::Level,
+        #[command(flatten)]
+        registry: crate::RegistryArg,
         /// Open secret files even if others can read them.
         #[arg(long)]
         allow_insecure_permissions: bool,
@@ -81,6 +83,19 @@ pub(crate) enum ServeCmd {
     /// SIGTERM or Ctrl-C after finishing the requests in flight.
     /// Transactions live in memory: one node, lost on restart.
     Verifier(VerifierArgs),
+    /// The web wallet (issue 19): its pages, embedded in this binary, and
+    /// the WebAssembly holder from `--module-dir` (built by `bash
+    /// web/run.sh`, which also runs the browser demo). Prints `listening
+    /// on http://ADDR`; open /wallet/.
+    Wallet {
+        /// Address to listen on, e.g. 127.0.0.1:8090 (port 0: any free port).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The `wasm-bindgen --target web` output: creditproof_wasm.js and
+        /// creditproof_wasm_bg.wasm.
+        #[arg(long)]
+        module_dir: PathBuf,
+    },
 }
 
 /// The client identifier prefix of `serve verifier`.
@@ -153,7 +168,8 @@ pub(crate) struct VerifierArgs {
     /// Accept credentials that carry no status (so cannot be revoked).
     #[arg(long)]
     allow_missing_status: bool,
-    /// Where to POST every verdict (https, or http to a loopback host).
+    /// Where to POST every verdict, and every transaction that expires
+    /// unanswered (https, or http to a loopback host).
     #[arg(long, requires = "webhook_secret_file")]
     webhook_url: Option<String>,
     /// A file holding the webhook's HMAC secret (owner-only, 32+ bytes).
@@ -177,6 +193,14 @@ pub(crate) struct VerifierArgs {
     /// Log level: error, warn, info or debug.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// Serve the rental-desk page at /desk/: a button that creates a
+    /// transaction, its link as a QR code and a same-device link, and the
+    /// verdict in plain words. Not behind the API token: guard /desk/.
+    #[arg(long)]
+    desk: bool,
+    /// What the desk asks (repeatable; default: score>=650).
+    #[arg(long, value_name = "PREDICATE", requires = "desk")]
+    desk_predicate: Vec<String>,
     /// Open secret files even if others can read them.
     #[arg(long)]
     allow_insecure_permissions: bool,
@@ -218,6 +242,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
     let cmd = match cmd {
         ServeCmd::Verifier(args) => return run_verifier(args),
+        ServeCmd::Wallet { listen, module_dir } => return run_wallet(listen, &module_dir),
         issuer => issuer,
     };
     let ServeCmd::Issuer {
@@ -233,6 +258,7 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
         max_concurrent_requests,
         shutdown_grace_secs,
         log_level,
+        registry,
         allow_insecure_permissions: insecure,
     } = cmd
     else {
@@ -241,13 +267,17 @@ pub(crate) fn run(cmd: ServeCmd) -> Result<ExitCode, CliError> {
     init_logs(log_level);
     // Fail before binding if the directory is not an issuer's.
     state::load_issuer(&dir, insecure)?;
-    drop(state::open_registry(&dir, insecure)?);
+    drop(state::open_registry(&dir, registry.registry.as_deref(), insecure)?);
+    let location = state::registry_location(&dir, registry.registry.as_deref(), insecure)?;
     let mut config = ServiceConfig::new(&public_url, &state::registry_path(&dir), &state::store_path(&dir))
+        .with_registry(location)
         .with_oid4vci(Oid4vciConfig::default().with_batch_size(usize::from(batch_size)))
         .with_status_timing(status_ttl_secs, status_validity_secs)
         .with_timeouts(Duration::from_secs(request_timeout_secs), Duration::from_secs(header_timeout_secs))
         .with_limits(max_concurrent_requests, 1024)
-        .with_shutdown_grace(Duration::from_secs(shutdown_grace_secs));
+        .with_shutdown_grace(Duration::from_secs(shutdown_grace_secs))
+        .with_policy_book(state::policy_book(&dir))
+        .with_dispute_store(&crate::dispute_cmd::store_path(&dir));
     if let Some(path) = &admin_token_file {
         config = config.with_admin_token(read_admin_token(path, insecure)?);
     }
@@ -329,6 +359,14 @@ fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
     if a.allow_missing_status {
         config = config.allow_missing_status();
     }
+    if a.desk {
+        let predicates = if a.desk_predicate.is_empty() {
+            creditproof::server::verifier::DEFAULT_DESK_PREDICATES.iter().map(|p| (*p).to_owned()).collect()
+        } else {
+            a.desk_predicate.clone()
+        };
+        config = config.with_desk(predicates);
+    }
     if let Some(signer) = signer {
         config = config.with_request_signer(signer);
     }
@@ -355,6 +393,21 @@ fn run_verifier(a: VerifierArgs) -> Result<ExitCode, CliError> {
         creditproof::server::verifier::serve(listener, service, shutdown_signal())
             .await
             .map_err(|e| CliError(format!("serving: {e}")))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_wallet(listen: SocketAddr, module_dir: &Path) -> Result<ExitCode, CliError> {
+    use creditproof::server::wallet_site::{serve_wallet, WalletModule};
+    let module = WalletModule::from_dir(module_dir).map_err(CliError)?;
+    runtime()?.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
+        let bound = listener.local_addr().map_err(|e| CliError(format!("--listen {listen}: {e}")))?;
+        println!("listening on http://{bound}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        serve_wallet(listener, module, shutdown_signal()).await.map_err(|e| CliError(format!("serving: {e}")))
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use creditproof::registry::{SqliteRegistry, DEFAULT_LIST_CAPACITY};
+use creditproof::registry::{AnyRegistry, RegistryError, RegistryLocation, DEFAULT_LIST_CAPACITY};
 use creditproof::{Algorithm, Issuer, IssuerPublicKey, IssuerSigningKey, SecureRng, UnixTime, Wallet};
 use serde_json::{json, Value};
 use zeroize::{Zeroize as _, Zeroizing};
@@ -13,6 +13,9 @@ use crate::files::{
 
 const ISSUER_FILE: &str = "issuer.json";
 const REGISTRY_FILE: &str = "registry.sqlite";
+/// The PostgreSQL URL of the registry, when `issuer init --registry`
+/// put it there (owner-only: it may hold a password).
+const REGISTRY_URL_FILE: &str = "registry.url";
 /// The OpenID4VCI state (offers, grants, used keys) of the issuer service
 /// and `issuer offer`.
 const STORE_FILE: &str = "oid4vci.sqlite";
@@ -26,8 +29,10 @@ pub fn init_issuer(
     status_base: Option<&str>,
     force: bool,
     alg: Algorithm,
+    registry_url: Option<&str>,
     rng: &mut dyn SecureRng,
 ) -> Result<(), CliError> {
+    let location = registry_url.map(postgres_location).transpose()?;
     let key = IssuerSigningKey::generate_with(alg, rng).map_err(|e| CliError(format!("key generation: {e}")))?;
     let secret = key.to_secret_string();
     // Validate the identifier before touching the disk: what the issuer
@@ -40,7 +45,7 @@ pub fn init_issuer(
     if !force && dir.join(ISSUER_FILE).exists() {
         return Err((dir.join(ISSUER_FILE).as_path(), "already exists (use --force to overwrite)").into());
     }
-    if registry.exists() {
+    if registry.exists() || dir.join(REGISTRY_URL_FILE).exists() {
         // --force may not discard the record of what was issued: a new
         // registry would hand out indexes already in use.
         return Err((dir, "already holds an issuer registry; refusing to discard issuer state").into());
@@ -49,9 +54,65 @@ pub fn init_issuer(
     let state = json!({"type": "creditproof-issuer/1", "iss": iss, "signing_key": secret.as_str(), "retired_keys": []});
     write_issuer_state(dir, state, force)?;
     let base = status_base.map_or_else(|| format!("{}/status", iss.trim_end_matches('/')), str::to_owned);
-    SqliteRegistry::create(&registry, &base, DEFAULT_LIST_CAPACITY)
-        .map_err(|e| CliError::from((registry.as_path(), e)))?;
-    set_private(&registry)
+    match location {
+        Some(location) => {
+            match location.create(&base, DEFAULT_LIST_CAPACITY) {
+                Ok(_) => {}
+                Err(RegistryError::Exists) => {
+                    // Another node's directory made it: share it, if it is
+                    // this issuer's (same status list base).
+                    let mut reg = location.open().map_err(|e| CliError(format!("--registry {location}: {e}")))?;
+                    let lists = reg.lists().map_err(|e| CliError(format!("--registry {location}: {e}")))?;
+                    if lists.first().is_none_or(|(uri, _)| uri != &format!("{base}/1")) {
+                        return Err(CliError(format!(
+                            "--registry {location}: already holds the registry of another status list base"
+                        )));
+                    }
+                }
+                Err(e) => return Err(CliError(format!("--registry {location}: {e}"))),
+            }
+            let RegistryLocation::Postgres(url) = &location else {
+                return Err(CliError("--registry: expected a postgres:// URL".into()));
+            };
+            write_file(&dir.join(REGISTRY_URL_FILE), format!("{url}\n").as_bytes(), Access::Secret, false)
+        }
+        None => {
+            RegistryLocation::Sqlite(registry.clone())
+                .create(&base, DEFAULT_LIST_CAPACITY)
+                .map_err(|e| CliError::from((registry.as_path(), e)))?;
+            set_private(&registry)
+        }
+    }
+}
+
+/// The registry location of a `--registry` value: a PostgreSQL URL.
+fn postgres_location(url: &str) -> Result<RegistryLocation, CliError> {
+    if !creditproof::registry::is_postgres_url(url) {
+        return Err(CliError("--registry: expected a postgres:// or postgresql:// URL".into()));
+    }
+    Ok(RegistryLocation::Postgres(url.trim().to_owned()))
+}
+
+/// Where the issuer directory's registry lives: `--registry` if given, else
+/// the URL `issuer init --registry` recorded, else `registry.sqlite`.
+pub fn registry_location(
+    dir: &Path,
+    registry_url: Option<&str>,
+    allow_insecure: bool,
+) -> Result<RegistryLocation, CliError> {
+    if let Some(url) = registry_url {
+        return postgres_location(url);
+    }
+    let recorded = dir.join(REGISTRY_URL_FILE);
+    if recorded.exists() {
+        check_private(&recorded, allow_insecure)?;
+        let text = Zeroizing::new(
+            String::from_utf8(read_bounded(&recorded, 4096)?)
+                .map_err(|_| CliError::from((recorded.as_path(), "is not utf-8")))?,
+        );
+        return postgres_location(text.trim()).map_err(|e| CliError(format!("{}: {}", recorded.display(), e.0)));
+    }
+    Ok(RegistryLocation::Sqlite(dir.join(REGISTRY_FILE)))
 }
 
 /// An exclusive advisory lock on a state directory (`flock` on `.lock`),
@@ -214,7 +275,15 @@ pub fn store_path(dir: &Path) -> std::path::PathBuf {
 /// Opens (creating it if needed) the issuer directory's OpenID4VCI state,
 /// refusing a file, or companion file, that is not a regular one or that
 /// others can read.
-pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::server::SqliteStore, CliError> {
+///
+/// With a PostgreSQL registry (`issuer init --registry`), the state lives
+/// in that database, shared by every node.
+pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::server::IssuerStore, CliError> {
+    if let RegistryLocation::Postgres(url) = registry_location(dir, None, allow_insecure)? {
+        return creditproof::server::PgStore::open(&url)
+            .map(creditproof::server::IssuerStore::Postgres)
+            .map_err(|e| CliError(format!("{}: {e}", RegistryLocation::Postgres(url.clone()))));
+    }
     let path = store_path(dir);
     if path.exists() {
         check_private(&path, allow_insecure)?;
@@ -224,7 +293,9 @@ pub fn open_store(dir: &Path, allow_insecure: bool) -> Result<creditproof::serve
         side.push(suffix);
         check_regular(Path::new(&side))?;
     }
-    creditproof::server::SqliteStore::open(&path).map_err(|e| CliError::from((path.as_path(), e)))
+    creditproof::server::SqliteStore::open(&path)
+        .map(creditproof::server::IssuerStore::Sqlite)
+        .map_err(|e| CliError::from((path.as_path(), e)))
 }
 
 /// A number that changes when `issuer.json` does (its modification time
@@ -241,9 +312,14 @@ pub fn issuer_file_version(dir: &Path) -> u64 {
     nanos ^ meta.len().rotate_left(48)
 }
 
-/// Opens the issuer's registry (refused if others can read it).
-pub fn open_registry(dir: &Path, allow_insecure: bool) -> Result<SqliteRegistry, CliError> {
-    let path = dir.join(REGISTRY_FILE);
+/// Opens the issuer's registry (see [`registry_location`]; an SQLite file
+/// is refused if others can read it).
+pub fn open_registry(dir: &Path, registry_url: Option<&str>, allow_insecure: bool) -> Result<AnyRegistry, CliError> {
+    let location = registry_location(dir, registry_url, allow_insecure)?;
+    let path = match location {
+        RegistryLocation::Sqlite(path) => path,
+        postgres => return postgres.open().map_err(|e| CliError(format!("registry {postgres}: {e}"))),
+    };
     if !path.exists() {
         return Err((dir, "has no issuer registry (run `creditproof issuer init`)").into());
     }
@@ -254,37 +330,31 @@ pub fn open_registry(dir: &Path, allow_insecure: bool) -> Result<SqliteRegistry,
         side.push(suffix);
         check_regular(Path::new(&side))?;
     }
-    SqliteRegistry::open(&path).map_err(|e| CliError::from((path.as_path(), e)))
+    RegistryLocation::Sqlite(path.clone()).open().map_err(|e| CliError::from((path.as_path(), e)))
 }
 
-/// Keeps a copy of a policy the issuer scored with, so corrections can
-/// re-score under exactly the same rules.
-pub fn keep_policy(dir: &Path, id: &str, version: &str, bytes: &[u8]) -> Result<(), CliError> {
-    let pdir = dir.join("policies");
-    std::fs::create_dir_all(&pdir).map_err(|e| CliError::from((pdir.as_path(), e)))?;
-    let path = pdir.join(policy_file(id, version));
-    if path.exists() {
-        return Ok(());
+/// The issuer's policy book: `policies/` in the issuer directory.
+pub fn policy_book(dir: &Path) -> creditproof::server::PolicyBook {
+    creditproof::server::PolicyBook::new(dir.join("policies"))
+}
+
+/// Publishes a policy the issuer scores with in its policy book, before
+/// anything is scored: so corrections re-score under exactly the same
+/// rules, the service serves it, and a version already published with
+/// other rules is refused (versions are append-only).
+pub fn keep_policy(dir: &Path, policy: &creditproof::policy::Policy) -> Result<(), CliError> {
+    let book = policy_book(dir);
+    book.publish(policy).map(|_| ()).map_err(|e| CliError::from((book.dir(), e.to_string())))
+}
+
+/// The published policy `id@version` from the issuer's policy book.
+pub fn kept_policy(dir: &Path, id: &str, version: &str) -> Result<creditproof::policy::Policy, CliError> {
+    let book = policy_book(dir);
+    match book.get(id, version) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err((dir, format!("has not published policy {id}@{version}")).into()),
+        Err(e) => Err(CliError::from((book.dir(), e.to_string()))),
     }
-    write_file(&path, bytes, Access::Public, false)
-}
-
-/// The kept copy of a policy, by id and version.
-pub fn kept_policy(dir: &Path, id: &str, version: &str) -> Result<std::path::PathBuf, CliError> {
-    let path = dir.join("policies").join(policy_file(id, version));
-    if !path.exists() {
-        return Err((dir, format!("has no kept copy of policy {id}/{version}")).into());
-    }
-    Ok(path)
-}
-
-fn policy_file(id: &str, version: &str) -> String {
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-            .collect::<String>()
-    };
-    format!("{}@{}.json", clean(id), clean(version))
 }
 
 fn set_private(path: &Path) -> Result<(), CliError> {

@@ -10,9 +10,10 @@ use serde_json::Value;
 use crate::files::{read_bounded, read_text, write_file, Access, CliError, MAX_FILE};
 use crate::{id_value, lib_err, read_policy, read_request, time};
 
+use creditproof::policy::PolicyPin;
 use creditproof::sd_jwt::{KeyBinding, SdJwtVerifier};
 use creditproof::{
-    verdict_json, IssuerMetadata, IssuerPublicKey, Limits, Predicate, PresentationRequest, SystemRng, TrustStore,
+    verdict_json, Grid, IssuerMetadata, IssuerPublicKey, Limits, Predicate, PresentationRequest, SystemRng, TrustStore,
     UnixTime, Verifier, VerifierOptions,
 };
 
@@ -83,6 +84,13 @@ pub(crate) enum VerifierCmd {
         /// revoked). Refused by default (`status.missing`).
         #[arg(long)]
         allow_missing_status: bool,
+        /// Accept only credentials scored under this policy version:
+        /// `ID@VERSION`, or `sha256:HEX` of its published document
+        /// (repeatable; default: any). The request must ask for
+        /// `--disclose policy`; another version is rejected with
+        /// `request.policy`.
+        #[arg(long, value_name = "ID@VERSION|sha256:HEX")]
+        accept_policy: Vec<String>,
         /// Verification time in Unix seconds (default: now).
         #[arg(long)]
         now: Option<u64>,
@@ -125,10 +133,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
         VerifierCmd::Ask(a) => crate::ask_cmd::ask(&a),
         VerifierCmd::Outcome(r) => crate::ask_cmd::result(&r),
         VerifierCmd::Request { aud, disclose, predicate, policy, issuer, vct, out } => {
-            let grid = match &policy {
-                Some(path) => Some(read_policy(path, &limits)?.0.grid().clone()),
-                None => None,
-            };
+            let grid = policy_grid(policy.as_deref(), &limits)?;
             let mut b = PresentationRequest::builder(aud);
             for i in issuer {
                 b = b.issuer(i);
@@ -140,16 +145,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
                 b = b.disclose(d);
             }
             for p in predicate {
-                let parsed: Predicate = p.parse().map_err(|e| CliError(format!("--predicate {p}: {e}")))?;
-                if let Some(g) = grid.as_ref().filter(|g| on_score(&parsed) && !g.allows(&parsed)) {
-                    let nearest: Vec<String> = g.nearest(&parsed).iter().map(ToString::to_string).collect();
-                    return Err(CliError(format!(
-                        "--predicate {p}: off the policy's threshold grid, which wallets refuse by default; \
-                         nearest on the grid: {}",
-                        if nearest.is_empty() { "none".to_owned() } else { nearest.join(", ") }
-                    )));
-                }
-                b = b.predicate(parsed);
+                b = b.predicate(on_grid(&p, grid.as_ref())?);
             }
             let req = b.build(&mut rng).map_err(|e| CliError(e.to_string()))?;
             let text = serde_json::to_string_pretty(&req.to_json()).unwrap_or_default();
@@ -164,9 +160,14 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             status_list,
             status_max_age,
             allow_missing_status,
+            accept_policy,
             now,
         } => {
             let now = time(now);
+            let pins = accept_policy
+                .iter()
+                .map(|p| PolicyPin::parse(p).map_err(|e| CliError(format!("--accept-policy: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut store = TrustStore::new();
             for t in &trust {
                 let bytes = read_bounded(t, MAX_FILE)?;
@@ -179,6 +180,7 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
                 options = options.allow_missing_status();
             }
             let mut verifier = Verifier::with_options(store, options);
+            verifier.accept_policies(pins);
             let mut outcome = Ok(());
             for path in &status_list {
                 let token = read_text(path, MAX_STATUS_LIST)?;
@@ -193,6 +195,27 @@ pub(crate) fn run(cmd: VerifierCmd) -> Result<ExitCode, CliError> {
             Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// The threshold grid of `--policy` (a file or a shipped policy's id).
+pub(crate) fn policy_grid(policy: Option<&Path>, limits: &Limits) -> Result<Option<Grid>, CliError> {
+    policy.map(|path| Ok(read_policy(path, limits)?.0.grid().clone())).transpose()
+}
+
+/// `--predicate p` parsed, refused when it is a `score` threshold off
+/// `grid`, which holders' wallets refuse by default: asking for it would
+/// only waste the holder's time.
+pub(crate) fn on_grid(p: &str, grid: Option<&Grid>) -> Result<Predicate, CliError> {
+    let parsed: Predicate = p.parse().map_err(|e| CliError(format!("--predicate {p}: {e}")))?;
+    if let Some(g) = grid.filter(|g| on_score(&parsed) && !g.allows(&parsed)) {
+        let nearest: Vec<String> = g.nearest(&parsed).iter().map(ToString::to_string).collect();
+        return Err(CliError(format!(
+            "--predicate {p}: off the policy's threshold grid, which wallets refuse by default; \
+             nearest on the grid: {}",
+            if nearest.is_empty() { "none".to_owned() } else { nearest.join(", ") }
+        )));
+    }
+    Ok(parsed)
 }
 
 /// Whether a predicate is a range predicate on `score`, the attribute a

@@ -35,10 +35,16 @@
 
 use std::fmt;
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{is_postgres_url, PgRegistry, PG_SCHEMA_VERSION};
+#[cfg(feature = "postgres")]
+pub(crate) use self::postgres::{pg_connect, pg_message as pg_error_message};
 pub use sqlite::{SqliteRegistry, DEFAULT_LIST_CAPACITY, MAX_LIST_CAPACITY, SCHEMA_VERSION};
 
 /// The RFC 7638 JWK thumbprint of a holder key (base64url text).
@@ -242,24 +248,24 @@ pub trait IssuerRegistry {
     fn void_batch(&mut self, batch_id: &str, reason: &str, now: u64) -> Result<usize, RegistryError>;
 
     /// Every pending batch, oldest first.
-    fn pending_batches(&self) -> Result<Vec<BatchRecord>, RegistryError>;
+    fn pending_batches(&mut self) -> Result<Vec<BatchRecord>, RegistryError>;
 
     /// The batches (pending or delivered) holding a live credential of one
     /// of these holder thumbprints, oldest first.
-    fn batches_of(&self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError>;
+    fn batches_of(&mut self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError>;
 
     /// Every list, in order: its URI and the status byte (0/1/2) of every
     /// index `0..capacity` (unused indexes are 0).
-    fn lists(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError>;
+    fn lists(&mut self) -> Result<Vec<(String, Vec<u8>)>, RegistryError>;
 
     /// The history, oldest first; with `Some(holder)`, only that of the
     /// subject the holder thumbprint was issued to (by its live credential,
     /// else its latest voided one).
-    fn history(&self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError>;
+    fn history(&mut self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError>;
 
     /// The subject a holder thumbprint was issued to (by its live
     /// credential, else its latest voided one).
-    fn subject_of(&self, holder: &str) -> Result<String, RegistryError>;
+    fn subject_of(&mut self, holder: &str) -> Result<String, RegistryError>;
 
     /// The ids of the batches issued to `subject` that were not voided
     /// (delivered or pending), oldest first: the batches a
@@ -267,15 +273,174 @@ pub trait IssuerRegistry {
     /// correcting batch names so that the holder's wallet stops presenting
     /// them. Read it under the same lock as the correction, so that no batch
     /// is issued in between.
-    fn batch_ids_of_subject(&self, subject: &str) -> Result<Vec<String>, RegistryError>;
+    fn batch_ids_of_subject(&mut self, subject: &str) -> Result<Vec<String>, RegistryError>;
+
+    /// A number that grows with every committed change of the lists, by
+    /// any process or node (the last history row): a publisher re-reads
+    /// [`lists`](Self::lists) only when it moved.
+    fn revision(&mut self) -> Result<u64, RegistryError>;
+
+    /// Checks every invariant of the stored state in one read snapshot (see
+    /// [`SqliteRegistry::check_invariants`]); what the crash and kill tests
+    /// run after each kill.
+    fn check_invariants(&mut self) -> Result<(), RegistryError>;
+
+    /// Whether this handle can still be used: `false` once a database
+    /// connection is lost (a pool then opens another). Default: `true`.
+    fn is_usable(&self) -> bool {
+        true
+    }
+}
+
+impl<T: IssuerRegistry + ?Sized> IssuerRegistry for Box<T> {
+    fn issue_batch(
+        &mut self,
+        batch: &NewBatch<'_>,
+        now: u64,
+        rng: &mut dyn FnMut(&mut [u8]),
+        deliver: &mut Deliver<'_>,
+    ) -> Result<Vec<StatusRef>, RegistryError> {
+        (**self).issue_batch(batch, now, rng, deliver)
+    }
+    fn set_status(
+        &mut self,
+        target: Target<'_>,
+        status: Status,
+        reason: &str,
+        now: u64,
+    ) -> Result<usize, RegistryError> {
+        (**self).set_status(target, status, reason, now)
+    }
+    fn correct(
+        &mut self,
+        subject: &str,
+        new_batch: &NewBatch<'_>,
+        now: u64,
+        rng: &mut dyn FnMut(&mut [u8]),
+        deliver: &mut Deliver<'_>,
+    ) -> Result<Vec<StatusRef>, RegistryError> {
+        (**self).correct(subject, new_batch, now, rng, deliver)
+    }
+    fn confirm_delivery(&mut self, batch_id: &str) -> Result<(), RegistryError> {
+        (**self).confirm_delivery(batch_id)
+    }
+    fn void_batch(&mut self, batch_id: &str, reason: &str, now: u64) -> Result<usize, RegistryError> {
+        (**self).void_batch(batch_id, reason, now)
+    }
+    fn pending_batches(&mut self) -> Result<Vec<BatchRecord>, RegistryError> {
+        (**self).pending_batches()
+    }
+    fn batches_of(&mut self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError> {
+        (**self).batches_of(holders)
+    }
+    fn lists(&mut self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
+        (**self).lists()
+    }
+    fn history(&mut self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError> {
+        (**self).history(holder)
+    }
+    fn subject_of(&mut self, holder: &str) -> Result<String, RegistryError> {
+        (**self).subject_of(holder)
+    }
+    fn batch_ids_of_subject(&mut self, subject: &str) -> Result<Vec<String>, RegistryError> {
+        (**self).batch_ids_of_subject(subject)
+    }
+    fn revision(&mut self) -> Result<u64, RegistryError> {
+        (**self).revision()
+    }
+    fn check_invariants(&mut self) -> Result<(), RegistryError> {
+        (**self).check_invariants()
+    }
+    fn is_usable(&self) -> bool {
+        (**self).is_usable()
+    }
+}
+
+/// Where a registry lives: an SQLite file (the embedded default) or, with
+/// the `postgres` feature, a PostgreSQL database that several issuer nodes
+/// share. `Debug` and `Display` never show a URL's password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RegistryLocation {
+    /// An SQLite file ([`SqliteRegistry`]).
+    Sqlite(std::path::PathBuf),
+    /// A `postgres://` URL ([`PgRegistry`]).
+    #[cfg(feature = "postgres")]
+    Postgres(String),
+}
+
+/// A registry of either backend, as the service and the CLI hold it.
+pub type AnyRegistry = Box<dyn IssuerRegistry + Send>;
+
+impl RegistryLocation {
+    /// Opens the registry there.
+    pub fn open(&self) -> Result<AnyRegistry, RegistryError> {
+        Ok(match self {
+            Self::Sqlite(path) => Box::new(SqliteRegistry::open(path)?),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => Box::new(PgRegistry::open(url)?),
+        })
+    }
+
+    /// Creates a registry there (see [`SqliteRegistry::create`] and
+    /// [`PgRegistry::create`]).
+    pub fn create(&self, base_uri: &str, list_capacity: u64) -> Result<AnyRegistry, RegistryError> {
+        Ok(match self {
+            Self::Sqlite(path) => Box::new(SqliteRegistry::create(path, base_uri, list_capacity)?),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => Box::new(PgRegistry::create(url, base_uri, list_capacity)?),
+        })
+    }
+
+    /// Whether it is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        !matches!(self, Self::Sqlite(_))
+    }
+}
+
+/// `url` with the password of its user info (if any) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Display for RegistryLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+impl fmt::Debug for RegistryLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
 }
 
 /// What can go wrong with the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RegistryError {
-    /// An error from SQLite (I/O, locking, corruption…), as text.
-    Sqlite(String),
+    /// An error from the database (SQLite or PostgreSQL: I/O, locking,
+    /// connection, corruption…), as text.
+    Database(String),
     /// The database was written by a newer version of this software.
     NewerSchema {
         /// The schema version found in the file.
@@ -319,7 +484,7 @@ pub enum RegistryError {
 impl fmt::Display for RegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Sqlite(msg) => write!(f, "registry database error: {msg}"),
+            Self::Database(msg) => write!(f, "registry database error: {msg}"),
             Self::NewerSchema { found, supported } => {
                 write!(f, "registry schema version {found} is newer than the supported version {supported}")
             }
@@ -346,6 +511,6 @@ impl std::error::Error for RegistryError {}
 
 impl From<rusqlite::Error> for RegistryError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Sqlite(e.to_string())
+        Self::Database(e.to_string())
     }
 }

@@ -63,10 +63,12 @@
 //! arithmetic bound.
 
 mod date;
+mod deadline;
 mod defaults;
 mod dispute;
 mod error;
 mod model;
+mod published;
 mod records;
 mod score;
 mod shipped;
@@ -76,10 +78,18 @@ mod text;
 mod tests;
 
 pub use date::Date;
+pub use deadline::{answer_by, score_with_disputes, EntryClock};
 pub use defaults::score_at;
 pub use dispute::{apply_corrections, Dispute, DisputeEntry, MAX_REASON_LEN};
 pub use error::{PolicyError, MAX_QUOTED_CHARS};
-pub use model::{Cap, GridSpec, Period, Perk, Policy, PolicySpec, Rule, Scale, Tier, MAX_NAME_LEN};
+pub use model::{
+    Cap, GridSpec, Period, Perk, Policy, PolicySpec, Rule, Scale, Tier, DEFAULT_DISPUTE_PERIOD_DAYS,
+    MAX_DISPUTE_PERIOD_DAYS, MAX_NAME_LEN,
+};
+pub(crate) use published::policy_token_payload;
+pub use published::{
+    describe, diff, read_policy_token_unverified, verify_policy_token, PolicyPin, PolicyRef, POLICY_TYP,
+};
 pub use records::{Record, Records, MAX_EVIDENCE_LEN, MAX_REFERENCE_LEN};
-pub use score::{score, CapHit, CapLimit, Clamp, ScoreItem, ScoreReport};
+pub use score::{score, CapHit, CapLimit, Clamp, NotCounted, ScoreItem, ScoreReport};
 pub use shipped::{shipped, SHIPPED};

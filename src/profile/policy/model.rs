@@ -44,7 +44,20 @@ pub struct PolicySpec {
     /// cells.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid: Option<GridSpec>,
+    /// How many days the issuer has to answer a dispute of an entry scored
+    /// under this policy ([`Policy::dispute_period_days`]); an entry whose
+    /// dispute is not answered in time stops counting. May be omitted:
+    /// [`DEFAULT_DISPUTE_PERIOD_DAYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_period_days: Option<u32>,
 }
+
+/// The dispute period of a policy that does not name one: 30 days, as the
+/// US Fair Credit Reporting Act (§611) gives a bureau to reinvestigate.
+pub const DEFAULT_DISPUTE_PERIOD_DAYS: u32 = 30;
+
+/// The longest dispute period a policy may set: a year.
+pub const MAX_DISPUTE_PERIOD_DAYS: u32 = 366;
 
 /// The published threshold grid of a policy's score, beyond the tier
 /// boundaries and perk thresholds it always holds.
@@ -265,6 +278,14 @@ impl Policy {
                 }
             }
         }
+        if let Some(days) = spec.dispute_period_days {
+            if days == 0 || days > MAX_DISPUTE_PERIOD_DAYS {
+                return Err(PolicyError::InvalidField {
+                    field: "dispute_period_days".to_owned(),
+                    reason: "it must be between 1 and 366 days",
+                });
+            }
+        }
         check_tiers(&mut spec.tiers, scale)?;
         let placeholder = Grid::new(scale.min, scale.max, Vec::new())
             .map_err(|e| PolicyError::InvalidGrid { reason: e.to_string() })?;
@@ -369,6 +390,28 @@ impl Policy {
     /// The score threshold a holder proves for perk `name` (see [`Perk::score_threshold`]).
     pub fn perk_threshold(&self, name: &str) -> Option<u64> {
         self.perk(name).map(|p| p.score_threshold(self))
+    }
+
+    /// How many days the issuer has to answer a dispute (the spec's
+    /// `dispute_period_days`, else [`DEFAULT_DISPUTE_PERIOD_DAYS`]).
+    pub fn dispute_period_days(&self) -> u32 {
+        self.spec.dispute_period_days.unwrap_or(DEFAULT_DISPUTE_PERIOD_DAYS)
+    }
+
+    /// The published form of this policy: its JSON with the fields in
+    /// declaration order, maps sorted by key, tiers ascending and no
+    /// whitespace. The same policy always gives the same bytes, whatever
+    /// file it was read from; its SHA-256 is [`Policy::sha256`].
+    pub fn canonical_json(&self) -> Vec<u8> {
+        // Serializing plain structs, BTreeMaps, strings and integers cannot fail.
+        serde_json::to_vec(&self.spec).unwrap_or_default()
+    }
+
+    /// The SHA-256 of [`Policy::canonical_json`], lowercase hex: the hash a
+    /// credential's `policy` claim names and a verifier can pin.
+    pub fn sha256(&self) -> String {
+        let d = ring::digest::digest(&ring::digest::SHA256, &self.canonical_json());
+        d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The validated spec.

@@ -99,6 +99,28 @@ pub struct ScoreReport {
     /// Perks whose score/tier predicate the score meets, by name. Perks that
     /// require valid status still need it when presented.
     pub perks: Vec<String>,
+    /// Records left out because the holder disputed them and the issuer
+    /// did not answer within the policy's dispute period (see
+    /// [`super::score_with_disputes`]); empty, and then absent from the
+    /// JSON, otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_counted: Vec<NotCounted>,
+}
+
+/// A record the score leaves out: disputed, and not answered in time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotCounted {
+    /// The record's reference.
+    pub reference: String,
+    /// The record's kind.
+    pub kind: String,
+    /// The record's date.
+    pub date: Date,
+    /// The day the issuer received the dispute.
+    pub disputed_on: Date,
+    /// The last day the issuer had to answer.
+    pub answer_by: Date,
 }
 
 /// Scores `records` under `policy` as of `as_of`.
@@ -222,6 +244,7 @@ pub fn score(policy: &Policy, records: &[Record], as_of: Date) -> Result<ScoreRe
         score: value,
         tier,
         perks,
+        not_counted: Vec::new(),
     })
 }
 
@@ -302,6 +325,17 @@ impl ScoreReport {
         if !self.perks.is_empty() {
             let perks: Vec<String> = self.perks.iter().map(|p| printable(p)).collect();
             let _ = writeln!(out, "perks by score: {}", perks.join(", "));
+        }
+        for n in &self.not_counted {
+            let _ = writeln!(
+                out,
+                "{} {} {}: disputed on {}, not answered by {}: not counted",
+                n.date,
+                printable(&n.kind),
+                printable(&n.reference),
+                n.disputed_on,
+                n.answer_by
+            );
         }
         out
     }

@@ -142,7 +142,7 @@ pub(crate) fn new_transaction(m: &Map<String, Value>) -> Result<NewTransaction, 
     Ok(new)
 }
 
-async fn create(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
+pub(super) async fn create(State(s): Shared, headers: HeaderMap, body: Body) -> Response {
     let bytes = match read_body(&headers, body, MAX_CREATE_BODY).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
@@ -239,7 +239,7 @@ fn wait_of(query: Option<&str>, max: u64) -> Result<Duration, ApiError> {
     }
 }
 
-async fn read(State(s): Shared, Path(id): Path<String>, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn read(State(s): Shared, Path(id): Path<String>, RawQuery(query): RawQuery) -> Response {
     let wait = match wait_of(query.as_deref(), s.config.max_wait_secs) {
         Ok(w) => w,
         Err(e) => return e.respond(&s),

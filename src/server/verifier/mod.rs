@@ -16,6 +16,7 @@
 //! | `GET`, `POST /request/{request id}` | the wallet | the request object (`application/oauth-authz-req+jwt`; unsigned for `redirect_uri:`, signed for `x509_san_dns:`), served once |
 //! | `POST /response` | the wallet | `direct_post`: `vp_token` + `state` → 200 `{}`, the verdict recorded |
 //! | `GET /health`, `GET /metrics` | operations | liveness, Prometheus text |
+//! | `GET /desk/`, `POST /desk/check`, `GET /desk/check/{id}` | the relying party's staff (only with [`VerifierConfig::with_desk`]) | the rental-desk page: see the `desk` module |
 //!
 //! The API's errors are `{"error", "error_description"}`: 400
 //! `invalid_request`, 401 `invalid_token` (with `WWW-Authenticate`), 404
@@ -62,6 +63,7 @@
 //! presentation, a nonce, a claim, a token or a transaction id.
 
 mod api;
+mod desk;
 mod metrics;
 mod status;
 #[cfg(test)]
@@ -81,6 +83,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 
+pub use self::desk::DEFAULT_DESK_PREDICATES;
 pub use self::trust::TrustedIssuer;
 pub use self::webhook::{Webhook, SIGNATURE_HEADER};
 
@@ -92,8 +95,8 @@ use super::{prefix_of, AdminToken};
 use crate::format::sd_jwt::VerifierOptions;
 use crate::format::time::UnixTime;
 use crate::protocol::oid4vp::{
-    ClientId, MemoryStore, Oid4vpError, Oid4vpStore, Oid4vpVerifier, RequestSigner, StoreError, Transaction,
-    TransactionHandle,
+    ClientId, MemoryStore, Oid4vpError, Oid4vpStore, Oid4vpVerifier, Outcome, RequestSigner, StoreError, Transaction,
+    TransactionHandle, Verdict,
 };
 use crate::protocol::url::{self, UrlUse};
 use crate::verifier::Verifier;
@@ -104,6 +107,9 @@ pub const MAX_METADATA_BYTES: u64 = 256 * 1024;
 pub const MAX_STATUS_LIST_BYTES: u64 = 2 * 1024 * 1024;
 /// How often expired transactions are dropped.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
+/// How often, with a webhook, transactions that expired unanswered are
+/// looked for (each is posted once, `"state": "expired"`).
+const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// An answer to one of the service's outgoing requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +158,8 @@ pub struct VerifierConfig {
     pub(crate) webhook: Option<Webhook>,
     pub(crate) signer: Option<Arc<RequestSigner>>,
     pub(crate) http: HttpSettings,
+    /// The rental-desk page's predicates, when it is served.
+    pub(crate) desk: Option<Vec<String>>,
 }
 
 impl VerifierConfig {
@@ -178,6 +186,7 @@ impl VerifierConfig {
             webhook: None,
             signer: None,
             http: HttpSettings::default(),
+            desk: None,
         }
     }
 
@@ -240,6 +249,15 @@ impl VerifierConfig {
         self
     }
 
+    /// Serves the rental-desk page at `/desk/` (see the `desk` module):
+    /// each check asks `predicates` (e.g. `score>=650`). Its endpoints
+    /// are not behind the API token: guard `/desk/` where it is served.
+    #[must_use]
+    pub fn with_desk(mut self, predicates: Vec<String>) -> Self {
+        self.desk = Some(predicates);
+        self
+    }
+
     /// Sets how long one request may take (then 408; a long poll waits at
     /// most this minus five seconds, and at most a minute) and how long a
     /// client may take to send its headers.
@@ -271,6 +289,14 @@ impl VerifierConfig {
         url::check(&self.public_url, UrlUse::Identifier).map_err(|r| format!("the public url: {r}"))?;
         if self.public_url.contains('?') || self.public_url.contains('#') {
             return Err("the public url must have no query and no fragment".into());
+        }
+        if let Some(desk) = &self.desk {
+            if desk.is_empty() || desk.len() > 8 {
+                return Err("the desk asks 1 to 8 predicates".into());
+            }
+            for p in desk {
+                p.parse::<crate::profile::predicate::Predicate>().map_err(|e| format!("desk predicate `{p}`: {e}"))?;
+            }
         }
         if self.trust.is_empty() {
             return Err("a verifier needs at least one trusted issuer".into());
@@ -447,6 +473,28 @@ impl VerifierService {
         n
     }
 
+    /// With a webhook: the bodies to post for transactions that expired
+    /// unanswered (`"state": "expired"`), each once; their handles are
+    /// forgotten. Without one: nothing.
+    pub(crate) fn expired_unanswered(&self, now: UnixTime) -> Vec<String> {
+        if self.config.webhook.is_none() {
+            return Vec::new();
+        }
+        let store = self.transactions.lock();
+        let mut handles = self.handles.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut bodies = Vec::new();
+        handles.retain(|_, handle| match self.oid4vp.outcome(&*store, handle, now) {
+            Ok(outcome @ Outcome::Done(Verdict::Expired)) => {
+                bodies.push(api::transaction_json(&api::api_id(handle), &outcome).to_string());
+                false
+            }
+            Ok(_) => true,
+            // Pruned (or never stored): nothing to tell.
+            Err(_) => false,
+        });
+        bodies
+    }
+
     /// How many transactions are held (live or kept for their verdict).
     pub fn transactions(&self) -> usize {
         self.transactions.lock().len()
@@ -470,7 +518,11 @@ pub fn router(service: Arc<VerifierService>) -> Router {
         .route(&at("/response"), post(wallet::response))
         .layer(cors);
     let ops = Router::new().route(&at("/health"), get(api::health)).route(&at("/metrics"), get(api::metrics));
-    let app = wallet.merge(ops).merge(api::routes(&p, service.clone())).fallback(api::not_found_fallback);
+    let mut app = wallet.merge(ops).merge(api::routes(&p, service.clone()));
+    if service.config.desk.is_some() {
+        app = app.merge(desk::routes(&p));
+    }
+    let app = app.fallback(api::not_found_fallback);
     service
         .config
         .http
@@ -503,6 +555,21 @@ pub async fn serve(
         }
     });
     let s = service.clone();
+    let expiring = tokio::spawn(async move {
+        if s.config.webhook.is_none() {
+            return;
+        }
+        let mut every = tokio::time::interval(EXPIRY_SWEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            for body in s.expired_unanswered(UnixTime::now()) {
+                tracing::info!("transaction expired unanswered");
+                webhook::deliver(&s, body);
+            }
+        }
+    });
+    let s = service.clone();
     let refreshing = tokio::spawn(async move {
         if !s.trust.has_identifiers() {
             return;
@@ -518,6 +585,7 @@ pub async fn serve(
     });
     let served = serve_app(listener, app, &settings, shutdown).await;
     pruning.abort();
+    expiring.abort();
     refreshing.abort();
     served
 }

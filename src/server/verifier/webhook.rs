@@ -1,6 +1,7 @@
-//! The optional webhook: when a transaction gets its verdict, the service
-//! POSTs the same JSON `GET /transactions/{id}` answers to the relying
-//! party's URL, signed so the receiver can tell it came from this service
+//! The optional webhook: when a transaction gets its verdict, or expires
+//! unanswered (`"state": "expired"`, within a second of its expiry), the
+//! service POSTs the same JSON `GET /transactions/{id}` answers to the
+//! relying party's URL, signed so the receiver can tell it came from this service
 //! and was not replayed long after:
 //!
 //! ```text

@@ -1,6 +1,6 @@
 //! Recording a batch and allocating its status indexes: uniformly random
-//! among the unused ones, never reused (always inside a caller's IMMEDIATE
-//! transaction).
+//! among the unused ones (a lazy Fisher–Yates shuffle, O(1) a draw), never
+//! reused (always inside a caller's IMMEDIATE transaction).
 
 use std::collections::HashSet;
 
@@ -11,15 +11,6 @@ use super::{Deliver, Delivery, NewBatch, RegistryError, SqliteRegistry, StatusRe
 
 /// Most holders in one batch.
 const MAX_BATCH_LEN: usize = 65_536;
-
-/// Rejection-sampling draws before falling back to picking among the
-/// enumerated unused indexes.
-const REJECTION_TRIES: u32 = 8192;
-
-/// Rejection sampling is used while at least 1/`FALLBACK_RATIO` of the list is
-/// free (expected draws ≤ `FALLBACK_RATIO`); below that, the unused indexes are
-/// enumerated once per transaction.
-const FALLBACK_RATIO: u64 = 1024;
 
 pub(super) fn issue_batch(
     reg: &mut SqliteRegistry,
@@ -60,7 +51,7 @@ pub(super) fn deliver_in(
     }
 }
 
-pub(super) fn check_batch(batch: &NewBatch<'_>) -> Result<(), RegistryError> {
+pub(in crate::issuer::registry) fn check_batch(batch: &NewBatch<'_>) -> Result<(), RegistryError> {
     check_id(batch.batch_id, "batch id must be 1 to 512 bytes")?;
     check_id(batch.subject, "subject must be 1 to 512 bytes")?;
     if let Some(policy) = batch.policy {
@@ -97,13 +88,6 @@ pub(super) fn insert_list(
     Ok(uri)
 }
 
-/// The unused indexes of one list, enumerated once per transaction when the
-/// list is nearly full (or the random draws keep hitting used indexes).
-pub(super) struct FreeIndexes {
-    list_n: i64,
-    free: Vec<u64>,
-}
-
 /// Records `batch` and allocates its indexes; returns the batch's row id and
 /// its refs in holder order.
 pub(super) fn issue_in(
@@ -135,10 +119,9 @@ pub(super) fn issue_in(
         params![batch.batch_id, batch.subject, batch.policy, at, batch.reason],
     )?;
     let seq = tx.last_insert_rowid();
-    let mut cache: Option<FreeIndexes> = None;
     let mut refs = Vec::with_capacity(batch.holders.len());
     for holder in batch.holders {
-        let (list_n, uri, idx) = allocate(tx, base_uri, capacity, &mut cache, rng)?;
+        let (list_n, uri, idx) = allocate(tx, base_uri, capacity, rng)?;
         let idx_db = to_db(idx, "index out of range")?;
         tx.prepare_cached("INSERT INTO credentials (list_n, idx, holder, batch, status) VALUES (?1, ?2, ?3, ?4, 0)")?
             .execute(params![list_n, idx_db, holder, seq])?;
@@ -151,12 +134,18 @@ pub(super) fn issue_in(
 }
 
 /// Draws one unused index, uniformly at random, from the current list
-/// (opening the next list when it is full). The caller inserts it.
+/// (opening the next list when it is full). The caller inserts it and
+/// counts it in `lists.used`.
+///
+/// The unused indexes of the current list are a lazy Fisher–Yates shuffle
+/// kept in `free_slots`: position `p < capacity - used` holds the index of
+/// its row if there is one, else `p`. A draw picks position `k` uniformly
+/// below `capacity - used`, takes its index and moves the last position's
+/// index into its place: O(1) and uniform at any fill level, never a scan.
 pub(super) fn allocate(
     tx: &Transaction<'_>,
     base_uri: &str,
     capacity: u64,
-    cache: &mut Option<FreeIndexes>,
     rng: &mut dyn FnMut(&mut [u8]),
 ) -> Result<(i64, String, u64), RegistryError> {
     let current: Option<(i64, String, i64, i64)> = tx
@@ -176,50 +165,33 @@ pub(super) fn allocate(
         used = 0;
     }
     let free = cap - used;
-    let cached = matches!(cache, Some(c) if c.list_n == list_n);
-    if !cached && free.saturating_mul(FALLBACK_RATIO) >= cap {
-        let mut stmt = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE list_n = ?1 AND idx = ?2)")?;
-        for _ in 0..REJECTION_TRIES {
-            let idx = uniform_below(cap, rng);
-            let taken: bool = stmt.query_row(params![list_n, to_db(idx, "index out of range")?], |r| r.get(0))?;
-            if !taken {
-                return Ok((list_n, uri, idx));
-            }
-        }
+    let k = to_db(uniform_below(free, rng), "index out of range")?;
+    let last = to_db(free - 1, "index out of range")?;
+    let slot = |pos: i64| -> Result<i64, RegistryError> {
+        Ok(tx
+            .prepare_cached("SELECT idx FROM free_slots WHERE list_n = ?1 AND pos = ?2")?
+            .query_row(params![list_n, pos], |r| r.get(0))
+            .optional()?
+            .unwrap_or(pos))
+    };
+    let pick = slot(k)?;
+    if k != last {
+        let tail = slot(last)?;
+        tx.prepare_cached("INSERT OR REPLACE INTO free_slots (list_n, pos, idx) VALUES (?1, ?2, ?3)")?
+            .execute(params![list_n, k, tail])?;
     }
-    if !cached {
-        let mut unused = Vec::new();
-        let mut next = 0u64;
-        let mut stmt = tx.prepare_cached("SELECT idx FROM credentials WHERE list_n = ?1 ORDER BY idx")?;
-        let mut rows = stmt.query([list_n])?;
-        while let Some(row) = rows.next()? {
-            let idx = from_db(row.get(0)?, "index")?;
-            if idx < next || idx >= cap {
-                return Err(invariant("index out of range or repeated"));
-            }
-            unused.extend(next..idx);
-            next = idx + 1;
-        }
-        unused.extend(next..cap);
-        if u64::try_from(unused.len()).ok() != Some(free) {
-            return Err(invariant("a list's used count disagrees with its credentials"));
-        }
-        *cache = Some(FreeIndexes { list_n, free: unused });
+    tx.prepare_cached("DELETE FROM free_slots WHERE list_n = ?1 AND pos = ?2")?.execute(params![list_n, last])?;
+    let idx = from_db(pick, "index")?;
+    if idx >= cap {
+        return Err(invariant("a free index slot outside its list"));
     }
-    let slot = cache.as_mut().filter(|c| c.list_n == list_n).ok_or_else(|| invariant("free index cache lost"))?;
-    let len = u64::try_from(slot.free.len()).map_err(|_| invariant("list too large"))?;
-    if len == 0 {
-        return Err(invariant("a list not marked full has no unused index"));
-    }
-    let k = usize::try_from(uniform_below(len, rng)).map_err(|_| invariant("index out of range"))?;
-    let idx = slot.free.swap_remove(k);
     Ok((list_n, uri, idx))
 }
 
 /// A uniform random integer in `0..n` (`n > 0`), by rejection on the next
 /// power of two; a broken generator that keeps failing the rejection gets a
 /// modulo reduction rather than an endless loop.
-pub(super) fn uniform_below(n: u64, rng: &mut dyn FnMut(&mut [u8])) -> u64 {
+pub(in crate::issuer::registry) fn uniform_below(n: u64, rng: &mut dyn FnMut(&mut [u8])) -> u64 {
     let n = n.max(1);
     let mask = n.checked_next_power_of_two().map_or(u64::MAX, |p| p - 1);
     let mut r = 0;

@@ -47,12 +47,23 @@ pub(super) fn history(reg: &SqliteRegistry, holder: Option<&str>) -> Result<Vec<
 /// The subject of a holder key's live credential, else of its latest voided
 /// one.
 pub(super) fn subject_in(conn: &Connection, holder: &str) -> Result<String, RegistryError> {
-    conn.query_row(
-        "SELECT b.subject FROM credentials c JOIN batches b ON b.seq = c.batch WHERE c.holder = ?1
-         ORDER BY c.voided, b.seq DESC LIMIT 1",
-        [holder],
-        |r| r.get(0),
-    )
+    // One look-up per partial index (live, then voided): each holder key is
+    // in exactly one of them.
+    let live = conn
+        .prepare_cached(
+            "SELECT b.subject FROM credentials c JOIN batches b ON b.seq = c.batch
+             WHERE c.holder = ?1 AND c.voided = 0",
+        )?
+        .query_row([holder], |r| r.get(0))
+        .optional()?;
+    if let Some(subject) = live {
+        return Ok(subject);
+    }
+    conn.prepare_cached(
+        "SELECT b.subject FROM credentials c JOIN batches b ON b.seq = c.batch
+         WHERE c.holder = ?1 AND c.voided = 1 ORDER BY b.seq DESC LIMIT 1",
+    )?
+    .query_row([holder], |r| r.get(0))
     .optional()?
     .ok_or(RegistryError::UnknownHolder)
 }

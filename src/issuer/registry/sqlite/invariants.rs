@@ -127,6 +127,8 @@ pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Res
         }
     }
 
+    check_free_slots(conn)?;
+
     // History: per credential, exactly one `issued` row first, and the
     // changes replay to the current status; a voided credential's last row
     // is its one `voided` row.
@@ -216,6 +218,39 @@ pub(super) fn check_all(conn: &Connection, base_uri: &str, capacity: u64) -> Res
     for (sql, what) in corrections {
         if count(conn, sql)? != 0 {
             return Err(invariant(what));
+        }
+    }
+    Ok(())
+}
+
+/// The free-index shuffle: rows only in the current (last) list, at
+/// positions below its number of unused indexes, and the indexes those
+/// positions name are exactly its unused ones.
+fn check_free_slots(conn: &Connection) -> Result<(), RegistryError> {
+    use std::collections::{HashMap, HashSet};
+    let (n, cap, used): (i64, i64, i64) =
+        conn.query_row("SELECT n, capacity, used FROM lists ORDER BY n DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    let free = cap - used;
+    if count(conn, &format!("SELECT COUNT(*) FROM free_slots WHERE list_n != {n} OR pos >= {free} OR pos < 0"))? != 0 {
+        return Err(invariant("free index slot outside the current list"));
+    }
+    let slots: HashMap<i64, i64> = {
+        let mut stmt = conn.prepare("SELECT pos, idx FROM free_slots WHERE list_n = ?1")?;
+        let rows = stmt.query_map([n], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let taken: HashSet<i64> = {
+        let mut stmt = conn.prepare("SELECT idx FROM credentials WHERE list_n = ?1")?;
+        let rows = stmt.query_map([n], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut seen = HashSet::new();
+    for pos in 0..free {
+        let idx = slots.get(&pos).copied().unwrap_or(pos);
+        if idx < 0 || idx >= cap || taken.contains(&idx) || !seen.insert(idx) {
+            return Err(RegistryError::Invariant(format!("free index slot {pos} of list {n} names index {idx}")));
         }
     }
     Ok(())

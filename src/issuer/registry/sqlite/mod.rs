@@ -7,11 +7,11 @@
 //! - `history`: the audit trail and holder → subject look-ups;
 //! - `invariants`: the full consistency check the kill tests run.
 
-mod alloc;
+pub(in crate::issuer::registry) mod alloc;
 mod delivery;
 mod history;
 mod invariants;
-mod schema;
+pub(in crate::issuer::registry) mod schema;
 mod status;
 
 use std::fs::OpenOptions;
@@ -41,7 +41,7 @@ const MAX_ID_LEN: usize = 512;
 const MAX_REASON_LEN: usize = 4096;
 
 /// Longest accepted delivery note, in bytes.
-const MAX_NOTE_LEN: usize = 8192;
+pub(in crate::issuer::registry) const MAX_NOTE_LEN: usize = 8192;
 
 /// Longest accepted base URI, in bytes.
 const MAX_URI_LEN: usize = 2048;
@@ -74,7 +74,7 @@ impl SqliteRegistry {
         match OpenOptions::new().write(true).create_new(true).open(path) {
             Ok(file) => drop(file),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(RegistryError::Exists),
-            Err(e) => return Err(RegistryError::Sqlite(format!("cannot create {}: {e}", path.display()))),
+            Err(e) => return Err(RegistryError::Database(format!("cannot create {}: {e}", path.display()))),
         }
         match Self::init(path, base_uri, list_capacity) {
             Ok(registry) => Ok(registry),
@@ -108,14 +108,14 @@ impl SqliteRegistry {
     /// Fails with [`RegistryError::NotFound`] if it is missing,
     /// [`RegistryError::NotARegistry`] if it is not a registry (or not SQLite),
     /// and [`RegistryError::NewerSchema`] if a newer version wrote it. The file
-    /// is not modified before these checks pass. A version 1 file is migrated
-    /// to version 2 in one transaction (see [`SCHEMA_VERSION`]).
+    /// is not modified before these checks pass. An older file is migrated,
+    /// one version a transaction (see [`SCHEMA_VERSION`]).
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_file() => {}
             Ok(_) => return Err(RegistryError::NotARegistry),
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(RegistryError::NotFound),
-            Err(e) => return Err(RegistryError::Sqlite(format!("cannot open {}: {e}", path.display()))),
+            Err(e) => return Err(RegistryError::Database(format!("cannot open {}: {e}", path.display()))),
         }
         let mut conn = connect(path)?;
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(open_error)?;
@@ -129,12 +129,12 @@ impl SqliteRegistry {
                 supported: SCHEMA_VERSION,
             });
         }
-        if version != 1 && version != i64::from(SCHEMA_VERSION) {
+        if version < 1 {
             // Version 1 is the first schema: there is nothing older to migrate.
             return Err(RegistryError::NotARegistry);
         }
         configure(&conn)?;
-        if version == 1 {
+        if version < i64::from(SCHEMA_VERSION) {
             migrate(&mut conn)?;
         }
         let config: Option<(String, i64)> = conn
@@ -230,59 +230,67 @@ impl IssuerRegistry for SqliteRegistry {
         delivery::void(self, batch_id, reason, now)
     }
 
-    fn pending_batches(&self) -> Result<Vec<BatchRecord>, RegistryError> {
+    fn pending_batches(&mut self) -> Result<Vec<BatchRecord>, RegistryError> {
         delivery::batches(self, None)
     }
 
-    fn batches_of(&self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError> {
+    fn batches_of(&mut self, holders: &[Thumbprint]) -> Result<Vec<BatchRecord>, RegistryError> {
         delivery::batches(self, Some(holders))
     }
 
-    fn lists(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
+    fn lists(&mut self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
         status::lists(self)
     }
 
-    fn history(&self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError> {
+    fn history(&mut self, holder: Option<&str>) -> Result<Vec<HistoryEntry>, RegistryError> {
         history::history(self, holder)
     }
 
-    fn subject_of(&self, holder: &str) -> Result<String, RegistryError> {
+    fn subject_of(&mut self, holder: &str) -> Result<String, RegistryError> {
         history::subject_in(&self.conn, holder)
     }
 
-    fn batch_ids_of_subject(&self, subject: &str) -> Result<Vec<String>, RegistryError> {
+    fn batch_ids_of_subject(&mut self, subject: &str) -> Result<Vec<String>, RegistryError> {
         history::batch_ids_of_subject(&self.conn, subject)
+    }
+
+    fn revision(&mut self) -> Result<u64, RegistryError> {
+        SqliteRegistry::revision(self)
+    }
+
+    fn check_invariants(&mut self) -> Result<(), RegistryError> {
+        SqliteRegistry::check_invariants(self)
     }
 }
 
 // Argument checks and conversions, shared by the submodules.
 
-fn check_id(id: &str, what: &'static str) -> Result<(), RegistryError> {
+pub(in crate::issuer::registry) fn check_id(id: &str, what: &'static str) -> Result<(), RegistryError> {
     if id.is_empty() || id.len() > MAX_ID_LEN {
         return Err(RegistryError::InvalidArgument(what));
     }
     Ok(())
 }
 
-fn check_reason(reason: &str) -> Result<(), RegistryError> {
+pub(in crate::issuer::registry) fn check_reason(reason: &str) -> Result<(), RegistryError> {
     if reason.len() > MAX_REASON_LEN {
         return Err(RegistryError::InvalidArgument("reason too long"));
     }
     Ok(())
 }
 
-fn to_db(value: u64, what: &'static str) -> Result<i64, RegistryError> {
+pub(in crate::issuer::registry) fn to_db(value: u64, what: &'static str) -> Result<i64, RegistryError> {
     i64::try_from(value).map_err(|_| RegistryError::InvalidArgument(what))
 }
 
-fn from_db(value: i64, what: &str) -> Result<u64, RegistryError> {
+pub(in crate::issuer::registry) fn from_db(value: i64, what: &str) -> Result<u64, RegistryError> {
     u64::try_from(value).map_err(|_| invariant(&format!("negative {what}")))
 }
 
-fn parse_status(value: i64) -> Result<Status, RegistryError> {
+pub(in crate::issuer::registry) fn parse_status(value: i64) -> Result<Status, RegistryError> {
     u8::try_from(value).ok().and_then(Status::from_u8).ok_or_else(|| invariant("status outside {0, 1, 2}"))
 }
 
-fn invariant(msg: &str) -> RegistryError {
+pub(in crate::issuer::registry) fn invariant(msg: &str) -> RegistryError {
     RegistryError::Invariant(msg.to_owned())
 }

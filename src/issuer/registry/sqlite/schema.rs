@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
 use super::{invariant, RegistryError, MAX_URI_LEN};
 
@@ -13,7 +13,15 @@ use super::{invariant, RegistryError, MAX_URI_LEN};
 /// `voided`) and lets a voided credential's holder key be issued again;
 /// [`SqliteRegistry::open`](super::SqliteRegistry::open) migrates a version 1
 /// file in place, its batches counting as delivered.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// Version 3 draws indexes from a lazy Fisher–Yates shuffle of the current
+/// list's unused indexes (`free_slots`: O(1) a draw, no scan at any fill
+/// level) and keeps each holder thumbprint in one index only (live
+/// credentials: unique; voided ones: their own partial index) instead of
+/// two; an index of the credentials that are not valid lets the lists be
+/// read in time proportional to the revoked and suspended ones. Older
+/// files are migrated version by version, each step one transaction.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `PRAGMA application_id` of a registry file: ASCII "CPRG".
 pub(super) const APPLICATION_ID: i32 = 0x4350_5247;
@@ -65,7 +73,27 @@ CREATE INDEX history_by_credential ON history (list_n, idx);
     };
 }
 
-/// The version 2 schema, as created by [`SqliteRegistry::create`](super::SqliteRegistry::create).
+/// Version 2 to 3 (the DDL; [`migrate`] then fills `free_slots` for the
+/// current list).
+macro_rules! v2_to_v3 {
+    () => {
+        "
+DROP INDEX credentials_by_holder;
+CREATE INDEX credentials_voided_holder ON credentials (holder) WHERE voided = 1;
+CREATE INDEX credentials_not_valid ON credentials (list_n, idx) WHERE status != 0;
+CREATE TABLE free_slots (
+    list_n INTEGER NOT NULL REFERENCES lists (n),
+    pos    INTEGER NOT NULL CHECK (pos >= 0),
+    idx    INTEGER NOT NULL CHECK (idx >= 0),
+    PRIMARY KEY (list_n, pos)
+) STRICT, WITHOUT ROWID;
+"
+    };
+}
+
+/// The version 3 schema, as created by [`SqliteRegistry::create`](super::SqliteRegistry::create):
+/// version 2's, then the DDL of the step to 3 (so a migrated file and a new
+/// one have one shape).
 pub(super) const SCHEMA: &str = concat!(
     "
 CREATE TABLE config (
@@ -100,7 +128,8 @@ CREATE TABLE corrections (
 ) STRICT;
 ",
     credentials_and_history!("credentials", "history"),
-    indexes!()
+    indexes!(),
+    v2_to_v3!()
 );
 
 /// Version 1 to 2, run with foreign keys off inside one IMMEDIATE
@@ -129,10 +158,11 @@ ALTER TABLE history_v2 RENAME TO history;
     indexes!()
 );
 
-/// Migrates a version 1 file to version 2 in one IMMEDIATE transaction with
-/// foreign keys off (they cannot be switched inside a transaction), checking
-/// every foreign key before the commit. A file another process migrated in
-/// the meantime is left alone.
+/// Migrates a version 1 or 2 file to version 3, one version a
+/// transaction (IMMEDIATE): 1 to 2 with foreign keys off (they cannot be
+/// switched inside a transaction), checking every foreign key before the
+/// commit; 2 to 3 building `free_slots`. A file another process migrated
+/// in the meantime is left alone.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), RegistryError> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let result = (|| {
@@ -140,7 +170,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), RegistryError> {
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         match version {
             1 => {}
-            v if v == i64::from(SCHEMA_VERSION) => return Ok(()),
+            2 | 3 => return Ok(()),
             _ => return Err(RegistryError::NotARegistry),
         }
         tx.execute_batch(MIGRATE_V1_TO_V2)?;
@@ -148,12 +178,54 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), RegistryError> {
         if dangling != 0 {
             return Err(invariant("dangling foreign key in the version 1 file"));
         }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.pragma_update(None, "user_version", 2)?;
         tx.commit()?;
         Ok(())
     })();
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    result
+    result?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version != 2 {
+        return Ok(());
+    }
+    tx.execute_batch(v2_to_v3!())?;
+    fill_free_slots(&tx)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Builds the shuffle of the current list's unused indexes with the fewest
+/// rows: every unused index below the number of unused ones stays at its
+/// own position (no row); each used position there takes one of the unused
+/// indexes above (at most `used` rows, read once).
+fn fill_free_slots(tx: &rusqlite::Transaction<'_>) -> Result<(), RegistryError> {
+    let Some((n, cap, used)): Option<(i64, i64, i64)> = tx
+        .query_row("SELECT n, capacity, used FROM lists ORDER BY n DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?
+    else {
+        return Ok(());
+    };
+    let free = cap - used;
+    let taken: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT idx FROM credentials WHERE list_n = ?1 ORDER BY idx")?;
+        let rows = stmt.query_map([n], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if i64::try_from(taken.len()).ok() != Some(used) {
+        return Err(invariant("a list's used count disagrees with its credentials"));
+    }
+    let holes = taken.iter().copied().filter(|&i| i < free);
+    let taken_above: std::collections::HashSet<i64> = taken.iter().copied().filter(|&i| i >= free).collect();
+    let extras = (free..cap).filter(|i| !taken_above.contains(i));
+    let mut insert = tx.prepare("INSERT INTO free_slots (list_n, pos, idx) VALUES (?1, ?2, ?3)")?;
+    for (pos, idx) in holes.zip(extras) {
+        insert.execute(rusqlite::params![n, pos, idx])?;
+    }
+    Ok(())
 }
 
 pub(super) fn connect(path: &Path) -> Result<Connection, RegistryError> {
@@ -166,7 +238,7 @@ pub(super) fn connect(path: &Path) -> Result<Connection, RegistryError> {
 pub(super) fn configure(conn: &Connection) -> Result<(), RegistryError> {
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(open_error)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(RegistryError::Sqlite(format!("cannot enable write-ahead logging (journal mode is {mode})")));
+        return Err(RegistryError::Database(format!("cannot enable write-ahead logging (journal mode is {mode})")));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -188,7 +260,7 @@ pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-pub(super) fn check_base_uri(base_uri: &str) -> Result<(), RegistryError> {
+pub(in crate::issuer::registry) fn check_base_uri(base_uri: &str) -> Result<(), RegistryError> {
     if base_uri.is_empty()
         || base_uri.len() > MAX_URI_LEN
         || base_uri.ends_with('/')

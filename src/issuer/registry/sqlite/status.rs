@@ -127,7 +127,9 @@ pub(super) fn lists(reg: &SqliteRegistry) -> Result<Vec<(String, Vec<u8>)>, Regi
         }
     }
     {
-        let mut stmt = tx.prepare("SELECT list_n, idx, status FROM credentials ORDER BY list_n, idx")?;
+        // Unused indexes and valid credentials are 0: only the others are
+        // read (through the partial index `credentials_not_valid`).
+        let mut stmt = tx.prepare("SELECT list_n, idx, status FROM credentials WHERE status != 0")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let list_n: i64 = row.get(0)?;

@@ -33,9 +33,17 @@ fn crash_child() {
     let (run, seed, path) = (
         parts.next().unwrap().to_owned(),
         parts.next().unwrap().parse::<u64>().unwrap(),
-        PathBuf::from(parts.next().unwrap()),
+        parts.next().unwrap().to_owned(),
     );
-    let mut reg = SqliteRegistry::open(&path).unwrap();
+    #[cfg(feature = "postgres")]
+    let location = if is_postgres_url(&path) {
+        RegistryLocation::Postgres(path)
+    } else {
+        RegistryLocation::Sqlite(PathBuf::from(path))
+    };
+    #[cfg(not(feature = "postgres"))]
+    let location = RegistryLocation::Sqlite(PathBuf::from(path));
+    let mut reg = location.open().unwrap();
     let mut rng = TestRng(seed);
     let start = Instant::now();
     let mut op = 0u64;
@@ -79,58 +87,43 @@ fn crash_child() {
 }
 
 /// Independent checks of the raw tables after a crash.
-fn crash_checks(db: &Path, prev: &mut HashMap<(i64, i64), (String, i64)>) -> (usize, usize, usize) {
-    let reg = SqliteRegistry::open(db).expect("reopen after kill");
+fn crash_checks(place: &Place, prev: &mut HashMap<(i64, i64), (String, i64)>) -> (usize, usize, usize) {
+    let mut reg = place.open();
     reg.check_invariants().expect("invariants after kill");
     let lists = reg.lists().unwrap();
     drop(reg);
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let int = |v: &String| v.parse::<i64>().unwrap();
     // Every batch is complete: 16 credentials, or none (absent).
-    let mut stmt = conn
-        .prepare(
-            "SELECT b.batch_id, COUNT(c.idx) FROM batches b LEFT JOIN credentials c ON c.batch = b.seq GROUP BY b.seq",
-        )
-        .unwrap();
-    let sizes: Vec<(String, i64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
-    for (id, n) in &sizes {
-        assert_eq!(*n, 16, "batch {id} incomplete");
+    let sizes = place.rows(
+        "SELECT b.batch_id, COUNT(c.idx) FROM batches b LEFT JOIN credentials c ON c.batch = b.seq GROUP BY b.seq",
+    );
+    for row in &sizes {
+        assert_eq!(int(&row[1]), 16, "batch {} incomplete", row[0]);
     }
     // No (list, idx) issued twice, per the history.
-    let mut stmt = conn.prepare("SELECT list_n, idx FROM history WHERE action = 'issued'").unwrap();
-    let issued: Vec<(i64, i64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
-    let unique: HashSet<&(i64, i64)> = issued.iter().collect();
+    let issued = place.rows("SELECT list_n, idx FROM history WHERE action = 'issued'");
+    let unique: HashSet<&Vec<String>> = issued.iter().collect();
     assert_eq!(unique.len(), issued.len(), "an index was issued twice");
     // Every correction is complete; no revocation by correction without one.
-    let corrections: i64 = conn.query_row("SELECT COUNT(*) FROM corrections", [], |r| r.get(0)).unwrap();
-    let live_after_correction: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM corrections k JOIN batches b ON b.subject = k.subject AND b.seq < k.new_batch
-             JOIN credentials c ON c.batch = b.seq WHERE c.status != 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let corrections = place.count("SELECT COUNT(*) FROM corrections");
+    let live_after_correction = place.count(
+        "SELECT COUNT(*) FROM corrections k JOIN batches b ON b.subject = k.subject AND b.seq < k.new_batch
+         JOIN credentials c ON c.batch = b.seq WHERE c.status != 1",
+    );
     assert_eq!(live_after_correction, 0, "half-applied correction");
-    let orphan_revocations: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM history h JOIN credentials c ON c.list_n = h.list_n AND c.idx = h.idx
-             JOIN batches b ON b.seq = c.batch WHERE h.action = 'corrected'
-             AND NOT EXISTS (SELECT 1 FROM corrections k WHERE k.subject = b.subject AND k.new_batch > b.seq)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let orphan_revocations = place.count(
+        "SELECT COUNT(*) FROM history h JOIN credentials c ON c.list_n = h.list_n AND c.idx = h.idx
+         JOIN batches b ON b.seq = c.batch WHERE h.action = 'corrected'
+         AND NOT EXISTS (SELECT 1 FROM corrections k WHERE k.subject = b.subject AND k.new_batch > b.seq)",
+    );
     assert_eq!(orphan_revocations, 0, "revoked by a correction that did not happen");
     // Committed state is never lost or rolled back by a later crash; revoked
     // stays revoked.
-    let mut stmt = conn.prepare("SELECT list_n, idx, holder, status FROM credentials").unwrap();
-    let now: HashMap<(i64, i64), (String, i64)> = stmt
-        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let now: HashMap<(i64, i64), (String, i64)> = place
+        .rows("SELECT list_n, idx, holder, status FROM credentials")
+        .into_iter()
+        .map(|r| ((int(&r[0]), int(&r[1])), (r[2].clone(), int(&r[3]))))
+        .collect();
     for (key, (holder, status)) in prev.iter() {
         let (h, s) = now.get(key).expect("committed credential lost");
         assert_eq!(h, holder, "index reassigned");
@@ -144,17 +137,23 @@ fn crash_checks(db: &Path, prev: &mut HashMap<(i64, i64), (String, i64)>) -> (us
     );
     *prev = now;
     // A voided batch's keys are live in at most one later batch.
-    let voided: i64 =
-        conn.query_row("SELECT COUNT(*) FROM batches WHERE delivery = 'voided'", [], |r| r.get(0)).unwrap();
+    let voided = place.count("SELECT COUNT(*) FROM batches WHERE delivery = 'voided'");
     (sizes.len(), usize::try_from(corrections).unwrap(), usize::try_from(voided).unwrap())
 }
 
 #[test]
 fn crash_safety_under_kill() {
+    each_backend("crash", crash_run);
+}
+
+fn crash_run(place: &Place) {
     const KILLS: usize = 36;
-    let dir = TempDir::new("crash");
-    let db = dir.db();
-    drop(SqliteRegistry::create(&db, BASE, CRASH_CAPACITY).unwrap());
+    drop(place.create(BASE, CRASH_CAPACITY));
+    let db = match place.location() {
+        RegistryLocation::Sqlite(path) => path.display().to_string(),
+        #[cfg(feature = "postgres")]
+        RegistryLocation::Postgres(url) => url,
+    };
     let exe = std::env::current_exe().unwrap();
     let seed = std::env::var("CREDITPROOF_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_u64);
     let mut rng = TestRng(seed);
@@ -165,7 +164,7 @@ fn crash_safety_under_kill() {
         let delay = 3 + rng.below(148);
         let mut child = Command::new(&exe)
             .args(["--exact", &child_test_name(), "--nocapture", "--ignored"])
-            .env(CHILD_ENV, format!("{kill}|{}|{}", rng.next_u64(), db.display()))
+            .env(CHILD_ENV, format!("{kill}|{}|{db}", rng.next_u64()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -183,7 +182,7 @@ fn crash_safety_under_kill() {
             "child failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (b, c, v) = crash_checks(&db, &mut prev);
+        let (b, c, v) = crash_checks(place, &mut prev);
         println!(
             "kill {:2}: after {delay:3} ms, {:3} operations completed ({} corrections, {} voided)",
             kill + 1,
@@ -193,10 +192,11 @@ fn crash_safety_under_kill() {
         );
         (batches, corrections, voided) = (b, c, v);
     }
-    let lists = SqliteRegistry::open(&db).unwrap().lists().unwrap().len();
+    let lists = place.open().lists().unwrap().len();
     println!(
-        "crash test: {KILLS} kills, {batches} batches ({corrections} corrections, {voided} voided) committed, \
+        "crash test ({}): {KILLS} kills, {batches} batches ({corrections} corrections, {voided} voided) committed, \
          {lists} lists, {:.1} s",
+        place.name(),
         started.elapsed().as_secs_f64()
     );
     assert!(batches > 0, "the child never completed an operation");

@@ -11,130 +11,136 @@ fn staged(note: &str) -> impl FnMut(&[StatusRef]) -> Result<Delivery, RegistryEr
 
 #[test]
 fn a_failed_delivery_records_nothing() {
-    let dir = TempDir::new("deliver-fail");
-    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 64).unwrap();
-    let mut rng = TestRng(11);
-    let mut fill = |b: &mut [u8]| rng.fill(b);
-    let hs = holders("f", 3);
-    let old = reg.issue_batch(&batch("f0", "fred", &holders("g", 2)), 1, &mut fill, &mut done).unwrap();
-    let (lists, history) = (reg.lists().unwrap(), reg.history(None).unwrap());
+    each_backend("deliver-fail", |place| {
+        let mut reg = place.create(BASE, 64);
+        let mut rng = TestRng(11);
+        let mut fill = |b: &mut [u8]| rng.fill(b);
+        let hs = holders("f", 3);
+        let old = reg.issue_batch(&batch("f0", "fred", &holders("g", 2)), 1, &mut fill, &mut done).unwrap();
+        let (lists, history) = (reg.lists().unwrap(), reg.history(None).unwrap());
 
-    let mut seen = Vec::new();
-    let mut fail = |refs: &[StatusRef]| {
-        seen = refs.to_vec();
-        Err(RegistryError::Delivery("more than 256 disclosable claims".into()))
-    };
-    let got = reg.issue_batch(&batch("f1", "fred", &hs), 2, &mut fill, &mut fail);
-    assert_eq!(got, Err(RegistryError::Delivery("more than 256 disclosable claims".into())));
-    assert_eq!(seen.len(), 3, "the deliver step saw the drawn refs");
-    let got = reg.correct("fred", &batch("f2", "fred", &hs), 2, &mut fill, &mut |_| {
-        Err(RegistryError::Delivery("no such file".into()))
+        let mut seen = Vec::new();
+        let mut fail = |refs: &[StatusRef]| {
+            seen = refs.to_vec();
+            Err(RegistryError::Delivery("more than 256 disclosable claims".into()))
+        };
+        let got = reg.issue_batch(&batch("f1", "fred", &hs), 2, &mut fill, &mut fail);
+        assert_eq!(got, Err(RegistryError::Delivery("more than 256 disclosable claims".into())));
+        assert_eq!(seen.len(), 3, "the deliver step saw the drawn refs");
+        let got = reg.correct("fred", &batch("f2", "fred", &hs), 2, &mut fill, &mut |_| {
+            Err(RegistryError::Delivery("no such file".into()))
+        });
+        assert_eq!(got, Err(RegistryError::Delivery("no such file".into())));
+        // A bad note fails like a failed delivery.
+        let got = reg.issue_batch(&batch("f3", "fred", &hs), 2, &mut fill, &mut staged(""));
+        assert!(matches!(got, Err(RegistryError::InvalidArgument(_))), "{got:?}");
+        assert_eq!(reg.lists().unwrap(), lists, "no index used");
+        assert_eq!(reg.history(None).unwrap(), history, "no history");
+        assert_eq!(reg.subject_of(&hs[0]), Err(RegistryError::UnknownHolder), "no key bound");
+        reg.check_invariants().unwrap();
+
+        // The same keys and batch id then issue normally, on fresh indexes.
+        let refs = reg.issue_batch(&batch("f1", "fred", &hs), 3, &mut fill, &mut done).unwrap();
+        assert_eq!(refs.len(), 3);
+        assert!(refs.iter().all(|r| !old.contains(r)));
+        assert!(reg.pending_batches().unwrap().is_empty());
+        reg.check_invariants().unwrap();
     });
-    assert_eq!(got, Err(RegistryError::Delivery("no such file".into())));
-    // A bad note fails like a failed delivery.
-    let got = reg.issue_batch(&batch("f3", "fred", &hs), 2, &mut fill, &mut staged(""));
-    assert!(matches!(got, Err(RegistryError::InvalidArgument(_))), "{got:?}");
-    assert_eq!(reg.lists().unwrap(), lists, "no index used");
-    assert_eq!(reg.history(None).unwrap(), history, "no history");
-    assert_eq!(reg.subject_of(&hs[0]), Err(RegistryError::UnknownHolder), "no key bound");
-    reg.check_invariants().unwrap();
-
-    // The same keys and batch id then issue normally, on fresh indexes.
-    let refs = reg.issue_batch(&batch("f1", "fred", &hs), 3, &mut fill, &mut done).unwrap();
-    assert_eq!(refs.len(), 3);
-    assert!(refs.iter().all(|r| !old.contains(r)));
-    assert!(reg.pending_batches().unwrap().is_empty());
-    reg.check_invariants().unwrap();
 }
 
 #[test]
 fn staged_batches_are_pending_until_confirmed() {
-    let dir = TempDir::new("deliver-confirm");
-    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 64).unwrap();
-    let mut rng = TestRng(12);
-    let mut fill = |b: &mut [u8]| rng.fill(b);
-    let (ha, hb) = (holders("a", 3), holders("b", 2));
-    let a = reg.issue_batch(&batch("pa", "alice", &ha), 5, &mut fill, &mut staged("file a")).unwrap();
-    reg.issue_batch(&batch("pb", "bob", &hb), 6, &mut fill, &mut done).unwrap();
-    reg.check_invariants().unwrap();
+    each_backend("deliver-confirm", |place| {
+        let mut reg = place.create(BASE, 64);
+        let mut rng = TestRng(12);
+        let mut fill = |b: &mut [u8]| rng.fill(b);
+        let (ha, hb) = (holders("a", 3), holders("b", 2));
+        let a = reg.issue_batch(&batch("pa", "alice", &ha), 5, &mut fill, &mut staged("file a")).unwrap();
+        reg.issue_batch(&batch("pb", "bob", &hb), 6, &mut fill, &mut done).unwrap();
+        reg.check_invariants().unwrap();
 
-    let pending = reg.pending_batches().unwrap();
-    assert_eq!(pending.len(), 1);
-    let p = &pending[0];
-    assert_eq!(
-        (p.batch_id.as_str(), p.subject.as_str(), p.issued_at, p.delivery, p.note.as_deref()),
-        ("pa", "alice", 5, DeliveryState::Pending, Some("file a"))
-    );
-    let mut expected: Vec<(Thumbprint, StatusRef)> = ha.iter().cloned().zip(a.iter().cloned()).collect();
-    expected.sort_by(|x, y| x.0.cmp(&y.0));
-    assert_eq!(p.credentials, expected);
-    assert_eq!(reg.batches_of(&ha[2..]).unwrap(), pending);
-    let of_b = reg.batches_of(&hb).unwrap();
-    assert_eq!(of_b.len(), 1);
-    assert_eq!(
-        (of_b[0].batch_id.as_str(), of_b[0].delivery, of_b[0].note.as_deref()),
-        ("pb", DeliveryState::Delivered, None)
-    );
-    // Pending credentials are valid in the lists: they may reach the holder.
-    assert!(a.iter().all(|r| reg.lists().unwrap()[0].1[idx_usize(r.idx)] == 0));
+        let pending = reg.pending_batches().unwrap();
+        assert_eq!(pending.len(), 1);
+        let p = &pending[0];
+        assert_eq!(
+            (p.batch_id.as_str(), p.subject.as_str(), p.issued_at, p.delivery, p.note.as_deref()),
+            ("pa", "alice", 5, DeliveryState::Pending, Some("file a"))
+        );
+        let mut expected: Vec<(Thumbprint, StatusRef)> = ha.iter().cloned().zip(a.iter().cloned()).collect();
+        expected.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(p.credentials, expected);
+        assert_eq!(reg.batches_of(&ha[2..]).unwrap(), pending);
+        let of_b = reg.batches_of(&hb).unwrap();
+        assert_eq!(of_b.len(), 1);
+        assert_eq!(
+            (of_b[0].batch_id.as_str(), of_b[0].delivery, of_b[0].note.as_deref()),
+            ("pb", DeliveryState::Delivered, None)
+        );
+        // Pending credentials are valid in the lists: they may reach the holder.
+        assert!(a.iter().all(|r| reg.lists().unwrap()[0].1[idx_usize(r.idx)] == 0));
 
-    reg.confirm_delivery("pa").unwrap();
-    reg.confirm_delivery("pa").unwrap();
-    assert!(reg.pending_batches().unwrap().is_empty());
-    let of_a = reg.batches_of(&ha).unwrap();
-    assert_eq!((of_a.len(), of_a[0].delivery, of_a[0].note.as_deref()), (1, DeliveryState::Delivered, Some("file a")));
-    assert_eq!(reg.void_batch("pa", "late", 7), Err(RegistryError::NotPending));
-    assert_eq!(reg.void_batch("pb", "never staged", 7), Err(RegistryError::NotPending));
-    assert_eq!(reg.confirm_delivery("nope"), Err(RegistryError::UnknownBatch));
-    assert_eq!(reg.void_batch("nope", "x", 7), Err(RegistryError::UnknownBatch));
-    assert_eq!(
-        reg.issue_batch(&batch("pc", "carol", &ha[..1]), 8, &mut fill, &mut done),
-        Err(RegistryError::DuplicateHolder)
-    );
-    reg.check_invariants().unwrap();
+        reg.confirm_delivery("pa").unwrap();
+        reg.confirm_delivery("pa").unwrap();
+        assert!(reg.pending_batches().unwrap().is_empty());
+        let of_a = reg.batches_of(&ha).unwrap();
+        assert_eq!(
+            (of_a.len(), of_a[0].delivery, of_a[0].note.as_deref()),
+            (1, DeliveryState::Delivered, Some("file a"))
+        );
+        assert_eq!(reg.void_batch("pa", "late", 7), Err(RegistryError::NotPending));
+        assert_eq!(reg.void_batch("pb", "never staged", 7), Err(RegistryError::NotPending));
+        assert_eq!(reg.confirm_delivery("nope"), Err(RegistryError::UnknownBatch));
+        assert_eq!(reg.void_batch("nope", "x", 7), Err(RegistryError::UnknownBatch));
+        assert_eq!(
+            reg.issue_batch(&batch("pc", "carol", &ha[..1]), 8, &mut fill, &mut done),
+            Err(RegistryError::DuplicateHolder)
+        );
+        reg.check_invariants().unwrap();
+    });
 }
 
 #[test]
 fn voided_batches_free_their_keys_but_never_their_indexes() {
-    let dir = TempDir::new("deliver-void");
-    let mut reg = SqliteRegistry::create(&dir.db(), BASE, 64).unwrap();
-    let mut rng = TestRng(13);
-    let mut fill = |b: &mut [u8]| rng.fill(b);
-    let hs = holders("v", 4);
-    let old = reg.issue_batch(&batch("v0", "vic", &holders("w", 1)), 1, &mut fill, &mut done).unwrap();
-    let first = reg.issue_batch(&batch("v1", "vic", &hs), 2, &mut fill, &mut staged("lost file")).unwrap();
-    reg.set_status(Target::Index { uri: &first[0].uri, idx: first[0].idx }, Status::Suspended, "check", 3).unwrap();
-    assert_eq!(reg.void_batch("v1", "never delivered", 4), Ok(4));
-    assert_eq!(reg.void_batch("v1", "again", 4), Err(RegistryError::NotPending));
-    assert_eq!(reg.confirm_delivery("v1"), Err(RegistryError::NotPending));
-    assert!(reg.pending_batches().unwrap().is_empty());
-    assert!(reg.batches_of(&hs).unwrap().is_empty(), "voided credentials are not live");
-    let lists = reg.lists().unwrap();
-    assert!(first.iter().all(|r| lists[0].1[idx_usize(r.idx)] == 1), "voided = revoked in the lists");
-    reg.check_invariants().unwrap();
+    each_backend("deliver-void", |place| {
+        let mut reg = place.create(BASE, 64);
+        let mut rng = TestRng(13);
+        let mut fill = |b: &mut [u8]| rng.fill(b);
+        let hs = holders("v", 4);
+        let old = reg.issue_batch(&batch("v0", "vic", &holders("w", 1)), 1, &mut fill, &mut done).unwrap();
+        let first = reg.issue_batch(&batch("v1", "vic", &hs), 2, &mut fill, &mut staged("lost file")).unwrap();
+        reg.set_status(Target::Index { uri: &first[0].uri, idx: first[0].idx }, Status::Suspended, "check", 3).unwrap();
+        assert_eq!(reg.void_batch("v1", "never delivered", 4), Ok(4));
+        assert_eq!(reg.void_batch("v1", "again", 4), Err(RegistryError::NotPending));
+        assert_eq!(reg.confirm_delivery("v1"), Err(RegistryError::NotPending));
+        assert!(reg.pending_batches().unwrap().is_empty());
+        assert!(reg.batches_of(&hs).unwrap().is_empty(), "voided credentials are not live");
+        let lists = reg.lists().unwrap();
+        assert!(first.iter().all(|r| lists[0].1[idx_usize(r.idx)] == 1), "voided = revoked in the lists");
+        reg.check_invariants().unwrap();
 
-    // A correction supersedes the batches the holder can have: not the voided one.
-    assert_eq!(reg.batch_ids_of_subject("vic").unwrap(), ["v0"]);
-    // The same keys, issued afresh: new indexes, history tells both stories.
-    let second = reg.correct("vic", &batch("v2", "vic", &hs), 5, &mut fill, &mut done).unwrap();
-    assert!(second.iter().all(|r| !first.contains(r) && !old.contains(r)), "no index reused");
-    assert_eq!(reg.subject_of(&hs[0]).unwrap(), "vic");
-    let h = reg.history(Some(&hs[1])).unwrap();
-    let actions: Vec<(&str, &str)> = h.iter().map(|e| (e.action.as_str(), e.batch_id.as_str())).collect();
-    assert_eq!(actions.iter().filter(|a| **a == ("issued", "v1")).count(), 4);
-    assert_eq!(actions.iter().filter(|a| **a == ("voided", "v1")).count(), 4);
-    assert_eq!(actions.iter().filter(|a| **a == ("corrected", "v0")).count(), 1, "the older batch corrected");
-    assert_eq!(actions.iter().filter(|a| **a == ("issued", "v2")).count(), 4);
-    assert!(h.iter().filter(|e| e.action == "voided").all(|e| e.reason == "never delivered"));
-    // The fresh batch holds the keys again; revoking by holder reaches it.
-    assert_eq!(
-        reg.issue_batch(&batch("v3", "vic", &hs[..1]), 6, &mut fill, &mut done),
-        Err(RegistryError::DuplicateHolder)
-    );
-    assert_eq!(reg.set_status(Target::Holder(&hs[0]), Status::Revoked, "lost", 7), Ok(4));
-    let lists = reg.lists().unwrap();
-    assert!(second.iter().all(|r| lists[0].1[idx_usize(r.idx)] == 1));
-    reg.check_invariants().unwrap();
+        // A correction supersedes the batches the holder can have: not the voided one.
+        assert_eq!(reg.batch_ids_of_subject("vic").unwrap(), ["v0"]);
+        // The same keys, issued afresh: new indexes, history tells both stories.
+        let second = reg.correct("vic", &batch("v2", "vic", &hs), 5, &mut fill, &mut done).unwrap();
+        assert!(second.iter().all(|r| !first.contains(r) && !old.contains(r)), "no index reused");
+        assert_eq!(reg.subject_of(&hs[0]).unwrap(), "vic");
+        let h = reg.history(Some(&hs[1])).unwrap();
+        let actions: Vec<(&str, &str)> = h.iter().map(|e| (e.action.as_str(), e.batch_id.as_str())).collect();
+        assert_eq!(actions.iter().filter(|a| **a == ("issued", "v1")).count(), 4);
+        assert_eq!(actions.iter().filter(|a| **a == ("voided", "v1")).count(), 4);
+        assert_eq!(actions.iter().filter(|a| **a == ("corrected", "v0")).count(), 1, "the older batch corrected");
+        assert_eq!(actions.iter().filter(|a| **a == ("issued", "v2")).count(), 4);
+        assert!(h.iter().filter(|e| e.action == "voided").all(|e| e.reason == "never delivered"));
+        // The fresh batch holds the keys again; revoking by holder reaches it.
+        assert_eq!(
+            reg.issue_batch(&batch("v3", "vic", &hs[..1]), 6, &mut fill, &mut done),
+            Err(RegistryError::DuplicateHolder)
+        );
+        assert_eq!(reg.set_status(Target::Holder(&hs[0]), Status::Revoked, "lost", 7), Ok(4));
+        let lists = reg.lists().unwrap();
+        assert!(second.iter().all(|r| lists[0].1[idx_usize(r.idx)] == 1));
+        reg.check_invariants().unwrap();
+    });
 }
 
 /// The version 1 schema, as released.
@@ -246,4 +252,41 @@ fn version_1_files_are_migrated() {
     drop(reg);
     // Opening again does nothing more.
     SqliteRegistry::open(&db).unwrap().check_invariants().unwrap();
+}
+
+/// A version 2 file (no free-index shuffle, the holder in two indexes)
+/// with a half-used list is migrated: the shuffle then holds exactly the
+/// unused indexes, and drawing goes on to fill the list without a repeat.
+#[test]
+fn version_2_files_are_migrated() {
+    let dir = TempDir::new("migrate-v2");
+    let db = dir.db();
+    let mut rng = TestRng(15);
+    let mut fill = |b: &mut [u8]| rng.fill(b);
+    {
+        let mut reg = SqliteRegistry::create(&db, BASE, 64).unwrap();
+        reg.issue_batch(&batch("m1", "mia", &holders("m1", 20)), 1, &mut fill, &mut done).unwrap();
+        reg.issue_batch(&batch("m2", "mia", &holders("m2", 13)), 2, &mut fill, &mut staged("x")).unwrap();
+        reg.void_batch("m2", "never delivered", 3).unwrap();
+    }
+    // Back to version 2's shape.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "DROP TABLE free_slots; DROP INDEX credentials_voided_holder; DROP INDEX credentials_not_valid;
+             CREATE INDEX credentials_by_holder ON credentials (holder, voided);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    let mut reg = SqliteRegistry::open(&db).unwrap();
+    reg.check_invariants().unwrap();
+    let fresh = dir.0.join("v3.sqlite");
+    drop(SqliteRegistry::create(&fresh, BASE, 64).unwrap());
+    assert_eq!(shape(&db), shape(&fresh), "a migrated file has the schema of a new one");
+    assert_eq!(reg.subject_of("m2-h0").unwrap(), "mia", "voided holders still found");
+    let refs = reg.issue_batch(&batch("m3", "mia", &holders("m3", 31)), 4, &mut fill, &mut done).unwrap();
+    let all: HashSet<u64> = reg.history(None).unwrap().iter().map(|h| h.idx).collect();
+    assert_eq!(all.len(), 64, "the list filled exactly, no index twice");
+    assert!(refs.iter().all(|r| r.uri == format!("{BASE}/1")));
+    reg.check_invariants().unwrap();
 }
