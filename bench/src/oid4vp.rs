@@ -33,15 +33,21 @@ struct Lender {
     store: MemoryStore,
 }
 
+/// A wallet holding one fresh credential of kind (c) under a fresh key.
+fn holder_of_one(fx: &mut Fixture) -> Result<Wallet, BoxError> {
+    let holder = HolderSigningKey::generate(&mut fx.rng);
+    let credential = fx.issue_to(&holder.public_key(), Score::DEFAULT, Kind::PerkRangeStatus)?;
+    let mut wallet = Wallet::new();
+    wallet.insert_key(holder);
+    wallet.store(credential)?;
+    Ok(wallet)
+}
+
 /// A transaction created by the lender and answered by a wallet: the
 /// `direct_post` form body, ready to be handled.
 fn answered(fx: &mut Fixture, lender: &mut Lender) -> Result<String, BoxError> {
     let score = Score::DEFAULT;
-    let holder = HolderSigningKey::generate(&mut fx.rng);
-    let credential = fx.issue_to(&holder.public_key(), score, Kind::PerkRangeStatus)?;
-    let mut wallet = Wallet::new();
-    wallet.insert_key(holder);
-    wallet.store(credential)?;
+    let mut wallet = holder_of_one(fx)?;
     let ask = ScoreAsk::new().predicate(format!("perk:{PERK}").parse()?).predicate(score.predicate().parse()?);
     let created = lender.oid4vp.create(&mut lender.store, NewTransaction::from_ask(&ask)?, NOW, &mut fx.rng)?;
     let RequestLink::ByReference(reference) = parse_link(&created.link)? else {
@@ -67,11 +73,7 @@ fn answered(fx: &mut Fixture, lender: &mut Lender) -> Result<String, BoxError> {
 /// verifies its presentation once, which would warm the caches for it).
 fn fresh_case(fx: &mut Fixture) -> Result<Case, BoxError> {
     let score = Score::DEFAULT;
-    let holder = HolderSigningKey::generate(&mut fx.rng);
-    let credential = fx.issue_to(&holder.public_key(), score, Kind::PerkRangeStatus)?;
-    let mut wallet = Wallet::new();
-    wallet.insert_key(holder);
-    wallet.store(credential)?;
+    let mut wallet = holder_of_one(fx)?;
     let request = Kind::PerkRangeStatus.request(score, &mut fx.rng)?;
     let p = wallet.present(&request, PresentOptions::default().allow_off_grid(true), NOW, &mut fx.rng)?;
     Ok(Case { request, presentation: p.as_str().to_owned() })
