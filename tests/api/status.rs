@@ -351,6 +351,16 @@ fn fetched_lists_are_bound_to_their_uri_and_a_service_fails_closed_when_due() {
     let (jwt, rest) = s.presentation.split_once('.').unwrap();
     let tampered = format!("{jwt}.{}", rest.replacen('e', "f", 1));
     assert!(v.credential_status(&tampered).is_err());
+    // What a credential only claims (its issuer signature unchecked: for a
+    // cache look, never for a fetch): the same reference, also under a
+    // broken signature, but still only for a trusted issuer.
+    let (credential, disclosures) = s.presentation.split_once('~').unwrap();
+    let (signed, signature) = credential.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{signed}.{flipped}{}~{disclosures}", &signature[1..]);
+    assert_eq!(v.credential_status(&forged).unwrap_err().check(), "signature.issuer");
+    assert_eq!(v.credential_status_claimed(&forged).unwrap(), Some((iss.clone(), status.clone())));
+    assert_eq!(stranger.credential_status_claimed(&forged).unwrap_err().check(), "trust.issuer");
 
     // A token from the uri it names, by the credential's issuer.
     let mut v = Verifier::new(s.fx.trust.clone());

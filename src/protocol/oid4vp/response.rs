@@ -106,6 +106,23 @@ impl DirectPost {
     /// before [`crate::oid4vp::Oid4vpVerifier::direct_post`]; what fails
     /// here is left for that call to reject.
     pub fn status_references<K: KeyProvider>(&self, verifier: &Verifier<K>) -> Vec<(String, StatusRef)> {
+        self.references(|p| verifier.credential_status(p))
+    }
+
+    /// The status lists the presentations of this response *claim* to
+    /// need ([`Verifier::credential_status_claimed`]: issuer signatures not
+    /// checked). For a cache look only: when every one is held fresh, a
+    /// service may skip [`DirectPost::status_references`] (and its second
+    /// signature check); otherwise it must call that, and fetch only what
+    /// it returns.
+    pub fn claimed_status_references<K: KeyProvider>(&self, verifier: &Verifier<K>) -> Vec<(String, StatusRef)> {
+        self.references(|p| verifier.credential_status_claimed(p))
+    }
+
+    fn references(
+        &self,
+        status_of: impl Fn(&str) -> Result<Option<(String, StatusRef)>, crate::Error>,
+    ) -> Vec<(String, StatusRef)> {
         let Self::Response { vp_token: Some(token), .. } = self else { return Vec::new() };
         let limits = Limits::default().with_max_json_depth(3).with_max_string_bytes(MAX_RESPONSE_BYTES);
         let Ok(map) = parse_json_object(token.as_bytes(), &limits, "vp_token") else { return Vec::new() };
@@ -117,7 +134,7 @@ impl DirectPost {
             .flat_map(|a| a.iter().take(MAX_PRESENTATIONS_PER_QUERY))
             .filter_map(Value::as_str);
         for p in presentations {
-            if let Ok(Some(found)) = verifier.credential_status(p) {
+            if let Ok(Some(found)) = status_of(p) {
                 if !out.contains(&found) {
                     out.push(found);
                 }

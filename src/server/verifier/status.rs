@@ -106,6 +106,20 @@ impl ListCache {
     }
 }
 
+/// Whether every list in `claimed` is held fresh now; if so, each counts
+/// as a cache hit. For [`crate::oid4vp::DirectPost::claimed_status_references`]:
+/// nothing here fetches.
+pub(crate) fn all_fresh(service: &VerifierService, claimed: &[(String, StatusRef)]) -> bool {
+    let now = UnixTime::now();
+    let fresh = claimed.iter().all(|(issuer, s)| service.lists.fresh(&(issuer.clone(), s.uri.clone()), now));
+    if fresh {
+        for _ in claimed {
+            service.metrics.status_list(Ready::Hit);
+        }
+    }
+    fresh
+}
+
 /// Makes every list in `needs` fresh if it can (see the [module
 /// documentation](self)).
 pub(crate) async fn ensure_fresh(service: &Arc<VerifierService>, needs: Vec<(String, StatusRef)>) {

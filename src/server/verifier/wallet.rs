@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::api::{api_id, transaction_json};
-use super::status::ensure_fresh;
+use super::status::{all_fresh, ensure_fresh};
 use super::{webhook, Locked, VerifierService};
 use crate::format::time::UnixTime;
 use crate::protocol::oid4vp::metadata::MAX_REQUEST_URI_POST_BYTES;
@@ -98,15 +98,25 @@ pub(crate) async fn response(State(s): Shared, headers: HeaderMap, body: Body) -
         Err(e) => return fail(&s, &e),
     };
     if answerable(&s, post.state()) {
-        // Signature checks: off the async workers.
+        // Off the async workers. The lists the credentials claim, without
+        // their issuer signatures (checked once, by the verification): when
+        // all are held fresh, nothing is fetched and nothing more is
+        // checked here. Otherwise only references whose issuer signature
+        // verifies are fetched.
         let (shared, p) = (s.clone(), post.clone());
         let needs = tokio::task::spawn_blocking(move || {
             let checks = shared.checks.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            p.status_references(&checks)
+            if all_fresh(&shared, &p.claimed_status_references(&checks)) {
+                None
+            } else {
+                Some(p.status_references(&checks))
+            }
         })
         .await
         .unwrap_or_default();
-        ensure_fresh(&s, needs).await;
+        if let Some(needs) = needs {
+            ensure_fresh(&s, needs).await;
+        }
     }
     let shared = s.clone();
     let checked = tokio::task::spawn_blocking(move || {
