@@ -487,6 +487,20 @@ fn receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
     (url, rx)
 }
 
+/// The delivery's `Creditproof-Signature` header (any case) is the
+/// webhook's signature of `body` at the time it names.
+fn assert_signed(hook: &str, secret: &str, head: &str, body: &[u8]) {
+    let signature = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("creditproof-signature: ").map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("no signature: {head}"));
+    let t: u64 = signature.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+    let expected = creditproof::server::verifier::Webhook::new(hook, secret.as_bytes())
+        .unwrap()
+        .signature(creditproof::UnixTime(t), body);
+    assert_eq!(signature, expected);
+}
+
 #[test]
 fn verdicts_are_posted_to_the_webhook_signed() {
     let issuer = Service::start("vp-webhook", true, &[]);
@@ -506,17 +520,7 @@ fn verdicts_are_posted_to_the_webhook_signed() {
     ok(&respond(&wallet, &link, &[]));
     let (head, body) = received.recv_timeout(Duration::from_secs(20)).expect("the webhook was called");
     assert!(head.starts_with("POST /hook HTTP/1.1"), "{head}");
-    let signature = head
-        .lines()
-        .find_map(|l| l.strip_prefix("creditproof-signature: ").or_else(|| l.strip_prefix("Creditproof-Signature: ")))
-        .unwrap_or_else(|| panic!("no signature: {head}"))
-        .trim()
-        .to_owned();
-    let t: u64 = signature.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
-    let expected = creditproof::server::verifier::Webhook::new(&hook, secret.as_bytes())
-        .unwrap()
-        .signature(creditproof::UnixTime(t), &body);
-    assert_eq!(signature, expected);
+    assert_signed(&hook, secret, &head, &body);
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((v["id"].as_str(), v["state"].as_str()), (Some(id.as_str()), Some("accepted")), "{v}");
     assert_eq!(v["verdict"]["presentations"]["credit"][0]["proven"][0], "score>=650", "{v}");
@@ -645,7 +649,7 @@ fn x509_san_dns_signed_requests_from_the_service_to_the_wallet() {
     refuse(&["--signing-key", &key, "--cert-chain", &chain], "localhost", "are for --client-id-scheme x509_san_dns");
 }
 
-fn b64url(s: &str) -> Vec<u8> {
+pub fn b64url(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
 }
@@ -715,15 +719,7 @@ fn an_unanswered_transaction_is_posted_to_the_webhook_as_expired() {
     assert!(received.recv_timeout(Duration::from_secs(25)).is_err(), "nothing is posted while it is pending");
     let (head, body) = received.recv_timeout(Duration::from_secs(20)).expect("the expiry was posted");
     assert!(asked.elapsed() >= Duration::from_secs(30), "not before the transaction expired");
-    let t_and_sig = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("creditproof-signature: ").map(str::to_owned))
-        .unwrap_or_else(|| panic!("no signature: {head}"));
-    let when: u64 = t_and_sig.trim().strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
-    let expected = creditproof::server::verifier::Webhook::new(&hook, secret.as_bytes())
-        .unwrap()
-        .signature(creditproof::UnixTime(when), &body);
-    assert_eq!(t_and_sig.trim(), expected);
+    assert_signed(&hook, secret, &head, &body);
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((v["id"].as_str(), v["state"].as_str()), (Some(id.as_str()), Some("expired")), "{v}");
     assert_eq!(lender.read(&id, "").json(), v, "the API says the same");

@@ -18,7 +18,7 @@ use creditproof::{Issuer, IssuerSigningKey, SystemRng, UnixTime};
 use serde_json::Value;
 
 use super::cli::{ok, run, Tmp};
-use super::serve_verifier::{count, respond, Verifier};
+use super::serve_verifier::{b64url, count, respond, Verifier};
 use super::serve_wallet::{Answer, Hostile};
 
 /// An issuer directory whose lists live under `status_base`, and a wallet
@@ -55,11 +55,6 @@ fn published(t: &Tmp, dir: &Path) -> (String, String) {
     let payload = token.split('.').nth(1).unwrap();
     let payload: Value = serde_json::from_slice(&b64url(payload)).unwrap();
     (payload["sub"].as_str().unwrap().to_owned(), token)
-}
-
-fn b64url(s: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
 }
 
 /// Asks for the perk, answers with the wallet, and returns the verdict.

@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 
 use crate::files::{read_bounded, write_file, Access, CliError, MAX_FILE};
 use crate::http_client::Http;
-use crate::issuer_cmd::ScoreArgs;
-use crate::{id_value, read_policy, state, time, Insecure, RegistryArg};
+use crate::issuer_cmd::{read_score_input, ScoreArgs, ScoreInput};
+use crate::{id_value, state, time, Insecure, RegistryArg};
 
 /// The dispute store of an issuer directory.
 pub(crate) fn store_path(dir: &Path) -> PathBuf {
@@ -42,15 +42,7 @@ pub(crate) fn score_for(
     args: &ScoreArgs,
     now: UnixTime,
 ) -> Result<(Policy, ScoreReport), CliError> {
-    let limits = Limits::default();
-    let (policy, _) = read_policy(&args.policy, &limits)?;
-    let rbytes = read_bounded(&args.records, MAX_FILE)?;
-    let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
-        .map_err(|e| CliError::from((args.records.as_path(), e)))?;
-    let as_of = match &args.as_of {
-        Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
-        None => Date::from_unix(now).ok_or_else(|| CliError("the clock is out of range".into()))?,
-    };
+    let ScoreInput { policy, records, as_of, .. } = read_score_input(args, now)?;
     let Some(subject) = subject else {
         let report = creditproof::policy::score(&policy, records.as_slice(), as_of)
             .map_err(|e| CliError::from((args.records.as_path(), e)))?;

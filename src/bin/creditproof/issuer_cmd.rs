@@ -402,21 +402,36 @@ pub(crate) fn run(cmd: IssuerCmd) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Scores `--records` under `--policy` as of `--as-of` (default today);
-/// returns the policy, the bytes it was read from, and the report.
-pub(crate) fn score(args: &ScoreArgs) -> Result<(Policy, Vec<u8>, ScoreReport), CliError> {
+/// What scoring reads from `--policy`, `--records` and `--as-of`.
+pub(crate) struct ScoreInput {
+    pub policy: Policy,
+    /// The bytes the policy was read from.
+    pub policy_bytes: Vec<u8>,
+    pub records: Records,
+    pub as_of: Date,
+}
+
+/// Reads `--policy`, `--records` and `--as-of` (default: the day of `now`).
+pub(crate) fn read_score_input(args: &ScoreArgs, now: UnixTime) -> Result<ScoreInput, CliError> {
     let limits = Limits::default();
-    let (policy, pbytes) = read_policy(&args.policy, &limits)?;
+    let (policy, policy_bytes) = read_policy(&args.policy, &limits)?;
     let rbytes = read_bounded(&args.records, MAX_FILE)?;
     let records = Records::from_json_slice(&rbytes, limits.max_records_bytes(), limits.max_records())
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
     let as_of = match &args.as_of {
         Some(d) => Date::parse(d).map_err(|e| CliError(format!("--as-of: {e}")))?,
-        None => Date::from_unix(UnixTime::now()).ok_or_else(|| CliError("the system clock is out of range".into()))?,
+        None => Date::from_unix(now).ok_or_else(|| CliError("the system clock is out of range".into()))?,
     };
-    let report = creditproof::policy::score(&policy, records.as_slice(), as_of)
+    Ok(ScoreInput { policy, policy_bytes, records, as_of })
+}
+
+/// Scores `--records` under `--policy` as of `--as-of` (default today);
+/// returns the policy, the bytes it was read from, and the report.
+pub(crate) fn score(args: &ScoreArgs) -> Result<(Policy, Vec<u8>, ScoreReport), CliError> {
+    let i = read_score_input(args, UnixTime::now())?;
+    let report = creditproof::policy::score(&i.policy, i.records.as_slice(), i.as_of)
         .map_err(|e| CliError::from((args.records.as_path(), e)))?;
-    Ok((policy, pbytes, report))
+    Ok((i.policy, i.policy_bytes, report))
 }
 
 /// Refuses a creditproof file of another role (a wallet, a batch, keys...)
